@@ -1,0 +1,66 @@
+#pragma once
+// Building blocks whose weights are allocated at their maximum size and used through their
+// "front part" (HAT's rule): a layer asked for width w uses rows/columns [0, w) of the stored
+// weight, as a view, never a copy. A standalone SubTransformer uses the same blocks at exactly
+// its own sizes, so slicing becomes the identity.
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+namespace thanos {
+
+// y = x W[:out, :in]^T + b[:out]
+class ElasticLinearImpl : public torch::nn::Module {
+ public:
+  ElasticLinearImpl(int64_t max_in, int64_t max_out, bool bias = true);
+  torch::Tensor forward(const torch::Tensor& x, int64_t in, int64_t out);
+  void reset_parameters();
+
+  torch::Tensor weight;  // [max_out, max_in]
+  torch::Tensor bias;    // [max_out] or undefined
+};
+TORCH_MODULE(ElasticLinear);
+
+// LayerNorm over the first `dim` features with the first `dim` affine weights.
+class ElasticLayerNormImpl : public torch::nn::Module {
+ public:
+  explicit ElasticLayerNormImpl(int64_t max_dim, double eps = 1e-5);
+  torch::Tensor forward(const torch::Tensor& x, int64_t dim);
+
+  torch::Tensor weight, bias;
+  double eps;
+};
+TORCH_MODULE(ElasticLayerNorm);
+
+// Sizes one attention call uses (all <= the module's maxima).
+struct AttentionDims {
+  int64_t query_dim;  // width of the query input and of the output
+  int64_t kv_dim;     // width of the key/value input
+  int64_t qkv_dim;    // width of Q, K, V after projection (elastic in THANOS)
+  int64_t heads;      // head dim = qkv_dim / heads
+};
+
+// Multi-head attention with separate Q, K, V projections (HAT stacks them in one in_proj
+// matrix; separate matrices make the front-part rule, extraction and ONNX initializers uniform:
+// every weight is sliced [:rows, :cols]). Inputs are batch-first [B, T, C].
+class ElasticAttentionImpl : public torch::nn::Module {
+ public:
+  ElasticAttentionImpl(int64_t max_query_dim, int64_t max_kv_dim, int64_t max_qkv_dim, double attention_dropout);
+  // key_padding_mask: [B, Tk] bool, true = padding. attn_mask: [Tq, Tk] float added to scores.
+  torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& key, const AttentionDims& dims,
+                        const torch::Tensor& key_padding_mask = {}, const torch::Tensor& attn_mask = {});
+
+  // The projections of `key` into K and V (split out so a decoder can compute them once).
+  torch::Tensor project_query(const torch::Tensor& query, const AttentionDims& dims);
+  torch::Tensor project_key(const torch::Tensor& key, const AttentionDims& dims);
+  torch::Tensor project_value(const torch::Tensor& key, const AttentionDims& dims);
+  // Attention over already projected q [B,Tq,qkv], k/v [B,Tk,qkv]; returns [B,Tq,query_dim].
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const AttentionDims& dims,
+                       const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask);
+
+  ElasticLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  double attention_dropout;
+};
+TORCH_MODULE(ElasticAttention);
+
+}  // namespace thanos

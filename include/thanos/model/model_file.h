@@ -1,0 +1,41 @@
+#pragma once
+// Model files: one archive holding the weights, the options needed to rebuild the network, the
+// SubConfig a standalone model runs, free-form metadata, and a format version.
+#include <map>
+#include <optional>
+#include <string>
+
+#include "thanos/model/super_transformer.h"
+
+namespace thanos {
+
+constexpr int kModelFileFormatVersion = 1;
+
+struct ModelFileInfo {
+  int format_version = kModelFileFormatVersion;
+  ModelOptions options;
+  // For a standalone SubTransformer: the config it runs (equal to options.capacity). Empty for a
+  // SuperTransformer.
+  std::optional<SubConfig> sub_config;
+  // Free-form text (e.g. "space_yaml", "created_by"); opaque to the core.
+  std::map<std::string, std::string> metadata;
+
+  bool is_standalone() const { return sub_config.has_value(); }
+};
+
+struct LoadedModel {
+  SuperTransformer model{nullptr};
+  ModelFileInfo info;
+};
+
+// Writes to "<path>.tmp.<pid>" and renames, so an existing file is never half-overwritten.
+void save_model(const std::string& path, SuperTransformerImpl& model, const ModelFileInfo& info);
+// Throws std::invalid_argument naming the file when it is missing, not a THANOS model file, or of
+// a newer format version.
+LoadedModel load_model(const std::string& path);
+
+// SubConfig <-> flat integer list (the archive's encoding, also handy for hashing tensors).
+std::vector<int64_t> config_to_ints(const SubConfig& config);
+SubConfig config_from_ints(const std::vector<int64_t>& ints, const std::string& where);
+
+}  // namespace thanos

@@ -1,0 +1,26 @@
+#pragma once
+// The thin CLI: each subcommand file declares its options on a CLI11 subcommand and returns the
+// function that calls the library once parsing succeeded.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace thanos::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_info_command(CLI::App& parent);
+Command add_init_command(CLI::App& parent);
+Command add_sample_command(CLI::App& parent);
+Command add_extract_command(CLI::App& parent);
+
+inline void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";
+}
+
+}  // namespace thanos::cli

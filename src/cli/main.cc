@@ -1,0 +1,39 @@
+// thanos: hardware-aware Transformer search. One subcommand per pipeline step.
+#include <torch/utils.h>
+
+#include <thread>
+
+#include "command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"THANOS: find the best Transformer for your hardware (HAT-style SuperTransformer search, "
+               "memory-aware, NPU-ready)",
+               "thanos"};
+  app.require_subcommand(1);
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("--threads", threads, "CPU threads for tensor work (default: all cores)")->check(CLI::PositiveNumber);
+
+  std::vector<thanos::cli::Command> commands = {
+      thanos::cli::add_info_command(app), thanos::cli::add_init_command(app), thanos::cli::add_sample_command(app),
+      thanos::cli::add_extract_command(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  // Debian's libtorch defaults to one thread; set both pools explicitly.
+  torch::set_num_threads(threads);
+  for (auto& c : commands) {
+    if (!c.app->parsed()) continue;
+    try {
+      return c.run();
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "thanos " << c.app->get_name() << ": error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "thanos " << c.app->get_name() << ": failed: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,153 @@
+#include "thanos/model/model_file.h"
+
+#include <torch/serialize.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+namespace thanos {
+namespace {
+
+const char* kMagicKey = "thanos.format_version";
+
+c10::IValue ints(const std::vector<int64_t>& v) { return c10::IValue(v); }
+
+std::vector<int64_t> hyper_ints(const ModelHyperParams& h) {
+  return {h.share_all_embeddings, h.share_decoder_input_output, h.encoder_normalize_before,
+          h.decoder_normalize_before, h.max_source_positions, h.max_target_positions};
+}
+
+}  // namespace
+
+std::vector<int64_t> config_to_ints(const SubConfig& c) {
+  std::vector<int64_t> v{c.encoder_embed_dim, c.decoder_embed_dim, c.encoder_layer_num(), c.decoder_layer_num()};
+  for (const auto& l : c.encoder_layers) v.insert(v.end(), {l.ffn_dim, l.self_heads, l.self_qkv_dim});
+  for (const auto& l : c.decoder_layers) {
+    v.insert(v.end(), {l.ffn_dim, l.self_heads, l.self_qkv_dim, l.ende_heads, l.ende_qkv_dim, l.ende_attn_layers});
+  }
+  return v;
+}
+
+SubConfig config_from_ints(const std::vector<int64_t>& v, const std::string& where) {
+  auto bad = [&]() { return std::invalid_argument(where + ": malformed SubTransformer config record"); };
+  if (v.size() < 4) throw bad();
+  SubConfig c;
+  c.encoder_embed_dim = static_cast<int>(v[0]);
+  c.decoder_embed_dim = static_cast<int>(v[1]);
+  const std::size_t le = v[2], ld = v[3];
+  if (v.size() != 4 + 3 * le + 6 * ld) throw bad();
+  std::size_t k = 4;
+  for (std::size_t i = 0; i < le; ++i, k += 3) {
+    c.encoder_layers.push_back({int(v[k]), int(v[k + 1]), int(v[k + 2])});
+  }
+  for (std::size_t i = 0; i < ld; ++i, k += 6) {
+    c.decoder_layers.push_back({int(v[k]), int(v[k + 1]), int(v[k + 2]), int(v[k + 3]), int(v[k + 4]), int(v[k + 5])});
+  }
+  return c;
+}
+
+void save_model(const std::string& path, SuperTransformerImpl& model, const ModelFileInfo& info) {
+  torch::serialize::OutputArchive archive;
+  const auto& o = info.options;
+  archive.write(kMagicKey, c10::IValue(static_cast<int64_t>(kModelFileFormatVersion)));
+  archive.write("thanos.capacity", ints(config_to_ints(o.capacity)));
+  archive.write("thanos.vocab", ints({o.src_vocab_size, o.tgt_vocab_size, o.padding_idx}));
+  archive.write("thanos.position_dims", ints({o.encoder_position_dim, o.decoder_position_dim}));
+  archive.write("thanos.hyper_ints", ints(hyper_ints(o.hyper)));
+  archive.write("thanos.hyper_dropout",
+                c10::IValue(std::vector<double>{o.hyper.dropout, o.hyper.attention_dropout, o.hyper.activation_dropout}));
+  if (info.sub_config) archive.write("thanos.sub_config", ints(config_to_ints(*info.sub_config)));
+  for (const auto& [key, value] : info.metadata) archive.write("meta." + key, c10::IValue(value));
+  for (const auto& p : model.named_parameters()) archive.write("param." + p.key(), p.value().detach());
+  for (const auto& b : model.named_buffers()) archive.write("buffer." + b.key(), b.value(), /*is_buffer=*/true);
+
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    archive.save_to(tmp);
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write model file " + path + ": " + e.what());
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
+
+LoadedModel load_model(const std::string& path) {
+  if (!std::ifstream(path).good()) throw std::invalid_argument(path + ": model file not found or unreadable");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(path + ": not a THANOS model file (cannot open archive)");
+  }
+  c10::IValue v;
+  if (!archive.try_read(kMagicKey, v)) throw std::invalid_argument(path + ": not a THANOS model file (no format version)");
+  LoadedModel out;
+  auto& info = out.info;
+  info.format_version = static_cast<int>(v.toInt());
+  if (info.format_version > kModelFileFormatVersion) {
+    throw std::invalid_argument(path + ": model file format version " + std::to_string(info.format_version) +
+                                " is newer than this thanos understands (" + std::to_string(kModelFileFormatVersion) +
+                                "); upgrade thanos");
+  }
+  auto read_ints = [&](const char* key) {
+    c10::IValue iv;
+    if (!archive.try_read(key, iv)) throw std::invalid_argument(path + ": model file lacks '" + key + "'");
+    return iv.toIntVector();
+  };
+  auto& o = info.options;
+  o.capacity = config_from_ints(read_ints("thanos.capacity"), path);
+  const auto vocab = read_ints("thanos.vocab");
+  const auto pos = read_ints("thanos.position_dims");
+  const auto h = read_ints("thanos.hyper_ints");
+  if (vocab.size() != 3 || pos.size() != 2 || h.size() != 6) throw std::invalid_argument(path + ": malformed model options");
+  o.src_vocab_size = static_cast<int>(vocab[0]);
+  o.tgt_vocab_size = static_cast<int>(vocab[1]);
+  o.padding_idx = static_cast<int>(vocab[2]);
+  o.encoder_position_dim = static_cast<int>(pos[0]);
+  o.decoder_position_dim = static_cast<int>(pos[1]);
+  o.hyper.share_all_embeddings = h[0];
+  o.hyper.share_decoder_input_output = h[1];
+  o.hyper.encoder_normalize_before = h[2];
+  o.hyper.decoder_normalize_before = h[3];
+  o.hyper.max_source_positions = static_cast<int>(h[4]);
+  o.hyper.max_target_positions = static_cast<int>(h[5]);
+  c10::IValue drop;
+  if (!archive.try_read("thanos.hyper_dropout", drop)) throw std::invalid_argument(path + ": model file lacks dropout settings");
+  const auto d = drop.toDoubleVector();
+  o.hyper.dropout = d.at(0);
+  o.hyper.attention_dropout = d.at(1);
+  o.hyper.activation_dropout = d.at(2);
+  c10::IValue sub;
+  if (archive.try_read("thanos.sub_config", sub)) info.sub_config = config_from_ints(sub.toIntVector(), path);
+  for (const auto& key : archive.keys()) {
+    if (key.rfind("meta.", 0) == 0) {
+      c10::IValue s;
+      archive.read(key, s);
+      info.metadata[key.substr(5)] = s.toStringRef();
+    }
+  }
+
+  out.model = SuperTransformer(o);
+  torch::NoGradGuard no_grad;
+  auto load_into = [&](const std::string& prefix, const std::string& name, torch::Tensor& dst, bool is_buffer) {
+    torch::Tensor t;
+    if (!archive.try_read(prefix + name, t, is_buffer)) {
+      throw std::invalid_argument(path + ": model file lacks tensor '" + name + "'");
+    }
+    if (t.sizes() != dst.sizes()) {
+      throw std::invalid_argument(path + ": tensor '" + name + "' has shape " + c10::str(t.sizes()) + ", expected " +
+                                  c10::str(dst.sizes()));
+    }
+    dst.copy_(t);
+  };
+  for (auto& p : out.model->named_parameters()) load_into("param.", p.key(), p.value(), false);
+  for (auto& b : out.model->named_buffers()) load_into("buffer.", b.key(), b.value(), true);
+  return out;
+}
+
+}  // namespace thanos

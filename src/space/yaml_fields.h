@@ -1,0 +1,82 @@
+#pragma once
+// Typed reads from a YAML mapping whose errors name the file, the line and the key (internal to
+// the YAML readers).
+#include <yaml-cpp/yaml.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace thanos::yaml_fields {
+
+inline std::string where(const std::string& source, const YAML::Node& node, const std::string& key) {
+  const auto mark = node.Mark();
+  return source + (mark.line >= 0 ? ":" + std::to_string(mark.line + 1) : "") + ": " + key;
+}
+
+inline std::string scalar_text(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  return "nothing";
+}
+
+inline int as_int(const std::string& source, const YAML::Node& node, const std::string& key) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    try {
+      std::size_t used = 0;
+      long long v = std::stoll(s, &used, 10);
+      if (used == s.size() && v >= INT32_MIN && v <= INT32_MAX) return static_cast<int>(v);
+    } catch (const std::exception&) {
+    }
+  }
+  throw std::invalid_argument(where(source, node, key) + ": expected an integer, got " + scalar_text(node));
+}
+
+inline double as_double(const std::string& source, const YAML::Node& node, const std::string& key) {
+  if (node.IsScalar()) {
+    try {
+      std::size_t used = 0;
+      double v = std::stod(node.Scalar(), &used);
+      if (used == node.Scalar().size()) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  throw std::invalid_argument(where(source, node, key) + ": expected a number, got " + scalar_text(node));
+}
+
+inline bool as_bool(const std::string& source, const YAML::Node& node, const std::string& key) {
+  bool v = false;
+  if (node.IsScalar() && YAML::convert<bool>::decode(node, v)) return v;
+  throw std::invalid_argument(where(source, node, key) + ": expected true or false, got " + scalar_text(node));
+}
+
+// A list of integers; a single integer is accepted as a one-element list.
+inline std::vector<int> as_int_list(const std::string& source, const YAML::Node& node, const std::string& key) {
+  std::vector<int> out;
+  if (node.IsScalar()) {
+    out.push_back(as_int(source, node, key));
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      out.push_back(as_int(source, node[i], key + "[" + std::to_string(i) + "]"));
+    }
+  } else {
+    throw std::invalid_argument(where(source, node, key) + ": expected a list of integers, got " + scalar_text(node));
+  }
+  return out;
+}
+
+inline YAML::Node parse_mapping(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+  if (root.IsNull()) return YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) throw std::invalid_argument(source + ": expected a YAML mapping of keys to values at the top level");
+  return root;
+}
+
+}  // namespace thanos::yaml_fields
