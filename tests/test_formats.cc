@@ -1,0 +1,183 @@
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+#include "thanos/space/config_io.h"
+#include "thanos/space/sampler.h"
+#include "thanos/space/space_yaml.h"
+
+using namespace thanos;
+using thanos::testing::tiny_space;
+
+namespace {
+
+std::string expect_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected std::invalid_argument";
+  return "";
+}
+
+const char* kMinimalSpace = R"(
+encoder-embed-choice: [64, 32]
+decoder-embed-choice: [64, 32]
+encoder-ffn-embed-dim-choice: [128, 64]
+decoder-ffn-embed-dim-choice: [128, 64]
+encoder-layer-num-choice: [2]
+decoder-layer-num-choice: [2, 1]
+encoder-self-attention-heads-choice: [4, 2]
+decoder-self-attention-heads-choice: [4, 2]
+decoder-ende-attention-heads-choice: [4, 2]
+decoder-arbitrary-ende-attn-choice: [-1, 1]
+)";
+
+}  // namespace
+
+TEST(SpaceYaml, RoundTripKeepsEverything) {
+  SearchSpace s = tiny_space();
+  s.hat_arch = "transformersuper_wmt_en_de";
+  s.hyper.dropout = 0.25;
+  LoadedSpace back = parse_search_space(search_space_to_yaml(s), "roundtrip");
+  EXPECT_TRUE(back.warnings.empty());
+  const SearchSpace& t = back.space;
+  EXPECT_EQ(t.size(), s.size());
+  EXPECT_EQ(t.encoder_self_qkv_choices, s.encoder_self_qkv_choices);
+  EXPECT_EQ(t.decoder_ende_layers_choices, s.decoder_ende_layers_choices);
+  EXPECT_EQ(t.hyper, s.hyper);
+  EXPECT_EQ(t.qkv_dim, s.qkv_dim);
+  EXPECT_EQ(t.largest(), s.largest());
+}
+
+TEST(SpaceYaml, DefaultsSuperSizesAndQkvWithWarnings) {
+  LoadedSpace ls = parse_search_space(kMinimalSpace, "minimal.yml");
+  EXPECT_EQ(ls.space.encoder_embed_dim, 64);
+  EXPECT_EQ(ls.space.decoder_layers, 2);
+  EXPECT_EQ(ls.space.qkv_dim, 512);
+  EXPECT_EQ(ls.space.encoder_self_qkv_choices, std::vector<int>{512});
+  EXPECT_FALSE(ls.warnings.empty());
+}
+
+TEST(SpaceYaml, MalformedInputNamesFileLineAndKey) {
+  std::string text = std::string(kMinimalSpace) + "encoder-ffn-embed-dim: big\n";
+  std::string msg = expect_error([&] { parse_search_space(text, "bad.yml"); });
+  EXPECT_NE(msg.find("bad.yml:12: encoder-ffn-embed-dim: expected an integer, got 'big'"), std::string::npos) << msg;
+
+  text = kMinimalSpace;
+  text.replace(text.find("[128, 64]"), 9, "[128, x]");
+  msg = expect_error([&] { parse_search_space(text, "bad.yml"); });
+  EXPECT_NE(msg.find("bad.yml:4: encoder-ffn-embed-dim-choice[1]: expected an integer, got 'x'"), std::string::npos) << msg;
+
+  text = kMinimalSpace;
+  text.replace(text.find("decoder-layer-num-choice"), 8, "decoderX");
+  msg = expect_error([&] { parse_search_space(text, "bad.yml"); });
+  EXPECT_NE(msg.find("decoder-layer-num-choice: missing"), std::string::npos) << msg;
+
+  msg = expect_error([&] { parse_search_space(std::string(kMinimalSpace) + "encoder-embed-dim: 48\n", "bad.yml"); });
+  EXPECT_NE(msg.find("exceeds encoder-embed-dim = 48"), std::string::npos) << msg;
+
+  msg = expect_error([&] { parse_search_space("a: [1, 2\n", "broken.yml"); });
+  EXPECT_NE(msg.find("broken.yml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("invalid YAML"), std::string::npos) << msg;
+
+  msg = expect_error([&] { parse_search_space(std::string(kMinimalSpace) + "decoder-self-attention-qkv-dim-choice: [15]\n", "q.yml"); });
+  EXPECT_NE(msg.find("divisible"), std::string::npos) << msg;
+}
+
+TEST(ConfigYaml, RoundTripSampledConfigs) {
+  for (const auto& c : sample_configs(tiny_space(), 3, 25)) {
+    LoadedConfig back = parse_config_yaml(config_to_yaml(c), "rt", 999);
+    EXPECT_EQ(back.config, c);
+    EXPECT_TRUE(back.warnings.empty());
+  }
+}
+
+TEST(ConfigYaml, WritesHatKeysWithOneEntryPerActiveLayer) {
+  const SubConfig c = sample_configs(tiny_space(), 4, 1)[0];
+  YAML::Node y = YAML::Load(config_to_yaml(c));
+  EXPECT_EQ(y["encoder-embed-dim-subtransformer"].as<int>(), c.encoder_embed_dim);
+  EXPECT_EQ(y["decoder-layer-num-subtransformer"].as<int>(), c.decoder_layer_num());
+  for (const char* key : {"encoder-ffn-embed-dim-all-subtransformer", "encoder-self-attention-heads-all-subtransformer",
+                          "encoder-self-attention-qkv-dim-all-subtransformer"})
+    EXPECT_EQ(y[key].size(), c.encoder_layers.size()) << key;
+  for (const char* key : {"decoder-ffn-embed-dim-all-subtransformer", "decoder-self-attention-heads-all-subtransformer",
+                          "decoder-ende-attention-heads-all-subtransformer",
+                          "decoder-arbitrary-ende-attn-all-subtransformer",
+                          "decoder-self-attention-qkv-dim-all-subtransformer",
+                          "decoder-ende-attention-qkv-dim-all-subtransformer"})
+    EXPECT_EQ(y[key].size(), c.decoder_layers.size()) << key;
+  for (std::size_t i = 0; i < c.decoder_layers.size(); ++i) {
+    EXPECT_EQ(hat_ende_code_to_layers(y["decoder-arbitrary-ende-attn-all-subtransformer"][i].as<int>()),
+              c.decoder_layers[i].ende_attn_layers);
+  }
+}
+
+TEST(ConfigYaml, HatFileWithoutQkvKeysGetsTheSpaceWidth) {
+  const char* hat = R"(encoder-embed-dim-subtransformer: 512
+decoder-embed-dim-subtransformer: 512
+encoder-ffn-embed-dim-all-subtransformer: [1024, 3072]
+decoder-ffn-embed-dim-all-subtransformer: [3072, 2048, 1024]
+encoder-layer-num-subtransformer: 2
+decoder-layer-num-subtransformer: 1
+encoder-self-attention-heads-all-subtransformer: [4, 8]
+decoder-self-attention-heads-all-subtransformer: [8]
+decoder-ende-attention-heads-all-subtransformer: [8]
+decoder-arbitrary-ende-attn-all-subtransformer: [1]
+)";
+  LoadedConfig lc = parse_config_yaml(hat, "hat.yml", 512);
+  EXPECT_EQ(lc.config.encoder_layers[1].self_qkv_dim, 512);
+  EXPECT_EQ(lc.config.decoder_layers[0].ende_qkv_dim, 512);
+  EXPECT_EQ(lc.config.decoder_layers[0].ende_attn_layers, 2);
+  EXPECT_EQ(lc.config.decoder_layers[0].ffn_dim, 3072);
+  ASSERT_EQ(lc.warnings.size(), 1u);  // the longer decoder FFN list
+  EXPECT_NE(lc.warnings[0].find("decoder-ffn-embed-dim-all-subtransformer"), std::string::npos);
+}
+
+TEST(ConfigYaml, ErrorsNameKeyAndExpectation) {
+  const std::string good = config_to_yaml(tiny_space().largest());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = good;
+    const auto at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return t.replace(at, from.size(), to);
+  };
+  std::string msg = expect_error([&] {
+    parse_config_yaml(with("encoder-ffn-embed-dim-all-subtransformer: [64, 64, 64]",
+                           "encoder-ffn-embed-dim-all-subtransformer: [64, 64]"), "c.yml", 32);
+  });
+  EXPECT_NE(msg.find("encoder-ffn-embed-dim-all-subtransformer: has 2 entries, expected 3"), std::string::npos) << msg;
+  msg = expect_error([&] {
+    parse_config_yaml(with("decoder-arbitrary-ende-attn-all-subtransformer: [2, 2, 2]",
+                           "decoder-arbitrary-ende-attn-all-subtransformer: [2, 0, 2]"), "c.yml", 32);
+  });
+  EXPECT_NE(msg.find("decoder-arbitrary-ende-attn-all-subtransformer[1]"), std::string::npos) << msg;
+  msg = expect_error([&] {
+    parse_config_yaml(with("decoder-embed-dim-subtransformer: 32", "decoder-embed-dim-subtransformer: wide"), "c.yml", 32);
+  });
+  EXPECT_NE(msg.find("c.yml:3: decoder-embed-dim-subtransformer: expected an integer, got 'wide'"), std::string::npos) << msg;
+  msg = expect_error([&] {
+    parse_config_yaml(with("encoder-self-attention-qkv-dim-all-subtransformer: [32, 32, 32]",
+                           "encoder-self-attention-qkv-dim-all-subtransformer: [32, 30, 32]"), "c.yml", 32);
+  });
+  EXPECT_NE(msg.find("not divisible"), std::string::npos) << msg;
+}
+
+TEST(ConfigJson, RoundTripAndFieldErrors) {
+  for (const auto& c : sample_configs(tiny_space(), 6, 10)) {
+    const nlohmann::json j = config_to_json(c);
+    EXPECT_EQ(j["hash"], c.hash_hex());
+    EXPECT_EQ(config_from_json(nlohmann::json::parse(j.dump()), "j"), c);
+  }
+  nlohmann::json j = config_to_json(tiny_space().largest());
+  j["decoder"]["layers"][1]["ende_qkv_dim"] = "wide";
+  std::string msg = expect_error([&] { config_from_json(j, "cfg.json"); });
+  EXPECT_NE(msg.find("cfg.json: decoder.layers[1].ende_qkv_dim: expected an integer"), std::string::npos) << msg;
+  j = config_to_json(tiny_space().largest());
+  j["encoder"]["layers"][0].erase("ffn_dim");
+  msg = expect_error([&] { config_from_json(j, "cfg.json"); });
+  EXPECT_NE(msg.find("encoder.layers[0].ffn_dim: missing"), std::string::npos) << msg;
+}
