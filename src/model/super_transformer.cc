@@ -22,6 +22,18 @@ torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
 
 int position_dim(int requested, int embed) { return requested > 0 ? requested : embed; }
 
+// HAT's dropout for a width, and the scaled token embedding plus positions, shared by both stacks.
+LayerDropout layer_dropout(const ModelHyperParams& hyper, int64_t dim, int64_t capacity_dim) {
+  return {scaled_dropout(hyper.dropout, dim, capacity_dim), scaled_dropout(hyper.activation_dropout, dim, capacity_dim)};
+}
+
+torch::Tensor embed_input(TokenEmbedding& tokens_table, SinusoidalPositions& positions, const torch::Tensor& tokens,
+                          int64_t dim, double dropout, bool training) {
+  auto x = tokens_table->forward(tokens, dim) * std::sqrt(static_cast<double>(dim));
+  x = x + positions->forward(tokens, dim);
+  return maybe_dropout(x, dropout, training);
+}
+
 }  // namespace
 
 double scaled_dropout(double p, int64_t sampled_dim, int64_t super_dim) {
@@ -93,11 +105,8 @@ TransformerEncoderImpl::TransformerEncoderImpl(const ModelOptions& opts, TokenEm
 
 EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor& src_tokens, const SubConfig& cfg) {
   const int64_t dim = cfg.encoder_embed_dim;
-  const LayerDropout drop{scaled_dropout(options.hyper.dropout, dim, options.capacity.encoder_embed_dim),
-                          scaled_dropout(options.hyper.activation_dropout, dim, options.capacity.encoder_embed_dim)};
-  auto x = embed_tokens->forward(src_tokens, dim) * std::sqrt(static_cast<double>(dim));
-  x = x + embed_positions->forward(src_tokens, dim);
-  x = maybe_dropout(x, drop.dropout, is_training());
+  const LayerDropout drop = layer_dropout(options.hyper, dim, options.capacity.encoder_embed_dim);
+  auto x = embed_input(embed_tokens, embed_positions, src_tokens, dim, drop.dropout, is_training());
 
   EncoderOutput out;
   out.padding_mask = src_tokens.eq(options.padding_idx);
@@ -163,11 +172,8 @@ torch::Tensor TransformerDecoderImpl::output_layer(const torch::Tensor& features
 torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& prev_tokens, const EncoderOutput& enc,
                                               const SubConfig& cfg) {
   const int64_t dim = cfg.decoder_embed_dim;
-  const LayerDropout drop{scaled_dropout(options.hyper.dropout, dim, options.capacity.decoder_embed_dim),
-                          scaled_dropout(options.hyper.activation_dropout, dim, options.capacity.decoder_embed_dim)};
-  auto x = embed_tokens->forward(prev_tokens, dim) * std::sqrt(static_cast<double>(dim));
-  x = x + embed_positions->forward(prev_tokens, dim);
-  x = maybe_dropout(x, drop.dropout, is_training());
+  const LayerDropout drop = layer_dropout(options.hyper, dim, options.capacity.decoder_embed_dim);
+  auto x = embed_input(embed_tokens, embed_positions, prev_tokens, dim, drop.dropout, is_training());
 
   const int64_t T = prev_tokens.size(1);
   auto causal = torch::triu(torch::full({T, T}, -std::numeric_limits<float>::infinity(), x.options()), 1);
