@@ -11,6 +11,11 @@ PACKAGES=(
   nlohmann-json3-dev    # JSON reports and configs
   libcli11-dev          # command line
   libgtest-dev          # tests
+  libsentencepiece-dev  # subword vocabulary (thanos prepare)
+  zlib1g-dev            # gzip-compressed corpora
+  gettext               # msgunfmt, for the bundled corpus from Debian's German message catalogs
+  libgloo-dev           # c10d process groups (distributed training)
+  python3-torch         # HAT checkpoint importer and the PyTorch benchmark peer (/usr/bin/python3)
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
