@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev    # JSON reports and configs
   libcli11-dev          # command line
   libgtest-dev          # tests
-  libsentencepiece-dev  # subword vocabulary (thanos prepare)
+  sentencepiece         # spm_train/spm_encode/spm_decode: the subword vocabulary (see src/data/subword_model.h)
   zlib1g-dev            # gzip-compressed corpora
   gettext               # msgunfmt, for the bundled corpus from Debian's German message catalogs
   libgloo-dev           # c10d process groups (distributed training)

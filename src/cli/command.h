@@ -18,6 +18,10 @@ Command add_info_command(CLI::App& parent);
 Command add_init_command(CLI::App& parent);
 Command add_sample_command(CLI::App& parent);
 Command add_extract_command(CLI::App& parent);
+Command add_prepare_command(CLI::App& parent);
+Command add_train_command(CLI::App& parent);
+Command add_valid_command(CLI::App& parent);
+Command add_average_command(CLI::App& parent);
 
 inline void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";

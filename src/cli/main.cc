@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
 
   std::vector<thanos::cli::Command> commands = {
       thanos::cli::add_info_command(app), thanos::cli::add_init_command(app), thanos::cli::add_sample_command(app),
-      thanos::cli::add_extract_command(app)};
+      thanos::cli::add_extract_command(app), thanos::cli::add_prepare_command(app),
+      thanos::cli::add_train_command(app), thanos::cli::add_valid_command(app),
+      thanos::cli::add_average_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

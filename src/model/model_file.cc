@@ -48,7 +48,8 @@ SubConfig config_from_ints(const std::vector<int64_t>& v, const std::string& whe
   return c;
 }
 
-void save_model(const std::string& path, SuperTransformerImpl& model, const ModelFileInfo& info) {
+void save_model(const std::string& path, SuperTransformerImpl& model, const ModelFileInfo& info,
+                const ArchiveWriter& extra) {
   torch::serialize::OutputArchive archive;
   const auto& o = info.options;
   archive.write(kMagicKey, c10::IValue(static_cast<int64_t>(kModelFileFormatVersion)));
@@ -62,6 +63,7 @@ void save_model(const std::string& path, SuperTransformerImpl& model, const Mode
   for (const auto& [key, value] : info.metadata) archive.write("meta." + key, c10::IValue(value));
   for (const auto& p : model.named_parameters()) archive.write("param." + p.key(), p.value().detach());
   for (const auto& b : model.named_buffers()) archive.write("buffer." + b.key(), b.value(), /*is_buffer=*/true);
+  if (extra) extra(archive);
 
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
@@ -76,7 +78,7 @@ void save_model(const std::string& path, SuperTransformerImpl& model, const Mode
   }
 }
 
-LoadedModel load_model(const std::string& path) {
+LoadedModel load_model(const std::string& path, const ArchiveReader& extra) {
   if (!std::ifstream(path).good()) throw std::invalid_argument(path + ": model file not found or unreadable");
   torch::serialize::InputArchive archive;
   try {
@@ -147,6 +149,7 @@ LoadedModel load_model(const std::string& path) {
   };
   for (auto& p : out.model->named_parameters()) load_into("param.", p.key(), p.value(), false);
   for (auto& b : out.model->named_buffers()) load_into("buffer.", b.key(), b.value(), true);
+  if (extra) extra(archive);
   return out;
 }
 

@@ -5,6 +5,8 @@
 //
 // The same class is the standalone SubTransformer: built with ModelOptions whose capacity is
 // exactly one SubConfig, slicing is the identity (see extract.h).
+#include <torch/nn/modules/container/modulelist.h>
+
 #include <vector>
 
 #include "thanos/model/model_options.h"

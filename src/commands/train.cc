@@ -1,0 +1,194 @@
+#include "thanos/commands/train.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "thanos/commands/prepare.h"
+#include "thanos/common/text.h"
+#include "thanos/model/extract.h"
+#include "thanos/space/config_io.h"
+#include "thanos/space/space_yaml.h"
+
+namespace thanos {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+nlohmann::json score_json(const std::string& name, const SubConfig& c, const ValidScore& s) {
+  return {{"config", name}, {"hash", c.hash_hex()}, {"loss", s.loss}, {"nll_loss", s.nll_loss},
+          {"ppl", s.ppl},   {"ntokens", s.ntokens}};
+}
+
+// The space a model belongs to, from its metadata.
+std::optional<SearchSpace> embedded_space(const ModelFileInfo& info, const std::string& path) {
+  auto it = info.metadata.find("space_yaml");
+  if (it == info.metadata.end()) return std::nullopt;
+  return parse_search_space(it->second, path + " (embedded space)").space;
+}
+
+}  // namespace
+
+TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<void(const std::string&)>& log) {
+  if (o.save_dir.empty()) throw std::invalid_argument("thanos train: --save-dir is required");
+  const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
+  const int vocab = manifest.at("vocab_size").get<int>();
+  const BinarizedSplit train = load_binarized(o.data_dir + "/" + manifest["splits"]["train"]["file"].get<std::string>());
+  const BinarizedSplit valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+
+  TrainCommandResult out;
+  ModelFileInfo info;
+  SuperTransformer model{nullptr};
+  TrainTarget target;
+  const std::string last = o.save_dir + "/checkpoint_last.pt";
+
+  // The space: given, or the one the --init-from model carries.
+  std::optional<SearchSpace> space;
+  std::string space_yaml;
+  if (!o.space_path.empty()) {
+    LoadedSpace ls = load_search_space(o.space_path);
+    out.warnings = ls.warnings;
+    space = ls.space;
+    space_yaml = search_space_to_yaml(ls.space);
+  }
+  std::optional<LoadedModel> init;
+  if (!o.init_from.empty()) {
+    init = load_model(o.init_from);
+    if (init->info.is_standalone()) throw std::invalid_argument(o.init_from + ": --init-from needs a SuperTransformer");
+    if (init->info.options.src_vocab_size != vocab) {
+      throw std::invalid_argument(o.init_from + ": vocabulary " + std::to_string(init->info.options.src_vocab_size) +
+                                  " differs from the data's " + std::to_string(vocab) + " (" + o.data_dir + ")");
+    }
+    if (!space) {
+      space = embedded_space(init->info, o.init_from);
+      space_yaml = init->info.metadata.count("space_yaml") ? init->info.metadata.at("space_yaml") : "";
+    }
+  }
+  if (!space) throw std::invalid_argument("thanos train: give --space SPACE.yml (or --init-from a SuperTransformer)");
+
+  torch::manual_seed(o.train.seed);
+  if (o.config_path.empty()) {
+    if (init) throw std::invalid_argument("thanos train: --init-from is for SubTransformers; add --config SUB.yml");
+    out.mode = "supertransformer";
+    target.mode = TrainMode::kSuperTransformer;
+    target.space = *space;
+    info.options = super_model_options(*space, vocab, vocab);
+    model = SuperTransformer(info.options);
+  } else {
+    out.mode = "subtransformer";
+    LoadedConfig lc = load_config_file(o.config_path, space->qkv_dim);
+    out.warnings.insert(out.warnings.end(), lc.warnings.begin(), lc.warnings.end());
+    space->check_config(lc.config);
+    target.mode = TrainMode::kSubTransformer;
+    target.config = lc.config;
+    if (init) {
+      model = extract_subtransformer(*init->model, lc.config);  // inherited weights (fine-tuning)
+      info.metadata["init_from"] = o.init_from;
+    } else {
+      model = SuperTransformer(standalone_options(super_model_options(*space, vocab, vocab), lc.config));
+    }
+    info.options = model->options();
+    info.sub_config = lc.config;
+    info.metadata["sub_config_yaml"] = config_to_yaml(lc.config);
+  }
+  info.metadata["space_yaml"] = space_yaml;
+  info.metadata["data_manifest_hash"] = manifest.value("hash", "");
+  info.metadata["created_by"] = "thanos train";
+  for (const auto& p : model->parameters()) out.parameters += p.numel();
+
+  TrainOptions to = o.train;
+  to.save_dir = o.save_dir;
+  fs::create_directories(o.save_dir);
+  Trainer trainer(model, info, train, to, target);
+  if (o.resume && fs::exists(last)) {
+    trainer.resume(last);
+    log("resumed from " + last + " at update " + std::to_string(trainer.num_updates()));
+  } else if (!o.resume && fs::exists(last)) {
+    throw std::invalid_argument(last + " exists; pass --resume to continue it, or choose another --save-dir");
+  }
+  log("training " + out.mode + " (" + std::to_string(out.parameters) + " parameters) on " + std::to_string(train.size()) +
+      " pairs for " + std::to_string(to.max_updates) + " updates");
+
+  std::ofstream jsonl(o.save_dir + "/train_log.jsonl", std::ios::app);
+  out.result = trainer.run([&](const TrainProgress& p) {
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "update %lld/%lld | epoch %lld | loss %.3f | nll %.3f | ppl %.2f | lr %.3g | gnorm %.2f | %.0f tok/s | "
+                  "elapsed %s | eta %s",
+                  static_cast<long long>(p.update), static_cast<long long>(p.max_updates),
+                  static_cast<long long>(p.epoch), p.loss, p.nll_loss, p.ppl, p.lr, p.grad_norm, p.tokens_per_second,
+                  format_duration(p.elapsed_seconds).c_str(), format_duration(p.eta_seconds).c_str());
+    log(line);
+    jsonl << nlohmann::json{{"update", p.update}, {"epoch", p.epoch},     {"loss", p.loss},
+                            {"nll_loss", p.nll_loss}, {"ppl", p.ppl},     {"lr", p.lr},
+                            {"grad_norm", p.grad_norm}, {"tokens_per_second", p.tokens_per_second},
+                            {"elapsed_seconds", p.elapsed_seconds}, {"config", p.config_hash}}
+                 .dump()
+          << "\n"
+          << std::flush;
+  });
+  if (out.result.interrupted) {
+    log("interrupted at update " + std::to_string(out.result.updates) + "; saved " + last +
+        ". Resume with the same command plus --resume");
+    return out;
+  }
+  FitnessOptions fo;
+  fo.label_smoothing = to.label_smoothing;
+  fo.max_tokens = to.batching.max_tokens;
+  FitnessEvaluator eval(trainer.model(), valid, fo);
+  if (target.mode == TrainMode::kSuperTransformer) {
+    const SubConfig big = space->largest(), small = space->smallest();
+    auto scores = eval.score({big, small});
+    out.final_valid = {score_json("largest", big, scores[0]), score_json("smallest", small, scores[1])};
+  } else {
+    out.final_valid = {score_json(o.config_path, target.config, eval.score(target.config))};
+  }
+  return out;
+}
+
+nlohmann::json run_valid(const ValidCommandOptions& o) {
+  const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
+  if (!manifest["splits"].contains(o.split)) {
+    throw std::invalid_argument(o.data_dir + ": no '" + o.split + "' split (have: " + manifest["splits"].dump() + ")");
+  }
+  LoadedModel m = load_model(o.checkpoint_path);
+  const int vocab = manifest.at("vocab_size").get<int>();
+  if (m.info.options.src_vocab_size != vocab) {
+    throw std::invalid_argument(o.checkpoint_path + ": vocabulary " + std::to_string(m.info.options.src_vocab_size) +
+                                " differs from the data's " + std::to_string(vocab));
+  }
+  const BinarizedSplit split = load_binarized(o.data_dir + "/" + manifest["splits"][o.split]["file"].get<std::string>());
+  std::optional<SearchSpace> space = embedded_space(m.info, o.checkpoint_path);
+  std::vector<std::pair<std::string, SubConfig>> configs;
+  for (const auto& path : o.config_paths) {
+    SubConfig c = load_config_file(path, space ? space->qkv_dim : kHatQkvDim).config;
+    if (space && !m.info.is_standalone()) space->check_config(c);
+    configs.push_back({path, c});
+  }
+  if (configs.empty()) {
+    if (m.info.is_standalone()) {
+      configs.push_back({"model", *m.info.sub_config});
+    } else if (space) {
+      configs.push_back({"largest", space->largest()});
+      configs.push_back({"smallest", space->smallest()});
+    } else {
+      throw std::invalid_argument("thanos valid: give --config for a SuperTransformer without an embedded space");
+    }
+  }
+  FitnessEvaluator eval(m.model, split, o.fitness);
+  std::vector<SubConfig> list;
+  for (const auto& [name, c] : configs) list.push_back(c);
+  const auto scores = eval.score(list);
+  nlohmann::json out = {{"pairs", eval.pairs()}, {"split", o.split}, {"results", nlohmann::json::array()}};
+  for (std::size_t i = 0; i < configs.size(); ++i) out["results"].push_back(score_json(configs[i].first, list[i], scores[i]));
+  return out;
+}
+
+}  // namespace thanos

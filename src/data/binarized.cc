@@ -1,0 +1,76 @@
+#include "thanos/data/binarized.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "thanos/common/text.h"
+
+namespace thanos {
+namespace {
+constexpr char kMagic[8] = {'T', 'H', 'N', 'S', 'B', 'I', 'N', '1'};
+
+template <typename T>
+void append_raw(std::string& out, const std::vector<T>& v) {
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+}  // namespace
+
+void BinarizedSplit::add(const std::vector<std::int32_t>& src, const std::vector<std::int32_t>& tgt) {
+  src_tokens.insert(src_tokens.end(), src.begin(), src.end());
+  tgt_tokens.insert(tgt_tokens.end(), tgt.begin(), tgt.end());
+  src_offsets.push_back(src_tokens.size());
+  tgt_offsets.push_back(tgt_tokens.size());
+}
+
+BinarizedSplit BinarizedSplit::subset(const std::vector<std::size_t>& indices) const {
+  BinarizedSplit out;
+  for (std::size_t i : indices) {
+    out.add(std::vector<std::int32_t>(src(i), src(i) + src_len(i)), std::vector<std::int32_t>(tgt(i), tgt(i) + tgt_len(i)));
+  }
+  return out;
+}
+
+void save_binarized(const std::string& path, const BinarizedSplit& s) {
+  std::string out(kMagic, sizeof(kMagic));
+  const std::uint64_t n = s.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof(n));
+  append_raw(out, s.src_offsets);
+  append_raw(out, s.tgt_offsets);
+  append_raw(out, s.src_tokens);
+  append_raw(out, s.tgt_tokens);
+  write_file_atomically(path, out);
+}
+
+BinarizedSplit load_binarized(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw std::invalid_argument(path + ": binarized split not found (run thanos prepare)");
+  const std::uint64_t bytes = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  std::vector<char> data(bytes);
+  in.read(data.data(), static_cast<std::streamsize>(bytes));
+  auto truncated = [&]() { return std::invalid_argument(path + ": truncated binarized split (" + std::to_string(bytes) + " bytes)"); };
+  if (bytes < 16 || std::memcmp(data.data(), kMagic, 8) != 0) {
+    throw std::invalid_argument(path + ": not a THANOS binarized split (bad magic)");
+  }
+  std::uint64_t n;
+  std::memcpy(&n, data.data() + 8, 8);
+  std::size_t pos = 16;
+  BinarizedSplit s;
+  auto take = [&](auto& vec, std::uint64_t count) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    if (count > (bytes - pos) / sizeof(T)) throw truncated();
+    vec.resize(count);
+    std::memcpy(vec.data(), data.data() + pos, count * sizeof(T));
+    pos += count * sizeof(T);
+  };
+  take(s.src_offsets, n + 1);
+  take(s.tgt_offsets, n + 1);
+  take(s.src_tokens, s.src_offsets.back());
+  take(s.tgt_tokens, s.tgt_offsets.back());
+  if (pos != bytes) throw std::invalid_argument(path + ": binarized split has trailing bytes");
+  return s;
+}
+
+}  // namespace thanos
