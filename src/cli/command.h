@@ -18,6 +18,8 @@ Command add_info_command(CLI::App& parent);
 Command add_init_command(CLI::App& parent);
 Command add_sample_command(CLI::App& parent);
 Command add_extract_command(CLI::App& parent);
+Command add_corpus_command(CLI::App& parent);
+Command add_import_hat_command(CLI::App& parent);
 Command add_prepare_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_valid_command(CLI::App& parent);

@@ -1,6 +1,7 @@
 // thanos: hardware-aware Transformer search. One subcommand per pipeline step.
 #include <torch/utils.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "command.h"
@@ -10,14 +11,17 @@ int main(int argc, char** argv) {
                "memory-aware, NPU-ready)",
                "thanos"};
   app.require_subcommand(1);
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  app.add_option("--threads", threads, "CPU threads for tensor work (default: all cores)")->check(CLI::PositiveNumber);
+  // Default: all cores, shared among the ranks of a distributed run on this machine.
+  int local_ranks = 1;
+  if (const char* l = std::getenv("LOCAL_WORLD_SIZE"); l && std::atoi(l) > 0) local_ranks = std::atoi(l);
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(local_ranks)));
+  app.add_option("--threads", threads, "CPU threads for tensor work (default: all cores / LOCAL_WORLD_SIZE)")->check(CLI::PositiveNumber);
 
   std::vector<thanos::cli::Command> commands = {
       thanos::cli::add_info_command(app), thanos::cli::add_init_command(app), thanos::cli::add_sample_command(app),
-      thanos::cli::add_extract_command(app), thanos::cli::add_prepare_command(app),
+      thanos::cli::add_extract_command(app), thanos::cli::add_corpus_command(app), thanos::cli::add_prepare_command(app),
       thanos::cli::add_train_command(app), thanos::cli::add_valid_command(app),
-      thanos::cli::add_average_command(app)};
+      thanos::cli::add_average_command(app), thanos::cli::add_import_hat_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -107,6 +107,15 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
   to.save_dir = o.save_dir;
   fs::create_directories(o.save_dir);
   Trainer trainer(model, info, train, to, target);
+  // torchrun-style launch: RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT in the environment.
+  const DistributedEnv dist = DistributedEnv::from_environment();
+  std::unique_ptr<Communicator> comm;
+  if (dist.enabled()) {
+    comm = std::make_unique<Communicator>(dist);
+    trainer.set_communicator(comm.get());
+    log("distributed: rank " + std::to_string(dist.rank) + " of " + std::to_string(dist.world_size) + " via " +
+        dist.master_addr + ":" + std::to_string(dist.master_port));
+  }
   if (o.resume && fs::exists(last)) {
     trainer.resume(last);
     log("resumed from " + last + " at update " + std::to_string(trainer.num_updates()));

@@ -170,11 +170,16 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     }
     // fairseq normalises by the target tokens of the whole update (all accumulated batches).
     std::vector<Batch> group;
-    std::int64_t ntokens = 0;
-    for (int k = 0; k < options_.update_freq; ++k) {
-      group.push_back(collate(train_, next_batch()));
-      ntokens += group.back().ntokens;
+    std::int64_t local_tokens = 0;
+    const int world = comm_ ? comm_->env().world_size : 1, rank = comm_ ? comm_->env().rank : 0;
+    for (int k = 0; k < options_.update_freq * world; ++k) {
+      const auto& indices = next_batch();  // every rank walks the same global order
+      if (k % world != rank) continue;
+      group.push_back(collate(train_, indices));
+      local_tokens += group.back().ntokens;
     }
+    const std::int64_t ntokens =
+        comm_ ? static_cast<std::int64_t>(comm_->all_reduce_sum(static_cast<double>(local_tokens))) : local_tokens;
     // fairseq's zero_grad sets gradients to None: a layer the sampled SubTransformer does not use
     // gets no gradient, so Adam skips it (no moment decay, no weight decay) -- and a resumed run,
     // whose fresh tensors have no gradients yet, behaves exactly like an uninterrupted one.
@@ -185,6 +190,16 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
       (sums.loss / static_cast<double>(ntokens)).backward();
       loss_sum += sums.loss.item<double>();
       nll_sum += sums.nll.item<double>();
+    }
+    if (comm_ && comm_->env().enabled()) {
+      // Every rank ran the same SubTransformer, so the same parameters have gradients.
+      std::vector<torch::Tensor> grads;
+      for (auto& p : model_->parameters()) {
+        if (p.grad().defined()) grads.push_back(p.mutable_grad());
+      }
+      comm_->all_reduce_sum(grads);
+      loss_sum = comm_->all_reduce_sum(loss_sum);
+      nll_sum = comm_->all_reduce_sum(nll_sum);
     }
     // The total gradient norm is logged always; it is clipped only when clip_norm > 0.
     const double gnorm = torch::nn::utils::clip_grad_norm_(
@@ -201,7 +216,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     ++log_updates;
 
     const bool last = num_updates_ == options_.max_updates;
-    if (on_log && (num_updates_ % std::max<std::int64_t>(options_.log_every, 1) == 0 || last || stop_signal.load() != 0)) {
+    if (on_log && (comm_ == nullptr || comm_->is_main()) && (num_updates_ % std::max<std::int64_t>(options_.log_every, 1) == 0 || last || stop_signal.load() != 0)) {
       const auto now = clock::now();
       const double elapsed = std::chrono::duration<double>(now - start).count();
       const double since = std::chrono::duration<double>(now - last_log).count();
@@ -224,9 +239,12 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
       log_loss = log_nll = log_gnorm = 0;
       log_tokens = log_updates = 0;
     }
-    const bool stop = stop_signal.load() != 0;  // read after logging: a signal during it counts now
+    // Read after logging (a signal during it counts now); ranks agree so none waits in a collective.
+    bool stop = stop_signal.load() != 0;
+    if (comm_ && comm_->env().enabled()) stop = comm_->all_reduce_sum(stop ? 1.0 : 0.0) > 0;
     const bool periodic = options_.save_every > 0 && num_updates_ % options_.save_every == 0;
-    if (!last_path.empty() && (periodic || last || stop)) {
+    const bool main_rank = comm_ == nullptr || comm_->is_main();
+    if (!last_path.empty() && main_rank && (periodic || last || stop)) {
       save_checkpoint(last_path);
       result.last_checkpoint = last_path;
       if (periodic) {

@@ -9,6 +9,7 @@
 
 #include "thanos/data/batcher.h"
 #include "thanos/model/model_file.h"
+#include "thanos/train/distributed.h"
 #include "thanos/train/lr_schedule.h"
 
 namespace thanos {
@@ -63,6 +64,11 @@ class Trainer {
           TrainTarget target);
   ~Trainer();
 
+  // Data-parallel training: every rank builds the same Trainer (same seed and data) and passes its
+  // communicator. Ranks take interleaved batches of the same global order, sample the same
+  // SubTransformer, normalise by the global token count and sum gradients; rank 0 writes files.
+  void set_communicator(Communicator* communicator) { comm_ = communicator; }
+
   // Restores model, optimizer, data position, RNG and counters from a checkpoint of this trainer.
   void resume(const std::string& checkpoint_path);
   TrainResult run(const std::function<void(const TrainProgress&)>& on_log = nullptr);
@@ -83,6 +89,7 @@ class Trainer {
   TrainOptions options_;
   TrainTarget target_;
   std::unique_ptr<State> state_;
+  Communicator* comm_ = nullptr;
   std::int64_t num_updates_ = 0;
   std::int64_t epoch_ = 1;
   std::size_t batch_in_epoch_ = 0;
