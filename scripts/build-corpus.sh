@@ -65,6 +65,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debs" "$work/unpacked"
 # As root, apt downloads as its sandbox user _apt, which must be able to write the folder.
 if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
+  chmod 755 "$work"
   chown _apt "$work/debs"
 fi
 echo "build-corpus.sh: downloading ${PACKAGES[*]}"

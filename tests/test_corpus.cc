@@ -39,7 +39,8 @@ void put_u32(std::string& out, std::uint32_t v, bool big_endian) {
 
 std::string mo_bytes(std::vector<RawEntry> entries, bool big_endian = false, std::uint32_t revision = 0) {
   // msgfmt sorts by original string; the header (empty msgid) comes first.
-  std::sort(entries.begin(), entries.end(), [](const RawEntry& a, const RawEntry& b) { return a.original < b.original; });
+  std::sort(entries.begin(), entries.end(),
+            [](const RawEntry& a, const RawEntry& b) { return a.original < b.original; });
   const std::uint32_t n = static_cast<std::uint32_t>(entries.size());
   const std::uint32_t orig_table = 28, trans_table = 28 + 8 * n, strings = 28 + 16 * n;
   std::string head, tables_o, tables_t, data;
@@ -67,8 +68,9 @@ std::string mo_bytes(std::vector<RawEntry> entries, bool big_endian = false, std
   return head + tables_o + tables_t + data;
 }
 
-const std::string kHeader = "Project-Id-Version: test 1.0\nLanguage: de\nMIME-Version: 1.0\n"
-                            "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n";
+const std::string kHeader =
+    "Project-Id-Version: test 1.0\nLanguage: de\nMIME-Version: 1.0\n"
+    "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n";
 
 // Every test directory lives under one per-process folder, removed when the suite ends.
 class TempRoot : public ::testing::Environment {
@@ -238,7 +240,7 @@ TEST(CorpusText, StripsKnownMarkupOnly) {
   EXPECT_EQ(strip_markup("See <a href=\"https://x.org/?a=1&b=2\">the page</a>."), "See the page.");
   EXPECT_EQ(strip_markup("one<br/>two<BR>three"), "one two three");
   EXPECT_EQ(strip_markup("Usage: prog <file> [<dir>]"), "Usage: prog <file> [<dir>]");
-  EXPECT_EQ(strip_markup("if a <b or c> d"), "if a  d");  // looks like a tag: accepted loss
+  EXPECT_EQ(strip_markup("if a <b or c> d"), "if a  d");                            // looks like a tag: accepted loss
   EXPECT_EQ(strip_markup("%<operator=(const %T&)%>"), "%<operator=(const %T&)%>");  // gcc quotes
   EXPECT_EQ(strip_markup("a < b and <bold>"), "a < b and <bold>");
 }
@@ -465,8 +467,7 @@ TEST(CorpusBuilder, InputErrorsNameFileAndLine) {
     build_corpus(options_for(f));
     ADD_FAILURE() << "expected an error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(f.packages + ":2: expected 'package version'"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(f.packages + ":2: expected 'package version'"), std::string::npos) << e.what();
   }
   std::ofstream(f.packages) << "pkg-a 1.0\npkg-a 1.1\n";
   EXPECT_THROW(read_packages_file(f.packages), std::invalid_argument);

@@ -32,7 +32,9 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kPython = THANOS_TEST_PYTHON;
+// The interpreter that runs the converter and the checkpoint generator; THANOS_TEST_PYTHON in
+// the environment overrides the build's default (/usr/bin/python3).
+const std::string kPython = std::getenv("THANOS_TEST_PYTHON") ? std::getenv("THANOS_TEST_PYTHON") : THANOS_TEST_PYTHON;
 
 bool python_has_torch() {
   static const bool ok = std::system((kPython + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0;

@@ -107,7 +107,7 @@ std::size_t placeholder_length(const std::string& s, std::size_t i) {
     std::size_t k = i + 1;
     const char d = at(k);
     if (d == '%' || d == '<' || d == '>') return 2;  // "%%", gcc's quotes %< ... %>
-    if (d == '(') {                                   // Python's %(name)s
+    if (d == '(') {                                  // Python's %(name)s
       std::size_t close = s.find(')', k);
       if (close != std::string::npos && close - k < 40 && is_ascii_alpha(at(close + 1))) return close + 2 - i;
       return 0;
@@ -167,9 +167,9 @@ std::size_t placeholder_length(const std::string& s, std::size_t i) {
 // Pango's and HTML's inline tags; anything else in angle brackets is text ("<file>", "<none>").
 bool is_markup_tag_name(std::string name) {
   for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  static const std::set<std::string> known = {"a",     "b",    "big",  "br", "code", "div",    "em",
-                                              "font",  "i",    "markup", "p", "s",    "small",  "span",
-                                              "strong", "sub", "sup",  "tt", "u",    "ul",     "li"};
+  static const std::set<std::string> known = {"a",      "b",   "big",    "br", "code", "div",   "em",
+                                              "font",   "i",   "markup", "p",  "s",    "small", "span",
+                                              "strong", "sub", "sup",    "tt", "u",    "ul",    "li"};
   return known.count(name) > 0;
 }
 
@@ -234,8 +234,10 @@ std::string case_fold(const std::string& s) {
   std::size_t i = 0;
   while (i < s.size()) {
     char32_t c = next_code_point(s, i);
-    if (c >= 'A' && c <= 'Z') c += 32;
-    else if (c >= 0xc0 && c <= 0xde && c != 0xd7) c += 32;
+    if (c >= 'A' && c <= 'Z')
+      c += 32;
+    else if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+      c += 32;
     append_utf8(out, c);
   }
   return out;
@@ -374,7 +376,8 @@ std::string strip_markup(const std::string& text) {
   for (std::size_t i = 0; i < text.size();) {
     bool line_break = false;
     // gcc writes quotes as %< and %>: "%<operator=%>" is no tag.
-    const std::size_t len = text[i] == '<' && (i == 0 || text[i - 1] != '%') ? markup_tag_length(text, i, line_break) : 0;
+    const bool gcc_quote = i > 0 && text[i - 1] == '%';
+    const std::size_t len = text[i] == '<' && !gcc_quote ? markup_tag_length(text, i, line_break) : 0;
     if (len == 0) {
       out += text[i++];
       continue;
@@ -386,8 +389,8 @@ std::string strip_markup(const std::string& text) {
 }
 
 std::string decode_entities(const std::string& text) {
-  static const std::map<std::string, char32_t> named = {
-      {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xa0}};
+  static const std::map<std::string, char32_t> named = {{"lt", '<'},   {"gt", '>'},    {"amp", '&'},
+                                                        {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xa0}};
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
@@ -559,9 +562,10 @@ CorpusBuildReport build_corpus(const CorpusBuildOptions& opt) {
   if (opt.packages_file.empty()) throw std::invalid_argument("thanos corpus: --packages-file is required");
   if (opt.out_dir.empty()) throw std::invalid_argument("thanos corpus: --out is required");
   if (opt.test_permille < 0 || opt.valid_permille < 0 || opt.test_permille + opt.valid_permille > 1000) {
-    throw std::invalid_argument("thanos corpus: test and valid shares must be >= 0 and add up to at most 1000 "
-                                "per mille, got " + std::to_string(opt.test_permille) + " and " +
-                                std::to_string(opt.valid_permille));
+    throw std::invalid_argument(
+        "thanos corpus: test and valid shares must be >= 0 and add up to at most 1000 "
+        "per mille, got " +
+        std::to_string(opt.test_permille) + " and " + std::to_string(opt.valid_permille));
   }
   if (!fs::is_directory(opt.unpacked_dir)) {
     throw std::invalid_argument(opt.unpacked_dir + ": not a directory (expected the `dpkg -x` output)");
@@ -577,7 +581,7 @@ CorpusBuildReport build_corpus(const CorpusBuildOptions& opt) {
   for (const auto& r : corpus_drop_reasons()) report.dropped[r] = 0;
 
   // Splits in processing order: packages and catalogs by sorted path, entries in file order.
-  std::vector<std::string> lines[3][2];  // [train, valid, test][en, de]
+  std::vector<std::string> lines[3][2];                    // [train, valid, test][en, de]
   std::unordered_map<std::string, std::string> target_of;  // normalised source → kept target
   nlohmann::ordered_json catalog_list = nlohmann::ordered_json::array();
   std::string inputs = "thanos.corpus " + std::to_string(kCorpusRulesVersion) + "\nlocale " + opt.locale +
@@ -615,8 +619,8 @@ CorpusBuildReport build_corpus(const CorpusBuildOptions& opt) {
       }
       // Plural entries contribute their singular form (msgid → msgstr[0]).
       std::string msgstr = e.msgstr.empty() ? "" : e.msgstr[0];
-      NormalisedPair np = normalise_pair(latin1 ? latin1_to_utf8(e.msgid) : e.msgid,
-                                         latin1 ? latin1_to_utf8(msgstr) : msgstr);
+      NormalisedPair np =
+          normalise_pair(latin1 ? latin1_to_utf8(e.msgid) : e.msgid, latin1 ? latin1_to_utf8(msgstr) : msgstr);
       if (!np.drop_reason.empty()) {
         ++report.dropped[np.drop_reason];
         continue;
@@ -631,10 +635,8 @@ CorpusBuildReport build_corpus(const CorpusBuildOptions& opt) {
       lines[split][1].push_back(std::move(np.target));
       ++kept;
     }
-    catalog_list.push_back({{"path", c.relative},
-                            {"entries", cat.entries.size()},
-                            {"pairs", kept},
-                            {"fnv1a64", hex64(fnv1a64(bytes))}});
+    catalog_list.push_back(
+        {{"path", c.relative}, {"entries", cat.entries.size()}, {"pairs", kept}, {"fnv1a64", hex64(fnv1a64(bytes))}});
   }
   report.train = static_cast<std::int64_t>(lines[0][0].size());
   report.valid = static_cast<std::int64_t>(lines[1][0].size());

@@ -37,12 +37,12 @@ struct PackageVersion {
 struct CorpusBuildReport {
   std::string out_dir;
   std::vector<PackageVersion> packages;
-  int catalogs = 0;                // regular .mo files read (symbolic links to them are skipped)
+  int catalogs = 0;  // regular .mo files read (symbolic links to them are skipped)
   int catalog_links_skipped = 0;
-  std::int64_t entries = 0;        // every catalog entry, header included
+  std::int64_t entries = 0;  // every catalog entry, header included
   std::int64_t train = 0, valid = 0, test = 0;
   std::map<std::string, std::int64_t> dropped;  // reason → entries (every reason listed, 0 included)
-  std::string inputs_hash;         // 16 hex digits; see docs/CORPUS.md
+  std::string inputs_hash;                      // 16 hex digits; see docs/CORPUS.md
   std::vector<std::string> warnings;
 };
 

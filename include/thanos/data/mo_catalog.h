@@ -14,18 +14,18 @@ namespace thanos {
 
 struct MoEntry {
   bool has_context = false;
-  std::string context;       // msgctxt (meaningful when has_context)
-  std::string msgid;         // the original (English) string; empty for the header entry
-  std::string msgid_plural;  // empty unless is_plural()
+  std::string context;              // msgctxt (meaningful when has_context)
+  std::string msgid;                // the original (English) string; empty for the header entry
+  std::string msgid_plural;         // empty unless is_plural()
   std::vector<std::string> msgstr;  // one translation, or one per plural form
   bool is_plural() const { return msgstr.size() > 1 || !msgid_plural.empty(); }
   bool is_header() const { return !has_context && msgid.empty(); }
 };
 
 struct MoCatalog {
-  std::string source;           // file name (or what the caller called the bytes), for messages
-  bool big_endian = false;      // the byte order the file was written in
-  std::uint32_t revision = 0;   // major << 16 | minor; majors 0 and 1 are read
+  std::string source;            // file name (or what the caller called the bytes), for messages
+  bool big_endian = false;       // the byte order the file was written in
+  std::uint32_t revision = 0;    // major << 16 | minor; majors 0 and 1 are read
   std::vector<MoEntry> entries;  // in file order (msgfmt sorts by msgid)
 
   // The header entry's "Name: value" field (e.g. "Content-Type"); empty when absent.
