@@ -263,6 +263,21 @@ TEST(Fitness, BatchedScoresEqualSingleScoresAndExtractedModels) {
   EXPECT_DOUBLE_EQ(a.score(configs[0]).loss, b.score(configs[0]).loss);
 }
 
+TEST(Device, ParsesAndRefusesWhatThisBuildCannotUse) {
+  EXPECT_TRUE(parse_device("cpu").is_cpu());
+  EXPECT_THROW(parse_device("tpu"), std::invalid_argument);
+  if (!torch::cuda::is_available()) {
+    try {
+      parse_device("cuda");
+      FAIL();
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();
+    }
+  } else {
+    EXPECT_TRUE(parse_device("cuda").is_cuda());
+  }
+}
+
 TEST(Average, IsTheElementwiseMean) {
   const SearchSpace space = tiny_space();
   const std::string dir = temp_dir("avg");

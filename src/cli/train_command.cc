@@ -34,6 +34,7 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--log-every", t.log_every, "Log every N updates")->capture_default_str();
   app->add_option("--save-every", t.save_every, "Checkpoint every N updates (0: at the end)")->capture_default_str();
   app->add_option("--keep-last", t.keep_last, "Numbered checkpoints to keep")->capture_default_str();
+  app->add_option("--device", t.device, "cpu, cuda or cuda:N (float32)")->capture_default_str();
   return {app, [=]() {
             o->train.lr.kind = lr_schedule_from_string(*sched);
             TrainCommandResult r = run_train(*o, [](const std::string& line) { std::cerr << line << std::endl; });
@@ -62,6 +63,7 @@ Command add_valid_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--max-tokens", o->fitness.max_tokens, "Tokens per batch")->capture_default_str();
   app->add_option("--label-smoothing", o->fitness.label_smoothing, "For the reported loss")->capture_default_str();
+  app->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   app->add_flag("--json", *json, "Print JSON");
   return {app, [=]() {
             nlohmann::json r = run_valid(*o);

@@ -191,6 +191,7 @@ nlohmann::json run_valid(const ValidCommandOptions& o) {
       throw std::invalid_argument("thanos valid: give --config for a SuperTransformer without an embedded space");
     }
   }
+  m.model->to(parse_device(o.device));
   FitnessEvaluator eval(m.model, split, o.fitness);
   std::vector<SubConfig> list;
   for (const auto& [name, c] : configs) list.push_back(c);

@@ -80,14 +80,15 @@ Communicator::~Communicator() = default;
 void Communicator::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
   if (!env_.enabled() || tensors.empty()) return;
 #if THANOS_HAS_GLOO
+  // Gloo reduces CPU tensors: CUDA gradients travel through host memory (NCCL is not wired yet).
   std::vector<torch::Tensor> flat_parts;
-  for (const auto& t : tensors) flat_parts.push_back(t.reshape({-1}).to(torch::kFloat));
+  for (const auto& t : tensors) flat_parts.push_back(t.reshape({-1}).to(torch::kCPU, torch::kDouble));
   std::vector<torch::Tensor> buffer{torch::cat(flat_parts)};
   impl_->group->allreduce(buffer)->wait();
   int64_t offset = 0;
   for (auto& t : tensors) {
     const int64_t n = t.numel();
-    t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
+    t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));  // copy_ converts dtype and device back
     offset += n;
   }
 #endif
@@ -96,9 +97,7 @@ void Communicator::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
 double Communicator::all_reduce_sum(double value) {
   if (!env_.enabled()) return value;
   std::vector<torch::Tensor> t{torch::tensor({value}, torch::kDouble)};
-#if THANOS_HAS_GLOO
-  impl_->group->allreduce(t)->wait();
-#endif
+  all_reduce_sum(t);
   return t[0].item<double>();
 }
 

@@ -28,7 +28,9 @@ FitnessEvaluator::FitnessEvaluator(SuperTransformer model, const BinarizedSplit&
   pairs_ = data->size();
   BatchingOptions bo;
   bo.max_tokens = options.max_tokens;
-  for (const auto& b : make_batches(*data, bo)) batches_.push_back(collate(*data, b));
+  // Batches live where the model lives.
+  const torch::Device device = model_->parameters().empty() ? torch::Device(torch::kCPU) : model_->parameters()[0].device();
+  for (const auto& b : make_batches(*data, bo)) batches_.push_back(collate(*data, b).to(device));
 }
 
 ValidScore FitnessEvaluator::score(const SubConfig& config) { return score(std::vector<SubConfig>{config})[0]; }

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
+#include <torch/cuda.h>
 #include <torch/serialize.h>
 
 #include <chrono>
@@ -58,6 +59,20 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 
 }  // namespace
 
+torch::Device parse_device(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--device '" + name + "': expected cpu, cuda or cuda:N");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw std::invalid_argument("--device " + name + ": this libtorch build or machine has no CUDA device");
+  }
+  if (!device.is_cpu() && !device.is_cuda()) throw std::invalid_argument("--device " + name + ": only cpu and cuda are supported");
+  return device;
+}
+
 SubConfig config_for_update(const SearchSpace& space, std::uint64_t seed, std::int64_t update) {
   Rng rng(seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(update));
   return sample_config(space, rng);
@@ -87,6 +102,8 @@ Trainer::Trainer(SuperTransformer model, ModelFileInfo info, const BinarizedSpli
   if (state_->batches.empty()) throw std::invalid_argument("the training split is empty");
   // Dropout draws from the default generator; seed it once here, then checkpoints carry its state.
   torch::manual_seed(options_.seed);
+  device_ = parse_device(options_.device);
+  model_->to(device_);
 }
 
 Trainer::~Trainer() = default;
@@ -175,7 +192,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     for (int k = 0; k < options_.update_freq * world; ++k) {
       const auto& indices = next_batch();  // every rank walks the same global order
       if (k % world != rank) continue;
-      group.push_back(collate(train_, indices));
+      group.push_back(collate(train_, indices).to(device_));
       local_tokens += group.back().ntokens;
     }
     const std::int64_t ntokens =

@@ -40,6 +40,7 @@ struct ValidCommandOptions {
   std::vector<std::string> config_paths;  // empty: the standalone model's own config, or the
                                           // SuperTransformer's largest and smallest
   FitnessOptions fitness;
+  std::string device = "cpu";
 };
 // {"results": [{"config": path|name, "hash", "loss", "nll_loss", "ppl", "ntokens"}], "pairs": N}
 nlohmann::json run_valid(const ValidCommandOptions& options);

@@ -14,6 +14,10 @@ struct Batch {
   torch::Tensor target;  // [B, T] target ids + </s>, right-padded
   std::int64_t ntokens = 0;     // non-padding target tokens
   std::int64_t nsentences = 0;
+
+  Batch to(const torch::Device& device) const {
+    return device.is_cpu() ? *this : Batch{src.to(device), prev.to(device), target.to(device), ntokens, nsentences};
+  }
 };
 
 Batch collate(const BinarizedSplit& split, const std::vector<std::size_t>& indices);

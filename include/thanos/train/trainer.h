@@ -28,7 +28,12 @@ struct TrainOptions {
   std::int64_t save_every = 0;      // checkpoint every N updates (0: only at the end)
   int keep_last = 2;                // numbered checkpoints kept besides checkpoint_last.pt
   std::string save_dir;             // where checkpoints go (empty: none)
+  std::string device = "cpu";       // "cpu" or "cuda[:N]" (float32 on CUDA); chosen once, passed down
 };
+
+// Parses "cpu" / "cuda" / "cuda:N"; throws std::invalid_argument saying why when this build or
+// machine cannot use it.
+torch::Device parse_device(const std::string& name);
 
 enum class TrainMode { kSuperTransformer, kSubTransformer };
 
@@ -90,6 +95,7 @@ class Trainer {
   TrainTarget target_;
   std::unique_ptr<State> state_;
   Communicator* comm_ = nullptr;
+  torch::Device device_{torch::kCPU};
   std::int64_t num_updates_ = 0;
   std::int64_t epoch_ = 1;
   std::size_t batch_in_epoch_ = 0;
