@@ -261,3 +261,35 @@ encoder-self-attention-qkv-dim-all-subtransformer: [16, 32]
   const std::string msg = expect_error([&] { run_valid(sv); });
   EXPECT_NE(msg.find("differs from the data's"), std::string::npos) << msg;
 }
+
+// Real corpora from ../shared/data when present (a fresh user machine has none: skip).
+TEST(SharedData, PrepareMulti30kAndGzippedIwslt) {
+  const std::string shared = THANOS_SHARED_DATA;
+  if (!fs::exists(shared + "/multi30k/train.en") || !fs::exists(shared + "/iwslt14-de-en/valid.de.gz")) {
+    GTEST_SKIP() << "no ../shared/data";
+  }
+  const std::string dir = temp_dir("shared");
+  PrepareOptions o;
+  o.train_prefix = shared + "/multi30k/train";
+  o.valid_prefix = shared + "/multi30k/valid";
+  o.test_prefix = shared + "/multi30k/test2016";
+  o.out_dir = dir + "/m30k";
+  o.vocab_size = 2000;
+  const nlohmann::json m = run_prepare(o);
+  EXPECT_EQ(m["splits"]["train"]["pairs"].get<int>() + m["splits"]["train"]["dropped_empty"].get<int>() +
+                m["splits"]["train"]["dropped_too_long"].get<int>(),
+            29000);
+  EXPECT_EQ(m["splits"]["valid"]["pairs"], 1014);
+  EXPECT_EQ(m["splits"]["test"]["pairs"], 1000);
+  EXPECT_EQ(read_text_file(o.out_dir + "/test.raw.de"), read_text_file(shared + "/multi30k/test2016.de"));
+
+  PrepareOptions g;  // IWSLT'14 De-En valid: gzip, Moses-tokenized, lowercased; German source
+  g.train_prefix = g.valid_prefix = shared + "/iwslt14-de-en/valid";
+  g.src_lang = "de";
+  g.tgt_lang = "en";
+  g.out_dir = dir + "/iwslt";
+  g.vocab_size = 1000;
+  const nlohmann::json mi = run_prepare(g);
+  EXPECT_GT(mi["splits"]["valid"]["pairs"].get<int>(), 7000);
+  EXPECT_EQ(read_text_lines(o.out_dir + "/valid.raw.en").size(), 1014u);
+}
