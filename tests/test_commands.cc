@@ -13,6 +13,8 @@
 #include "thanos/space/space_yaml.h"
 
 using namespace thanos;
+using thanos::testing::CliResult;
+using thanos::testing::run_cli;
 using thanos::testing::test_data;
 
 namespace {
@@ -26,22 +28,6 @@ std::string temp_dir() {
     return d;
   }();
   return dir;
-}
-
-struct RunResult {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(THANOS_BINARY) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace
@@ -143,14 +129,14 @@ TEST(Commands, ExtractRejectsConfigOutsideTheSpace) {
 }
 
 TEST(Cli, HelpDescribesEveryOption) {
-  RunResult top = run_cli("--help");
+  CliResult top = run_cli("--help");
   EXPECT_EQ(top.code, 0);
   for (const char* sub : {"info", "init", "sample", "extract"}) EXPECT_NE(top.output.find(sub), std::string::npos) << sub;
-  RunResult info = run_cli("info --help");
+  CliResult info = run_cli("info --help");
   EXPECT_EQ(info.code, 0);
   for (const char* opt : {"--space", "--config", "--checkpoint", "--vocab", "--src-len", "--json"})
     EXPECT_NE(info.output.find(opt), std::string::npos) << opt;
-  RunResult extract = run_cli("extract --help");
+  CliResult extract = run_cli("extract --help");
   for (const char* opt : {"--checkpoint", "--config", "--out", "--no-verify"})
     EXPECT_NE(extract.output.find(opt), std::string::npos) << opt;
 }
@@ -158,11 +144,11 @@ TEST(Cli, HelpDescribesEveryOption) {
 TEST(Cli, BadInputExitsWithAClearMessage) {
   const std::string bad = temp_dir() + "/bad_space.yml";
   std::ofstream(bad) << "encoder-embed-choice: [64, wide]\n";
-  RunResult r = run_cli("info --space " + bad);
+  CliResult r = run_cli("info --space " + bad);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find(bad + ":1: encoder-embed-choice[1]: expected an integer, got 'wide'"), std::string::npos)
       << r.output;
-  RunResult json = run_cli("info --json --space " + config_file("spaces/hat-iwslt14deen-space1.yml"));
+  CliResult json = run_cli("info --json --space " + config_file("spaces/hat-iwslt14deen-space1.yml"));
   EXPECT_EQ(json.code, 0);
   EXPECT_NE(json.output.find("\"size\""), std::string::npos);
 }

@@ -2,6 +2,8 @@
 // the content-keyed split, the manifest and the atomic output. Catalogs are written by the test
 // itself (no apt, no network).
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -488,16 +490,9 @@ TEST(CorpusBuilder, InputErrorsNameFileAndLine) {
 
 TEST(CorpusCommand, BuildsFromTheCommandLine) {
   const Fixture f = make_fixture("cli");
-  const std::string cmd = std::string(THANOS_BINARY) + " corpus --unpacked " + f.unpacked + " --packages-file " +
-                          f.packages + " --out " + f.out + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  const auto [code, out] =
+      thanos::testing::run_cli("corpus --unpacked " + f.unpacked + " --packages-file " + f.packages + " --out " + f.out);
+  EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("2 catalogs from 2 packages"), std::string::npos) << out;
   EXPECT_NE(out.find("other_target_for_source 1"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(f.out + "/manifest.json"));

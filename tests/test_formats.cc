@@ -13,15 +13,6 @@ using thanos::testing::tiny_space;
 
 namespace {
 
-std::string expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
-}
 
 const char* kMinimalSpace = R"(
 encoder-embed-choice: [64, 32]
@@ -64,27 +55,27 @@ TEST(SpaceYaml, DefaultsSuperSizesAndQkvWithWarnings) {
 
 TEST(SpaceYaml, MalformedInputNamesFileLineAndKey) {
   std::string text = std::string(kMinimalSpace) + "encoder-ffn-embed-dim: big\n";
-  std::string msg = expect_error([&] { parse_search_space(text, "bad.yml"); });
+  std::string msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "bad.yml"); });
   EXPECT_NE(msg.find("bad.yml:12: encoder-ffn-embed-dim: expected an integer, got 'big'"), std::string::npos) << msg;
 
   text = kMinimalSpace;
   text.replace(text.find("[128, 64]"), 9, "[128, x]");
-  msg = expect_error([&] { parse_search_space(text, "bad.yml"); });
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "bad.yml"); });
   EXPECT_NE(msg.find("bad.yml:4: encoder-ffn-embed-dim-choice[1]: expected an integer, got 'x'"), std::string::npos) << msg;
 
   text = kMinimalSpace;
   text.replace(text.find("decoder-layer-num-choice"), 8, "decoderX");
-  msg = expect_error([&] { parse_search_space(text, "bad.yml"); });
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "bad.yml"); });
   EXPECT_NE(msg.find("decoder-layer-num-choice: missing"), std::string::npos) << msg;
 
-  msg = expect_error([&] { parse_search_space(std::string(kMinimalSpace) + "encoder-embed-dim: 48\n", "bad.yml"); });
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "encoder-embed-dim: 48\n", "bad.yml"); });
   EXPECT_NE(msg.find("exceeds encoder-embed-dim = 48"), std::string::npos) << msg;
 
-  msg = expect_error([&] { parse_search_space("a: [1, 2\n", "broken.yml"); });
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space("a: [1, 2\n", "broken.yml"); });
   EXPECT_NE(msg.find("broken.yml:"), std::string::npos) << msg;
   EXPECT_NE(msg.find("invalid YAML"), std::string::npos) << msg;
 
-  msg = expect_error([&] { parse_search_space(std::string(kMinimalSpace) + "decoder-self-attention-qkv-dim-choice: [15]\n", "q.yml"); });
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "decoder-self-attention-qkv-dim-choice: [15]\n", "q.yml"); });
   EXPECT_NE(msg.find("divisible"), std::string::npos) << msg;
 }
 
@@ -145,21 +136,21 @@ TEST(ConfigYaml, ErrorsNameKeyAndExpectation) {
     EXPECT_NE(at, std::string::npos) << from;
     return t.replace(at, from.size(), to);
   };
-  std::string msg = expect_error([&] {
+  std::string msg = thanos::testing::invalid_argument_message([&] {
     parse_config_yaml(with("encoder-ffn-embed-dim-all-subtransformer: [64, 64, 64]",
                            "encoder-ffn-embed-dim-all-subtransformer: [64, 64]"), "c.yml", 32);
   });
   EXPECT_NE(msg.find("encoder-ffn-embed-dim-all-subtransformer: has 2 entries, expected 3"), std::string::npos) << msg;
-  msg = expect_error([&] {
+  msg = thanos::testing::invalid_argument_message([&] {
     parse_config_yaml(with("decoder-arbitrary-ende-attn-all-subtransformer: [2, 2, 2]",
                            "decoder-arbitrary-ende-attn-all-subtransformer: [2, 0, 2]"), "c.yml", 32);
   });
   EXPECT_NE(msg.find("decoder-arbitrary-ende-attn-all-subtransformer[1]"), std::string::npos) << msg;
-  msg = expect_error([&] {
+  msg = thanos::testing::invalid_argument_message([&] {
     parse_config_yaml(with("decoder-embed-dim-subtransformer: 32", "decoder-embed-dim-subtransformer: wide"), "c.yml", 32);
   });
   EXPECT_NE(msg.find("c.yml:3: decoder-embed-dim-subtransformer: expected an integer, got 'wide'"), std::string::npos) << msg;
-  msg = expect_error([&] {
+  msg = thanos::testing::invalid_argument_message([&] {
     parse_config_yaml(with("encoder-self-attention-qkv-dim-all-subtransformer: [32, 32, 32]",
                            "encoder-self-attention-qkv-dim-all-subtransformer: [32, 30, 32]"), "c.yml", 32);
   });
@@ -174,10 +165,10 @@ TEST(ConfigJson, RoundTripAndFieldErrors) {
   }
   nlohmann::json j = config_to_json(tiny_space().largest());
   j["decoder"]["layers"][1]["ende_qkv_dim"] = "wide";
-  std::string msg = expect_error([&] { config_from_json(j, "cfg.json"); });
+  std::string msg = thanos::testing::invalid_argument_message([&] { config_from_json(j, "cfg.json"); });
   EXPECT_NE(msg.find("cfg.json: decoder.layers[1].ende_qkv_dim: expected an integer"), std::string::npos) << msg;
   j = config_to_json(tiny_space().largest());
   j["encoder"]["layers"][0].erase("ffn_dim");
-  msg = expect_error([&] { config_from_json(j, "cfg.json"); });
+  msg = thanos::testing::invalid_argument_message([&] { config_from_json(j, "cfg.json"); });
   EXPECT_NE(msg.find("encoder.layers[0].ffn_dim: missing"), std::string::npos) << msg;
 }

@@ -335,14 +335,8 @@ TEST(HatImport, CommandLineImportThenExtract) {
   SKIP_WITHOUT_TORCH_PYTHON();
   const std::string dir = make_checkpoint("separate");
   auto run = [](const std::string& args) {
-    const std::string cmd = std::string(THANOS_BINARY) + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf{};
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+    const auto r = thanos::testing::run_cli(args);
+    return std::make_pair(r.code, r.output);
   };
   auto [code, out] = run("import-hat --checkpoint " + shell_quote(dir + "/checkpoint.pt") + " --out " +
                          shell_quote(dir + "/cli.pt") + " --python " + kPython + " --subtransformer-out " +

@@ -1,5 +1,7 @@
 // thanos prepare and the train/valid commands end to end on corpora the test writes.
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -57,15 +59,6 @@ void write_corpus(const std::string& prefix, int n, std::uint64_t seed, bool gzi
   }
 }
 
-std::string expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
-}
 
 PrepareOptions options_for(const std::string& dir) {
   PrepareOptions o;
@@ -129,23 +122,23 @@ TEST(Prepare, BadInputGivesClearErrorsAndWritesNothing) {
   write_corpus(dir + "/test", 10, 3);
   std::ofstream(dir + "/valid.de", std::ios::app) << "EXTRA LINE\n";
   PrepareOptions o = options_for(dir);
-  std::string msg = expect_error([&] { run_prepare(o); });
+  std::string msg = thanos::testing::invalid_argument_message([&] { run_prepare(o); });
   EXPECT_NE(msg.find(dir + "/valid.en has 10 lines but " + dir + "/valid.de has 11"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(o.out_dir));
 
   write_corpus(dir + "/valid", 10, 2);
   std::ofstream(dir + "/test.en", std::ios::app) << "caf\xC3\x28 broken\n";
   std::ofstream(dir + "/test.de", std::ios::app) << "X\n";
-  msg = expect_error([&] { run_prepare(o); });
+  msg = thanos::testing::invalid_argument_message([&] { run_prepare(o); });
   EXPECT_NE(msg.find(dir + "/test.en:11: invalid UTF-8"), std::string::npos) << msg;
 
   write_corpus(dir + "/test", 10, 3);
   std::ofstream(dir + "/train.de", std::ios::trunc);
-  msg = expect_error([&] { run_prepare(o); });
+  msg = thanos::testing::invalid_argument_message([&] { run_prepare(o); });
   EXPECT_NE(msg.find(dir + "/train.de: file is empty"), std::string::npos) << msg;
 
   fs::remove(dir + "/train.de");
-  msg = expect_error([&] { run_prepare(o); });
+  msg = thanos::testing::invalid_argument_message([&] { run_prepare(o); });
   EXPECT_NE(msg.find("no corpus file " + dir + "/train.de"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(o.out_dir));
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -258,7 +251,7 @@ encoder-self-attention-qkv-dim-all-subtransformer: [16, 32]
   other.vocab_size = 45;
   run_prepare(other);
   sv.data_dir = other.out_dir;
-  const std::string msg = expect_error([&] { run_valid(sv); });
+  const std::string msg = thanos::testing::invalid_argument_message([&] { run_valid(sv); });
   EXPECT_NE(msg.find("differs from the data's"), std::string::npos) << msg;
 }
 

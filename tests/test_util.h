@@ -1,5 +1,12 @@
 #pragma once
-// Shared fixtures: small spaces and models that keep the suite fast.
+// Shared fixtures: small spaces and models that keep the suite fast, and small test helpers.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "thanos/space/search_space.h"
@@ -31,5 +38,35 @@ inline SearchSpace tiny_space() {
 }
 
 inline std::string test_data(const std::string& rel) { return std::string(THANOS_TEST_DATA) + "/" + rel; }
+
+// The message of the std::invalid_argument `f` throws (a test failure when it throws none).
+inline std::string invalid_argument_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected std::invalid_argument";
+  return "";
+}
+
+#ifdef THANOS_BINARY
+struct CliResult {
+  int code;            // exit status, -1 when killed by a signal
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the built `thanos` with `args` (already shell-quoted where needed).
+inline CliResult run_cli(const std::string& args) {
+  const std::string cmd = std::string(THANOS_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+#endif
 
 }  // namespace thanos::testing
