@@ -19,7 +19,7 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-nlohmann::json choices_json(const SearchSpace& s) {
+nlohmann::ordered_json choices_json(const SearchSpace& s) {
   std::vector<int> codes;
   for (int n : s.decoder_ende_layers_choices) codes.push_back(layers_to_hat_ende_code(n));
   return {{"encoder-embed-choice", s.encoder_embed_choices},
@@ -39,7 +39,7 @@ nlohmann::json choices_json(const SearchSpace& s) {
 
 }  // namespace
 
-nlohmann::json describe_config(const SubConfig& c, const ModelHyperParams& hyper, int vocab, int src_len, int tgt_len) {
+nlohmann::ordered_json describe_config(const SubConfig& c, const ModelHyperParams& hyper, int vocab, int src_len, int tgt_len) {
   const ParamCount p = count_params(c, hyper, vocab, vocab);
   const FlopCount f = count_flops(c, hyper, src_len, tgt_len);
   return {{"hash", c.hash_hex()},
@@ -59,7 +59,7 @@ nlohmann::json describe_config(const SubConfig& c, const ModelHyperParams& hyper
           {"vocab_size", vocab},
           {"size_mib", {{"float32", params_mib(p.total(), 4)}, {"float16", params_mib(p.total(), 2)},
                         {"int8", params_mib(p.total(), 1)}}},
-          {"config", config_to_json(c)}};
+          {"config", nlohmann::ordered_json(config_to_json(c))}};
 }
 
 InfoReport run_info(const InfoOptions& opt) {
@@ -142,9 +142,9 @@ InfoReport run_info(const InfoOptions& opt) {
   return report;
 }
 
-std::string render_info_text(const nlohmann::json& d) {
+std::string render_info_text(const nlohmann::ordered_json& d) {
   std::ostringstream o;
-  auto config_block = [&](const nlohmann::json& c, const std::string& indent) {
+  auto config_block = [&](const nlohmann::ordered_json& c, const std::string& indent) {
     o << indent << "architecture     " << c["summary"].get<std::string>() << "\n"
       << indent << "hash             " << c["hash"].get<std::string>() << "\n"
       << indent << "params           " << fixed(c["params"].get<double>() / 1e6, 2) << " M  (without embeddings: "

@@ -19,13 +19,13 @@ struct InfoOptions {
   std::optional<int> src_len, tgt_len;               // default: HAT's 30 (WMT) or 23 (IWSLT)
 };
 struct InfoReport {
-  nlohmann::json data;                // everything printed; the `--json` output
+  nlohmann::ordered_json data;        // everything printed; the `--json` output (keys in a fixed order)
   std::vector<std::string> warnings;  // ignored keys etc.
 };
 InfoReport run_info(const InfoOptions& options);
-std::string render_info_text(const nlohmann::json& data);
+std::string render_info_text(const nlohmann::ordered_json& data);
 // Params, FLOPs and sizes of one config (the "config" block of `thanos info --json`).
-nlohmann::json describe_config(const SubConfig& config, const ModelHyperParams& hyper, int vocab_size, int src_len,
+nlohmann::ordered_json describe_config(const SubConfig& config, const ModelHyperParams& hyper, int vocab_size, int src_len,
                                int tgt_len);
 
 // ---------------------------------------------------------------- thanos init
