@@ -111,9 +111,10 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
   const DistributedEnv dist = DistributedEnv::from_environment();
   std::unique_ptr<Communicator> comm;
   if (dist.enabled()) {
-    comm = std::make_unique<Communicator>(dist);
+    comm = std::make_unique<Communicator>(dist, parse_device(to.device));
     trainer.set_communicator(comm.get());
-    log("distributed: rank " + std::to_string(dist.rank) + " of " + std::to_string(dist.world_size) + " via " +
+    log("distributed (" + std::string(comm->backend()) + "): rank " + std::to_string(dist.rank) + " of " +
+        std::to_string(dist.world_size) + " via " +
         dist.master_addr + ":" + std::to_string(dist.master_port));
   }
   if (o.resume && fs::exists(last)) {

@@ -24,15 +24,18 @@ struct DistributedEnv {
 };
 
 // The collective operations training needs. With world size 1 every call is the identity.
+// Gloo on CPU; NCCL for CUDA training where libtorch was built with it (else Gloo through host
+// memory).
 class Communicator {
  public:
-  explicit Communicator(const DistributedEnv& env);
+  explicit Communicator(const DistributedEnv& env, const torch::Device& device = torch::Device(torch::kCPU));
   ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
   const DistributedEnv& env() const { return env_; }
   bool is_main() const { return env_.rank == 0; }
+  const char* backend() const;  // "gloo", "nccl" or "none"
   // In-place sum over ranks (flattened into one buffer per call for few round trips).
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
   double all_reduce_sum(double value);
