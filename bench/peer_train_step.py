@@ -16,8 +16,10 @@ THANOS' C++; it reads only what the C++ program wrote into --dir:
   batches.bin  int64 src / prev / target tensors of every batch
 
 Protocol (same as the C++ side): torch.set_num_threads(--threads); warm-up epochs, then the timed
-epochs (an epoch = every batch once, one AdamW update per batch); prints and writes (--out) JSON
-with the tokens/s of every timed epoch and the mean time of each phase of a step.
+epochs (an epoch = every batch once, one AdamW update per batch). Driven by thanos_bench_train
+through two FIFOs (--serve) so that C++ and Python epochs alternate; standalone (without --serve)
+it runs meta.json's warm-up and timed epochs itself and prints JSON with the tokens/s of every
+timed epoch and the mean time of each phase of a step.
 
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13: the same libtorch as THANOS).
 """
@@ -292,87 +294,144 @@ def rel_err(a, b):
     return abs(a - b) / max(abs(b), 1e-30)
 
 
+class Runner:
+    """The peer's training state: model, optimizer, update counter; runs epochs on request."""
+
+    PHASES = ["forward", "loss", "backward", "norm_item", "optimizer"]
+
+    def __init__(self, d, optimizer_impl):
+        self.meta, P, B, self.batches = load(d)
+        self.cfg = self.meta["config"]
+        self.eps = self.meta["label_smoothing"]
+        self.pad = self.meta["padding_idx"]
+        torch.manual_seed(self.meta["seed"])
+        self.model = TransformerSuper(self.meta, P, B)
+        self.params = list(P.values())
+        self.check = self.reference_check()
+        o = self.opt = self.meta["optimizer"]
+        kwargs = dict(lr=o["warmup_init_lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weight_decay"])
+        if optimizer_impl == "foreach":
+            kwargs["foreach"] = True
+        self.optimizer = torch.optim.AdamW(self.params, **kwargs)
+        self.update = 0
+        self.tokens_per_epoch = sum(b[3] for b in self.batches)
+
+    def reference_check(self):
+        # Same model as THANOS: eval-mode loss and gradient norm of batch 0 from the initial weights.
+        self.model.eval()
+        src, prev, target, ntokens = self.batches[0]
+        loss, nll = label_smoothed_nll_loss(self.model(src, prev, self.cfg), target, self.eps, self.pad)
+        (loss / ntokens).backward()
+        gn = grad_norm(self.params).item()
+        ref = self.meta["check"]
+        for p in self.params:
+            p.grad = None
+        self.model.train()
+        return {"loss": loss.item(), "nll": nll.item(), "gnorm": gn, "thanos_loss": ref["loss"], "thanos_gnorm": ref["gnorm"],
+                "loss_rel_err": rel_err(loss.item(), ref["loss"]), "nll_rel_err": rel_err(nll.item(), ref["nll"]),
+                "gnorm_rel_err": rel_err(gn, ref["gnorm"])}
+
+    def step(self, batch, times=None):
+        src, prev, target, ntokens = batch
+        clock = time.perf_counter
+        for g in self.optimizer.param_groups:
+            g["lr"] = learning_rate(self.opt, self.update)
+        self.update += 1
+        t0 = clock()
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.model(src, prev, self.cfg)
+        t1 = clock()
+        loss, nll = label_smoothed_nll_loss(logits, target, self.eps, self.pad)
+        t2 = clock()
+        (loss / ntokens).backward()
+        t3 = clock()
+        loss.item()
+        nll.item()
+        grad_norm(self.params).item()
+        t4 = clock()
+        self.optimizer.step()
+        t5 = clock()
+        if times is not None:
+            for k, dt in zip(self.PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                times[k] += dt
+
+    def epoch(self):
+        """Every batch once; tokens/s and the mean time per step of each phase (ms)."""
+        times = dict.fromkeys(self.PHASES, 0.0)
+        t = time.perf_counter()
+        for b in self.batches:
+            self.step(b, times)
+        seconds = time.perf_counter() - t
+        n = len(self.batches)
+        return {"tok_s": self.tokens_per_epoch / seconds, "seconds": seconds,
+                "phase_ms": {k: 1000.0 * v / n for k, v in times.items()}}
+
+    def profile(self, path):
+        self.step(self.batches[-1])
+        with torch.autograd.profiler.profile(use_kineto=False) as prof:
+            self.step(self.batches[-1])
+        prof.export_chrome_trace(path)
+
+    def info(self, optimizer_impl):
+        return {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads(), "python": sys.executable,
+                "optimizer": optimizer_impl, "check": self.check}
+
+
+def serve(args):
+    """Interleaved protocol: the C++ program sends one command per line on the control FIFO
+    (info | epoch | profile PATH | quit) and reads one JSON line per command from the result FIFO,
+    so that its epochs and ours alternate and a change of machine load hits both alike."""
+    ctl = open(args.serve[0], "r")
+    res = open(args.serve[1], "w")
+    runner = None
+    for line in ctl:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if runner is None:
+            runner = Runner(args.dir, args.optimizer)
+        if cmd[0] == "info":
+            out = runner.info(args.optimizer)
+        elif cmd[0] == "epoch":
+            out = runner.epoch()
+        elif cmd[0] == "profile":
+            runner.profile(cmd[1])
+            out = {"profile": cmd[1]}
+        elif cmd[0] == "quit":
+            res.write("{}\n")
+            res.flush()
+            break
+        else:
+            out = {"error": "unknown command " + cmd[0]}
+        res.write(json.dumps(out) + "\n")
+        res.flush()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--optimizer", choices=["default", "foreach"], default="default",
                     help="torch.optim.AdamW implementation (torch 1.13's default is the single-tensor loop)")
-    ap.add_argument("--out")
+    ap.add_argument("--serve", nargs=2, metavar=("CONTROL_FIFO", "RESULT_FIFO"),
+                    help="interleaved mode, driven by thanos_bench_train")
+    ap.add_argument("--out", help="standalone mode: write the result JSON here (default: stdout)")
+    ap.add_argument("--profile", help="standalone mode: after timing, write a chrome trace of one step here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.serve:
+        serve(args)
+        return
 
-    meta, P, B, batches = load(args.dir)
-    cfg = meta["config"]
-    eps = meta["label_smoothing"]
-    pad = meta["padding_idx"]
-    torch.manual_seed(meta["seed"])
-    model = TransformerSuper(meta, P, B)
-    params = list(P.values())
-
-    # Same model as THANOS: eval-mode loss and gradient norm of batch 0 from the initial weights.
-    model.eval()
-    src, prev, target, ntokens = batches[0]
-    loss, nll = label_smoothed_nll_loss(model(src, prev, cfg), target, eps, pad)
-    (loss / ntokens).backward()
-    gn = grad_norm(params).item()
-    ref = meta["check"]
-    check = {"loss": loss.item(), "nll": nll.item(), "gnorm": gn, "thanos_loss": ref["loss"], "thanos_gnorm": ref["gnorm"],
-             "loss_rel_err": rel_err(loss.item(), ref["loss"]), "nll_rel_err": rel_err(nll.item(), ref["nll"]),
-             "gnorm_rel_err": rel_err(gn, ref["gnorm"])}
-    for p in params:
-        p.grad = None
-    model.train()
-
-    o = meta["optimizer"]
-    kwargs = dict(lr=o["warmup_init_lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weight_decay"])
-    if args.optimizer == "foreach":
-        kwargs["foreach"] = True
-    optimizer = torch.optim.AdamW(params, **kwargs)
-
-    phases = ["forward", "loss", "backward", "norm_item", "optimizer"]
-    acc = dict.fromkeys(phases, 0.0)
-    epoch_tok_s, steps, update = [], 0, 0
-    tokens_per_epoch = sum(b[3] for b in batches)
-    warmup, repeats = meta["warmup_epochs"], meta["repeats"]
-    clock = time.perf_counter
-    for e in range(warmup + repeats):
-        timed = e >= warmup
-        t_epoch = clock()
-        for src, prev, target, ntokens in batches:
-            for g in optimizer.param_groups:
-                g["lr"] = learning_rate(o, update)
-            update += 1
-            t0 = clock()
-            optimizer.zero_grad(set_to_none=True)
-            logits = model(src, prev, cfg)
-            t1 = clock()
-            loss, nll = label_smoothed_nll_loss(logits, target, eps, pad)
-            t2 = clock()
-            (loss / ntokens).backward()
-            t3 = clock()
-            loss.item()
-            nll.item()
-            grad_norm(params).item()
-            t4 = clock()
-            optimizer.step()
-            t5 = clock()
-            if timed:
-                for k, dt in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-                    acc[k] += dt
-                steps += 1
-        if timed:
-            epoch_tok_s.append(tokens_per_epoch / (clock() - t_epoch))
-
-    result = {
-        "epoch_tok_s": epoch_tok_s,
-        "phase_ms": {k: 1000.0 * v / max(steps, 1) for k, v in acc.items()},
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "python": sys.executable,
-        "optimizer": args.optimizer,
-        "check": check,
-    }
+    # Standalone: warm-up epochs, then the timed epochs, as meta.json says.
+    runner = Runner(args.dir, args.optimizer)
+    warmup, repeats = runner.meta["warmup_epochs"], runner.meta["repeats"]
+    epochs = [runner.epoch() for _ in range(warmup + repeats)][warmup:]
+    if args.profile:
+        runner.profile(args.profile)
+    result = runner.info(args.optimizer)
+    result["epoch_tok_s"] = [e["tok_s"] for e in epochs]
+    result["phase_ms"] = {k: sum(e["phase_ms"][k] for e in epochs) / len(epochs) for k in Runner.PHASES}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)

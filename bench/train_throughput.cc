@@ -15,15 +15,23 @@
 // GFLOP/s against this machine's measured sgemm rate, and the phase breakdown.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "bench_common.h"
 #include "thanos/model/cost_model.h"
@@ -111,8 +119,92 @@ TrainOptions train_options(const Setup& s, int epochs) {
   return to;  // lr schedule, Adam betas/eps, weight decay 0, no clipping, smoothing 0.1: defaults
 }
 
-// THANOS' own training loop on the fixed batches, one progress record per epoch.
-Measurement run_trainer(const Setup& s, SuperTransformer model, int warmup, int repeats) {
+// The PyTorch peer as a child process driven through two FIFOs (one command per line, one JSON
+// line back), so that its epochs and ours alternate and a change of load hits both alike.
+class Peer {
+ public:
+  Peer(const std::string& python, const std::string& script, const std::string& dir, int threads,
+       const std::string& optimizer_impl) {
+    const std::string tag = "_t" + std::to_string(threads);
+    ctl_path_ = dir + "/ctl" + tag;
+    res_path_ = dir + "/res" + tag;
+    log_path_ = dir + "/peer" + tag + ".log";
+    for (const auto& p : {ctl_path_, res_path_}) {
+      fs::remove(p);
+      if (::mkfifo(p.c_str(), 0600) != 0) throw std::runtime_error("mkfifo " + p + " failed");
+    }
+    const std::string cmd = "exec '" + python + "' '" + script + "' --dir '" + dir + "' --threads " +
+                            std::to_string(threads) + " --optimizer " + optimizer_impl + " --serve '" + ctl_path_ + "' '" +
+                            res_path_ + "' > '" + log_path_ + "' 2>&1";
+    std::fflush(stdout);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Open the control FIFO without blocking forever if the child dies before it reads.
+    int fd = -1;
+    for (int i = 0; i < 6000 && fd < 0; ++i) {
+      fd = ::open(ctl_path_.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd < 0) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          throw std::runtime_error("the peer exited at start; see " + log_path_);
+        }
+        ::usleep(100000);
+      }
+    }
+    if (fd < 0) throw std::runtime_error("the peer did not start; see " + log_path_);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    ctl_ = ::fdopen(fd, "w");
+    res_ = std::fopen(res_path_.c_str(), "r");  // the peer opens it right after the control FIFO
+    if (!res_) throw std::runtime_error("cannot open " + res_path_);
+  }
+  ~Peer() {
+    if (ctl_) {
+      std::fputs("quit\n", ctl_);
+      std::fflush(ctl_);
+      std::fclose(ctl_);
+    }
+    if (res_) std::fclose(res_);
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    fs::remove(ctl_path_);
+    fs::remove(res_path_);
+  }
+  json request(const std::string& command) {
+    std::fputs((command + "\n").c_str(), ctl_);
+    std::fflush(ctl_);
+    std::string line;
+    char buf[4096];
+    while (std::fgets(buf, sizeof(buf), res_)) {
+      line += buf;
+      if (!line.empty() && line.back() == '\n') break;
+    }
+    if (line.empty()) throw std::runtime_error("the peer stopped answering; see " + log_path_);
+    json j = json::parse(line);
+    if (j.contains("error")) throw std::runtime_error("peer: " + j["error"].get<std::string>());
+    return j;
+  }
+
+ private:
+  std::string ctl_path_, res_path_, log_path_;
+  pid_t pid_ = -1;
+  std::FILE* ctl_ = nullptr;
+  std::FILE* res_ = nullptr;
+};
+
+struct PeerMeasurement {
+  std::vector<double> epoch_tok_s;
+  std::map<std::string, double> phase_ms;  // mean per step over the timed epochs
+  json info;
+};
+
+// THANOS' own training loop on the fixed batches. Its progress callback fires after every epoch;
+// there the peer runs its epoch, so the two alternate. Our epoch time runs from the end of the
+// previous callback to the start of this one (so the peer's time is never counted as ours).
+Measurement run_trainer(const Setup& s, SuperTransformer model, int warmup, int repeats, Peer* peer,
+                        PeerMeasurement* pm) {
   TrainOptions to = train_options(s, warmup + repeats);
   TrainTarget target;
   target.mode = TrainMode::kSubTransformer;
@@ -122,9 +214,24 @@ Measurement run_trainer(const Setup& s, SuperTransformer model, int warmup, int 
   Trainer trainer(model, info, s.split, to, target);
   Measurement m;
   int epoch = 0;
+  int timed_peer = 0;
+  auto last = Clock::now();
   trainer.run([&](const TrainProgress& p) {
-    if (epoch++ >= warmup) m.epoch_tok_s.push_back(p.tokens_per_second);
+    const double seconds = std::chrono::duration<double>(Clock::now() - last).count();
+    const bool timed = epoch++ >= warmup;
+    if (timed) m.epoch_tok_s.push_back(static_cast<double>(s.tokens_per_epoch) / seconds);
+    (void)p;
+    if (peer) {
+      const json e = peer->request("epoch");
+      if (timed) {
+        pm->epoch_tok_s.push_back(e["tok_s"].get<double>());
+        for (auto& [k, v] : e["phase_ms"].items()) pm->phase_ms[k] += v.get<double>();
+        ++timed_peer;
+      }
+    }
+    last = Clock::now();
   });
+  for (auto& [k, v] : pm->phase_ms) v /= std::max(timed_peer, 1);
   return m;
 }
 
@@ -174,6 +281,29 @@ Measurement run_step_loop(const Setup& s, SuperTransformer model, int warmup, in
   }
   for (int i = 0; i < 5; ++i) m.phase_ms[names[i]] = steps ? 1000.0 * phase[i] / static_cast<double>(steps) : 0;
   return m;
+}
+
+// One warm-up step, then one step under libtorch's (legacy) profiler, written as a chrome trace;
+// bench/profile_compare.py puts it next to the peer's.
+void profile_step(const Setup& s, SuperTransformer model, const std::string& path) {
+  const TrainOptions to = train_options(s, 1);
+  torch::optim::AdamWOptions adam(to.lr.warmup_init_lr);
+  adam.betas({to.adam_beta1, to.adam_beta2}).eps(to.adam_eps).weight_decay(to.weight_decay);
+  auto params = model->parameters();
+  torch::optim::AdamW optimizer(params, adam);
+  model->train();
+  auto step = [&](const Batch& b) {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    auto sums = label_smoothed_nll_loss(model->forward(b.src, b.prev, s.config), b.target, to.label_smoothing, kPadId);
+    (sums.loss / static_cast<double>(b.ntokens)).backward();
+    volatile double v = sums.loss.item<double>() + sums.nll.item<double>() +
+                        torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
+    (void)v;
+    optimizer.step();
+  };
+  step(s.batches.back());
+  torch::autograd::profiler::RecordProfile guard(path);
+  step(s.batches.back());
 }
 
 // Eval-mode (no dropout) loss and gradient norm of batch 0 with the current weights: the peer
@@ -258,22 +388,6 @@ void export_for_peer(const Setup& s, SuperTransformer model, const std::string& 
   std::ofstream(dir + "/meta.json") << meta.dump(1) << "\n";
 }
 
-json run_peer(const std::string& python, const std::string& script, const std::string& dir, int threads,
-              const std::string& optimizer_impl) {
-  const std::string out = dir + "/peer_t" + std::to_string(threads) + ".json";
-  fs::remove(out);
-  const std::string cmd = python + " '" + script + "' --dir '" + dir + "' --threads " + std::to_string(threads) +
-                          " --optimizer " + optimizer_impl + " --out '" + out + "'";
-  std::fflush(stdout);
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0 || !fs::exists(out)) {
-    std::fprintf(stderr, "peer failed (rc %d): %s\n", rc, cmd.c_str());
-    return json();
-  }
-  std::ifstream f(out);
-  return json::parse(f);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -281,7 +395,7 @@ int main(int argc, char** argv) {
   std::string sizes_arg = "small,large", threads_arg = "1,2";
   std::string python = "/usr/bin/python3", peer = std::string(THANOS_BENCH_DIR) + "/peer_train_step.py";
   std::string work_dir = (fs::temp_directory_path() / "thanos_bench_train").string();
-  std::string json_out, optimizer_impl = "default";
+  std::string json_out, optimizer_impl = "default", profile_dir;
   int warmup = 1, repeats = 3, max_tokens = 0;
   bool skip_peer = false, skip_loop = false, keep = false;
   app.add_option("--sizes", sizes_arg, "Comma-separated: small (demo.yml largest), base (512/2048 6+6 in space0), large (space0 largest)")
@@ -295,6 +409,8 @@ int main(int argc, char** argv) {
   app.add_option("--peer-optimizer", optimizer_impl, "Peer's AdamW: default (torch 1.13: single-tensor), foreach")->capture_default_str();
   app.add_option("--work-dir", work_dir, "Where weights and batches for the peer are written")->capture_default_str();
   app.add_option("--json-out", json_out, "Also write all results as JSON here");
+  app.add_option("--profile", profile_dir, "Also profile one step per side into DIR (chrome traces; compare with "
+                                          "bench/profile_compare.py)");
   app.add_flag("--skip-peer", skip_peer, "Do not run the PyTorch peer");
   app.add_flag("--skip-loop", skip_loop, "Do not run the diagnostic step loop");
   app.add_flag("--keep", keep, "Keep the work directory");
@@ -314,6 +430,7 @@ int main(int argc, char** argv) {
     }
   }
   const std::vector<int> thread_counts = parse_int_list(threads_arg);
+  if (!profile_dir.empty()) fs::create_directories(profile_dir);
 
   std::printf("THANOS training throughput vs PyTorch Python (%s)\n", python.c_str());
   std::printf("protocol: %d warm-up epoch(s), then median of %d timed epochs; an epoch = every fixed batch once\n",
@@ -382,15 +499,46 @@ int main(int argc, char** argv) {
       std::printf("-- %s, %d thread(s) (torch::get_num_threads() = %d), sgemm %.1f GFLOP/s, load %s\n", name.c_str(), t,
                   torch::get_num_threads(), r.sgemm, load_average().c_str());
       std::fflush(stdout);
-      Measurement tr = run_trainer(s, model, warmup, repeats);
+      std::unique_ptr<Peer> peer_proc;
+      PeerMeasurement pm;
+      json jr = {{"size", name}, {"threads", t}, {"sgemm_gflops", r.sgemm}, {"train_gflop_per_step", r.gflop_step},
+                 {"tokens_per_epoch", s.tokens_per_epoch}};
+      if (!skip_peer) {
+        peer_proc = std::make_unique<Peer>(python, peer, dir, t, optimizer_impl);
+        pm.info = peer_proc->request("info");
+        std::printf("   peer: torch %s, %d thread(s), AdamW %s\n", pm.info["torch_version"].get<std::string>().c_str(),
+                    pm.info["torch_threads"].get<int>(), optimizer_impl.c_str());
+        if (check_lines.size() < sizes.size()) {
+          const auto& c = pm.info["check"];
+          char line[512];
+          std::snprintf(line, sizeof(line),
+                        "%s: eval-mode loss sum thanos %.6f vs pytorch %.6f (rel %.1e), grad norm %.6f vs %.6f (rel %.1e)",
+                        name.c_str(), c["thanos_loss"].get<double>(), c["loss"].get<double>(), c["loss_rel_err"].get<double>(),
+                        c["thanos_gnorm"].get<double>(), c["gnorm"].get<double>(), c["gnorm_rel_err"].get<double>());
+          check_lines.push_back(line);
+          std::printf("   check %s\n", line);
+        }
+        std::fflush(stdout);
+      }
+      Measurement tr = run_trainer(s, model, warmup, repeats, peer_proc.get(), &pm);
       r.thanos = tr.tok_s();
       r.thanos_spread = spread_pct(tr.epoch_tok_s);
       std::printf("   thanos Trainer::run: %.0f tok/s (epochs:", r.thanos);
       for (double v : tr.epoch_tok_s) std::printf(" %.0f", v);
       std::printf(")\n");
+      jr["thanos_trainer_epoch_tok_s"] = tr.epoch_tok_s;
+      if (peer_proc) {
+        r.pytorch = median(pm.epoch_tok_s);
+        r.pytorch_spread = spread_pct(pm.epoch_tok_s);
+        r.peer_phases = pm.phase_ms;
+        std::printf("   pytorch peer:        %.0f tok/s (epochs:", r.pytorch);
+        for (double x : pm.epoch_tok_s) std::printf(" %.0f", x);
+        std::printf(")  [epochs alternate with thanos']\n");
+        jr["pytorch"] = pm.info;
+        jr["pytorch"]["epoch_tok_s"] = pm.epoch_tok_s;
+        jr["pytorch"]["phase_ms"] = pm.phase_ms;
+      }
       std::fflush(stdout);
-      json jr = {{"size", name}, {"threads", t}, {"sgemm_gflops", r.sgemm}, {"train_gflop_per_step", r.gflop_step},
-                 {"tokens_per_epoch", s.tokens_per_epoch}, {"thanos_trainer_epoch_tok_s", tr.epoch_tok_s}};
       if (!skip_loop) {
         Measurement lm = run_step_loop(s, model, warmup, repeats);
         r.loop = lm.tok_s();
@@ -402,28 +550,12 @@ int main(int argc, char** argv) {
         jr["thanos_loop_phase_ms"] = lm.phase_ms;
       }
       std::fflush(stdout);
-      if (!skip_peer) {
-        json pr = run_peer(python, peer, dir, t, optimizer_impl);
-        if (!pr.is_null()) {
-          std::vector<double> v = pr["epoch_tok_s"].get<std::vector<double>>();
-          r.pytorch = median(v);
-          r.pytorch_spread = spread_pct(v);
-          for (auto& [k, val] : pr["phase_ms"].items()) r.peer_phases[k] = val.get<double>();
-          std::printf("   pytorch peer:        %.0f tok/s (epochs:", r.pytorch);
-          for (double x : v) std::printf(" %.0f", x);
-          std::printf(") torch %s, %d thread(s)\n", pr["torch_version"].get<std::string>().c_str(), pr["torch_threads"].get<int>());
-          if (check_lines.size() < sizes.size() && pr.contains("check")) {
-            const auto& c = pr["check"];
-            char line[512];
-            std::snprintf(line, sizeof(line),
-                          "%s: eval-mode loss sum thanos %.6f vs pytorch %.6f (rel %.1e), grad norm %.6f vs %.6f (rel %.1e)",
-                          name.c_str(), c["thanos_loss"].get<double>(), c["loss"].get<double>(), c["loss_rel_err"].get<double>(),
-                          c["thanos_gnorm"].get<double>(), c["gnorm"].get<double>(), c["gnorm_rel_err"].get<double>());
-            check_lines.push_back(line);
-            std::printf("   check %s\n", line);
-          }
-          jr["pytorch"] = pr;
-        }
+      if (!profile_dir.empty() && peer_proc) {
+        peer_proc->request("profile " + profile_dir + "/pytorch_" + name + "_t" + std::to_string(t) + ".json");
+      }
+      peer_proc.reset();
+      if (!profile_dir.empty()) {
+        profile_step(s, model, profile_dir + "/thanos_" + name + "_t" + std::to_string(t) + ".json");
       }
       rows.push_back(r);
       all.push_back(jr);

@@ -17,10 +17,14 @@ void fail_fit(const std::string& field, int asked, int held) {
 }
 
 torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return (p > 0 && training) ? F::dropout(x, F::DropoutFuncOptions().p(p).training(true)) : x;
+  return apply_dropout(x, p, training);
 }
 
 int position_dim(int requested, int embed) { return requested > 0 ? requested : embed; }
+
+// The first `len` columns of `t`, or `t` itself when that is all of it (then autograd records no
+// slice, whose backward would allocate and fill a full-size gradient).
+torch::Tensor front_columns(const torch::Tensor& t, int64_t len) { return t.size(1) == len ? t : t.narrow(1, 0, len); }
 
 // HAT's dropout for a width, and the scaled token embedding plus positions, shared by both stacks.
 LayerDropout layer_dropout(const ModelHyperParams& hyper, int64_t dim, int64_t capacity_dim) {
@@ -51,7 +55,7 @@ TokenEmbeddingImpl::TokenEmbeddingImpl(int64_t vocab_size, int64_t max_dim, int6
 }
 
 torch::Tensor TokenEmbeddingImpl::forward(const torch::Tensor& tokens, int64_t dim) {
-  return F::embedding(tokens, weight.narrow(1, 0, dim));
+  return F::embedding(tokens, front_columns(weight, dim));
 }
 
 torch::Tensor SinusoidalPositionsImpl::table(int64_t num_rows, int64_t dim, int64_t padding_idx) {
@@ -81,7 +85,7 @@ torch::Tensor SinusoidalPositionsImpl::forward(const torch::Tensor& tokens, int6
     throw std::invalid_argument("sequence of " + std::to_string(max_pos - padding_idx) +
                                 " tokens exceeds max positions " + std::to_string(weight.size(0) - padding_idx - 1));
   }
-  return F::embedding(positions, weight.narrow(1, 0, dim));
+  return F::embedding(positions, front_columns(weight, dim));
 }
 
 // ------------------------------------------------------------------ encoder
@@ -166,7 +170,7 @@ std::pair<torch::Tensor, torch::Tensor> TransformerDecoderImpl::attention_memory
 
 torch::Tensor TransformerDecoderImpl::output_layer(const torch::Tensor& features, int64_t dim) {
   const auto& table = output_projection.defined() ? output_projection : embed_tokens->weight;
-  return F::linear(features, table.narrow(1, 0, dim));
+  return torch::linear(features, front_columns(table, dim));
 }
 
 torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& prev_tokens, const EncoderOutput& enc,

@@ -1,7 +1,6 @@
 #include "thanos/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/cuda.h>
 #include <torch/serialize.h>
@@ -55,6 +54,28 @@ void set_cpu_rng_state(const torch::Tensor& state) {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(state);
+}
+
+// torch::nn::utils::clip_grad_norm_ (same arithmetic, same results) minus a pass: libtorch
+// multiplies every gradient by the clamped coefficient even when that is exactly 1 (no clipping,
+// or a norm under the limit); here they are scaled only when it is below 1, or NaN (a non-finite
+// norm, which libtorch spreads to every gradient). max_norm <= 0: no clipping. Returns the norm.
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  std::vector<torch::Tensor> grads, norms;
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return 0.0;
+  norms.reserve(grads.size());
+  for (const auto& g : grads) norms.push_back(g.norm(2));
+  const torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+  const double limit = max_norm > 0 ? max_norm : std::numeric_limits<double>::infinity();
+  const torch::Tensor coef = torch::clamp(limit / (total + 1e-6), c10::nullopt, 1.0);
+  if (!(coef.item<double>() >= 1.0)) {
+    torch::NoGradGuard no_grad;
+    for (auto& g : grads) g.mul_(coef);
+  }
+  return total.item<double>();
 }
 
 }  // namespace
@@ -219,8 +240,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
       nll_sum = comm_->all_reduce_sum(nll_sum);
     }
     // The total gradient norm is logged always; it is clipped only when clip_norm > 0.
-    const double gnorm = torch::nn::utils::clip_grad_norm_(
-        model_->parameters(), options_.clip_norm > 0 ? options_.clip_norm : std::numeric_limits<double>::infinity());
+    const double gnorm = clip_grad_norm(model_->parameters(), options_.clip_norm);
     state_->optimizer->step();
     ++num_updates_;
 
