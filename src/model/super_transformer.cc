@@ -17,7 +17,7 @@ void fail_fit(const std::string& field, int asked, int held) {
 }
 
 torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return apply_dropout(x, p, training);
+  return (p > 0 && training) ? F::dropout(x, F::DropoutFuncOptions().p(p).training(true)) : x;
 }
 
 int position_dim(int requested, int embed) { return requested > 0 ? requested : embed; }

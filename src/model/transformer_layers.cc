@@ -8,7 +8,7 @@ namespace F = torch::nn::functional;
 namespace {
 
 torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
-  return apply_dropout(x, p, training);
+  return (p > 0 && training) ? F::dropout(x, F::DropoutFuncOptions().p(p).training(true)) : x;
 }
 
 // residual block: x + sublayer(norm?(x)), then norm if post-norm.

@@ -9,20 +9,6 @@
 
 namespace thanos {
 
-// Dropout as HAT trains with it (inverted: kept values scaled by 1 / (1 - p)); `x` itself when
-// not training or p == 0. On CPU float32 the Bernoulli mask comes from Philox4x32-10 (the
-// counter-based generator of CUDA dropout) keyed by one 64-bit draw from the default CPU
-// generator, and is filled in parallel: libtorch's CPU bernoulli_ draws every element serially.
-// Masks are a function of that generator's state (torch::manual_seed, checkpointed by the
-// trainer), not of the thread count. Other devices and dtypes use torch's dropout.
-torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training);
-
-// torch::matmul of [..., n, k] and [..., k, m] with equal batch dimensions (attention's products).
-// On CPU with several threads the batch is split over the threads; libtorch's bmm multiplies the
-// matrices of a batch one after another. The same products per matrix, so the same results;
-// autograd supported (first derivatives).
-torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b);
-
 // y = x W[:out, :in]^T + b[:out]
 class ElasticLinearImpl : public torch::nn::Module {
  public:
