@@ -59,6 +59,9 @@ struct SizeSpec {
 
 std::map<std::string, SizeSpec> known_sizes() {
   return {
+      // The smallest SubTransformer of the demo space at a 1024-token budget: a step of a few
+      // milliseconds, where the framework's per-operation cost shows next to the arithmetic.
+      {"tiny", {"tiny", "demo.yml", "smallest", 8000, 1024, {12, 18, 24, 30}}},
       {"small", {"small", "demo.yml", "largest", 8000, 4096, {18, 24, 30, 36}}},
       // Transformer-base shapes inside HAT's space0 SuperTransformer (640/3072): sliced weights.
       {"base", {"base", "hat-wmt14ende-space0.yml", "base", 8000, 4096, {22, 30}}},
@@ -235,13 +238,18 @@ Measurement run_trainer(const Setup& s, SuperTransformer model, int warmup, int 
   return m;
 }
 
+// The trainer's optimiser settings (AdamW, betas, eps, weight decay) for the hand-written loops.
+torch::optim::AdamW make_adamw(const std::vector<torch::Tensor>& params, const TrainOptions& to) {
+  torch::optim::AdamWOptions adam(to.lr.warmup_init_lr);
+  adam.betas({to.adam_beta1, to.adam_beta2}).eps(to.adam_eps).weight_decay(to.weight_decay);
+  return torch::optim::AdamW(params, adam);
+}
+
 // The same step written out on pre-collated batches, timed by phase.
 Measurement run_step_loop(const Setup& s, SuperTransformer model, int warmup, int repeats) {
   const TrainOptions to = train_options(s, 1);
-  torch::optim::AdamWOptions adam(to.lr.warmup_init_lr);
-  adam.betas({to.adam_beta1, to.adam_beta2}).eps(to.adam_eps).weight_decay(to.weight_decay);
   auto params = model->parameters();
-  torch::optim::AdamW optimizer(params, adam);
+  torch::optim::AdamW optimizer = make_adamw(params, to);
   model->train();
   Measurement m;
   const char* names[] = {"forward", "loss", "backward", "norm_item", "optimizer"};
@@ -287,10 +295,8 @@ Measurement run_step_loop(const Setup& s, SuperTransformer model, int warmup, in
 // bench/profile_compare.py puts it next to the peer's.
 void profile_step(const Setup& s, SuperTransformer model, const std::string& path) {
   const TrainOptions to = train_options(s, 1);
-  torch::optim::AdamWOptions adam(to.lr.warmup_init_lr);
-  adam.betas({to.adam_beta1, to.adam_beta2}).eps(to.adam_eps).weight_decay(to.weight_decay);
   auto params = model->parameters();
-  torch::optim::AdamW optimizer(params, adam);
+  torch::optim::AdamW optimizer = make_adamw(params, to);
   model->train();
   auto step = [&](const Batch& b) {
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
@@ -398,7 +404,7 @@ int main(int argc, char** argv) {
   std::string json_out, optimizer_impl = "default", profile_dir;
   int warmup = 1, repeats = 3, max_tokens = 0;
   bool skip_peer = false, skip_loop = false, keep = false;
-  app.add_option("--sizes", sizes_arg, "Comma-separated: small (demo.yml largest), base (512/2048 6+6 in space0), large (space0 largest)")
+  app.add_option("--sizes", sizes_arg, "Comma-separated: tiny (demo.yml smallest, 1024 tokens), small (demo.yml largest), base (512/2048 6+6 in space0), large (space0 largest)")
       ->capture_default_str();
   app.add_option("--threads", threads_arg, "Comma-separated thread counts (both sides)")->capture_default_str();
   app.add_option("--warmup", warmup, "Warm-up epochs (an epoch = every fixed batch once)")->capture_default_str();

@@ -24,6 +24,9 @@ Command add_prepare_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_valid_command(CLI::App& parent);
 Command add_average_command(CLI::App& parent);
+Command add_score_command(CLI::App& parent);
+Command add_translate_command(CLI::App& parent);
+Command add_eval_command(CLI::App& parent);
 
 inline void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";

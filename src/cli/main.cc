@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
       thanos::cli::add_info_command(app), thanos::cli::add_init_command(app), thanos::cli::add_sample_command(app),
       thanos::cli::add_extract_command(app), thanos::cli::add_corpus_command(app), thanos::cli::add_prepare_command(app),
       thanos::cli::add_train_command(app), thanos::cli::add_valid_command(app),
-      thanos::cli::add_average_command(app), thanos::cli::add_import_hat_command(app)};
+      thanos::cli::add_average_command(app), thanos::cli::add_import_hat_command(app),
+      thanos::cli::add_translate_command(app), thanos::cli::add_eval_command(app),
+      thanos::cli::add_score_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,23 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string format_duration(double seconds) {
-  const long s = static_cast<long>(seconds + 0.5);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  return buf;
-}
-
 nlohmann::json score_json(const std::string& name, const SubConfig& c, const ValidScore& s) {
   return {{"config", name}, {"hash", c.hash_hex()}, {"loss", s.loss}, {"nll_loss", s.nll_loss},
           {"ppl", s.ppl},   {"ntokens", s.ntokens}};
-}
-
-// The space a model belongs to, from its metadata.
-std::optional<SearchSpace> embedded_space(const ModelFileInfo& info, const std::string& path) {
-  auto it = info.metadata.find("space_yaml");
-  if (it == info.metadata.end()) return std::nullopt;
-  return parse_search_space(it->second, path + " (embedded space)").space;
 }
 
 }  // namespace
@@ -67,7 +53,7 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
                                   " differs from the data's " + std::to_string(vocab) + " (" + o.data_dir + ")");
     }
     if (!space) {
-      space = embedded_space(init->info, o.init_from);
+      space = embedded_search_space(init->info.metadata, o.init_from);
       space_yaml = init->info.metadata.count("space_yaml") ? init->info.metadata.at("space_yaml") : "";
     }
   }
@@ -175,7 +161,7 @@ nlohmann::json run_valid(const ValidCommandOptions& o) {
                                 " differs from the data's " + std::to_string(vocab));
   }
   const BinarizedSplit split = load_binarized(o.data_dir + "/" + manifest["splits"][o.split]["file"].get<std::string>());
-  std::optional<SearchSpace> space = embedded_space(m.info, o.checkpoint_path);
+  std::optional<SearchSpace> space = embedded_search_space(m.info.metadata, o.checkpoint_path);
   std::vector<std::pair<std::string, SubConfig>> configs;
   for (const auto& path : o.config_paths) {
     SubConfig c = load_config_file(path, space ? space->qkv_dim : kHatQkvDim).config;

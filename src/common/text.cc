@@ -58,4 +58,11 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
 }  // namespace thanos

@@ -3,7 +3,9 @@
 #include <torch/nn/functional.h>
 #include <torch/nn/init.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace thanos {
@@ -21,6 +23,12 @@ void require_fits(const char* what, int64_t asked, int64_t max) {
   if (asked <= 0 || asked > max) {
     throw std::invalid_argument(std::string(what) + ": asked for width " + std::to_string(asked) +
                                 " but the layer holds at most " + std::to_string(max));
+  }
+}
+void check_heads(const AttentionDims& d) {
+  if (d.heads <= 0 || d.qkv_dim % d.heads != 0) {
+    throw std::invalid_argument("attention: qkv dim " + std::to_string(d.qkv_dim) + " not divisible by " +
+                                std::to_string(d.heads) + " heads");
   }
 }
 }  // namespace
@@ -78,16 +86,21 @@ torch::Tensor ElasticAttentionImpl::project_value(const torch::Tensor& key, cons
   return v_proj->forward(key, d.kv_dim, d.qkv_dim);
 }
 
+torch::Tensor ElasticAttentionImpl::split_heads(const torch::Tensor& t, const AttentionDims& d) {
+  return t.reshape({t.size(0), t.size(1), d.heads, d.qkv_dim / d.heads}).transpose(1, 2);
+}
+
 torch::Tensor ElasticAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                            const AttentionDims& d, const torch::Tensor& key_padding_mask,
                                            const torch::Tensor& attn_mask) {
-  if (d.heads <= 0 || d.qkv_dim % d.heads != 0) {
-    throw std::invalid_argument("attention: qkv dim " + std::to_string(d.qkv_dim) + " not divisible by " +
-                                std::to_string(d.heads) + " heads");
-  }
-  const int64_t B = q.size(0), Tq = q.size(1), Tk = k.size(1), hd = d.qkv_dim / d.heads;
-  auto split = [&](const torch::Tensor& t, int64_t T) { return t.reshape({B, T, d.heads, hd}).transpose(1, 2); };
-  auto qh = split(q, Tq), kh = split(k, Tk), vh = split(v, Tk);
+  check_heads(d);
+  return attend_heads(split_heads(q, d), split_heads(k, d), split_heads(v, d), d, key_padding_mask, attn_mask);
+}
+
+torch::Tensor ElasticAttentionImpl::attend_heads(const torch::Tensor& qh, const torch::Tensor& kh,
+                                                 const torch::Tensor& vh, const AttentionDims& d,
+                                                 const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask) {
+  const int64_t B = qh.size(0), Tq = qh.size(2), Tk = kh.size(2);
   auto scores = torch::matmul(qh, kh.transpose(-2, -1));  // [B, H, Tq, Tk]
   // Masks are applied in place: the scores are a fresh tensor whose product's backward needs only
   // its inputs, so this saves two score-sized allocations and passes.
@@ -106,6 +119,82 @@ torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const to
                                             const torch::Tensor& attn_mask) {
   return attend(project_query(query, dims), project_key(key, dims), project_value(key, dims), dims, key_padding_mask,
                 attn_mask);
+}
+
+torch::Tensor ElasticAttentionImpl::forward_incremental(const torch::Tensor& query, const AttentionDims& dims,
+                                                        AttentionCache& cache) {
+  check_heads(dims);
+  auto kh = split_heads(project_key(query, dims), dims), vh = split_heads(project_value(query, dims), dims);
+  const int64_t past = cache.positions(), Tq = query.size(1);
+  cache.append(kh, vh);
+  // One new position sees everything cached; several (a prefix fed at once) see causally.
+  torch::Tensor causal;
+  if (Tq > 1) {
+    causal = torch::triu(torch::full({Tq, past + Tq}, -std::numeric_limits<float>::infinity(), kh.options()), past + 1);
+  }
+  return attend_heads(split_heads(project_query(query, dims), dims), cache.key, cache.value, dims, {}, causal);
+}
+
+AttentionCache ElasticAttentionImpl::project_memory(const torch::Tensor& memory, const AttentionDims& dims,
+                                                    const torch::Tensor& key_padding_mask) {
+  check_heads(dims);
+  AttentionCache cache;
+  cache.key = split_heads(project_key(memory, dims), dims).contiguous();
+  cache.value = split_heads(project_value(memory, dims), dims).contiguous();
+  cache.key_padding_mask = key_padding_mask;
+  return cache;
+}
+
+torch::Tensor ElasticAttentionImpl::forward_memory(const torch::Tensor& query, const AttentionDims& dims,
+                                                   const AttentionCache& memory) {
+  check_heads(dims);
+  return attend_heads(split_heads(project_query(query, dims), dims), memory.key, memory.value, dims,
+                      memory.key_padding_mask, {});
+}
+
+// ------------------------------------------------------------------ incremental decoding cache
+
+void AttentionCache::append(const torch::Tensor& new_key, const torch::Tensor& new_value) {
+  const int64_t len = positions(), n = new_key.size(2);
+  if (!key_storage_.defined() || len + n > key_storage_.size(2)) {
+    const int64_t capacity = std::max<int64_t>({16, 2 * len, len + n});
+    auto grow = [&](const torch::Tensor& filled, const torch::Tensor& like) {
+      auto storage = torch::empty({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
+      if (len > 0) storage.narrow(2, 0, len).copy_(filled);
+      return storage;
+    };
+    key_storage_ = grow(key, new_key);
+    value_storage_ = grow(value, new_value);
+    spare_key_ = spare_value_ = torch::Tensor();
+  }
+  key_storage_.narrow(2, len, n).copy_(new_key);
+  value_storage_.narrow(2, len, n).copy_(new_value);
+  key = key_storage_.narrow(2, 0, len + n);
+  value = value_storage_.narrow(2, 0, len + n);
+}
+
+void AttentionCache::reorder(const torch::Tensor& rows) {
+  if (key_padding_mask.defined()) key_padding_mask = key_padding_mask.index_select(0, rows);
+  if (!key_storage_.defined()) {  // a fixed memory, or nothing yet
+    if (key.defined()) key = key.index_select(0, rows);
+    if (value.defined()) value = value.index_select(0, rows);
+    return;
+  }
+  // Gathering into fresh tensors would cost a large allocation per step, and the page faults of
+  // fresh memory dominate the copy itself (measured ~10x slower than into a kept buffer).
+  const int64_t len = positions();
+  auto gather = [&](torch::Tensor& storage, torch::Tensor& spare) {
+    if (!spare.defined() || spare.size(0) != rows.size(0) || spare.size(2) != storage.size(2)) {
+      spare = torch::empty({rows.size(0), storage.size(1), storage.size(2), storage.size(3)}, storage.options());
+    }
+    torch::Tensor front = spare.narrow(2, 0, len);  // a view: the gather lands in `spare`
+    torch::index_select_out(front, storage.narrow(2, 0, len), 0, rows);
+    std::swap(storage, spare);
+  };
+  gather(key_storage_, spare_key_);
+  gather(value_storage_, spare_value_);
+  key = key_storage_.narrow(2, 0, len);
+  value = value_storage_.narrow(2, 0, len);
 }
 
 }  // namespace thanos

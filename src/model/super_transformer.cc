@@ -31,11 +31,16 @@ LayerDropout layer_dropout(const ModelHyperParams& hyper, int64_t dim, int64_t c
   return {scaled_dropout(hyper.dropout, dim, capacity_dim), scaled_dropout(hyper.activation_dropout, dim, capacity_dim)};
 }
 
+torch::Tensor embed_with_positions(TokenEmbedding& tokens_table, const torch::Tensor& tokens,
+                                   const torch::Tensor& positions, int64_t dim, double dropout, bool training) {
+  auto x = tokens_table->forward(tokens, dim) * std::sqrt(static_cast<double>(dim));
+  x = x + positions;
+  return maybe_dropout(x, dropout, training);
+}
+
 torch::Tensor embed_input(TokenEmbedding& tokens_table, SinusoidalPositions& positions, const torch::Tensor& tokens,
                           int64_t dim, double dropout, bool training) {
-  auto x = tokens_table->forward(tokens, dim) * std::sqrt(static_cast<double>(dim));
-  x = x + positions->forward(tokens, dim);
-  return maybe_dropout(x, dropout, training);
+  return embed_with_positions(tokens_table, tokens, positions->forward(tokens, dim), dim, dropout, training);
 }
 
 }  // namespace
@@ -86,6 +91,16 @@ torch::Tensor SinusoidalPositionsImpl::forward(const torch::Tensor& tokens, int6
                                 " tokens exceeds max positions " + std::to_string(weight.size(0) - padding_idx - 1));
   }
   return F::embedding(positions, front_columns(weight, dim));
+}
+
+torch::Tensor SinusoidalPositionsImpl::range(int64_t first, int64_t count, int64_t dim) {
+  // fairseq numbers the positions of an unpadded sequence padding_idx + 1, padding_idx + 2, ...
+  const int64_t last_row = padding_idx + first + count;
+  if (first < 0 || count < 1 || last_row >= weight.size(0)) {
+    throw std::invalid_argument("positions " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+                                " exceed max positions " + std::to_string(weight.size(0) - padding_idx - 1));
+  }
+  return front_columns(weight, dim).narrow(0, padding_idx + 1 + first, count);
 }
 
 // ------------------------------------------------------------------ encoder
@@ -175,6 +190,11 @@ torch::Tensor TransformerDecoderImpl::output_layer(const torch::Tensor& features
 
 torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& prev_tokens, const EncoderOutput& enc,
                                               const SubConfig& cfg) {
+  return output_layer(features(prev_tokens, enc, cfg), cfg.decoder_embed_dim);
+}
+
+torch::Tensor TransformerDecoderImpl::features(const torch::Tensor& prev_tokens, const EncoderOutput& enc,
+                                               const SubConfig& cfg) {
   const int64_t dim = cfg.decoder_embed_dim;
   const LayerDropout drop = layer_dropout(options.hyper, dim, options.capacity.decoder_embed_dim);
   auto x = embed_input(embed_tokens, embed_positions, prev_tokens, dim, drop.dropout, is_training());
@@ -186,6 +206,37 @@ torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& prev_tokens, 
     auto [memory, memory_mask] = attention_memory(enc, lc.ende_attn_layers);
     x = layers[i]->as<DecoderLayerImpl>()->forward(x, memory, memory_mask, causal, dim, cfg.encoder_embed_dim, lc, drop);
   }
+  if (layer_norm) x = layer_norm->forward(x, dim);
+  return x;
+}
+
+DecoderCache TransformerDecoderImpl::start_cache(const EncoderOutput& enc, const SubConfig& cfg) {
+  DecoderCache cache;
+  for (int i = 0; i < cfg.decoder_layer_num(); ++i) {
+    const auto& lc = cfg.decoder_layers[i];
+    auto [memory, memory_mask] = attention_memory(enc, lc.ende_attn_layers);
+    cache.layers.push_back(layers[i]->as<DecoderLayerImpl>()->start_cache(memory, memory_mask, cfg.encoder_embed_dim, lc));
+  }
+  return cache;
+}
+
+torch::Tensor TransformerDecoderImpl::forward_step(const torch::Tensor& tokens, DecoderCache& cache,
+                                                   const SubConfig& cfg) {
+  if (static_cast<int>(cache.layers.size()) != cfg.decoder_layer_num()) {
+    throw std::invalid_argument("decoder cache holds " + std::to_string(cache.layers.size()) +
+                                " layers but the config has " + std::to_string(cfg.decoder_layer_num()) +
+                                " decoder layers (start the cache with the same config)");
+  }
+  const int64_t dim = cfg.decoder_embed_dim;
+  const LayerDropout drop = layer_dropout(options.hyper, dim, options.capacity.decoder_embed_dim);
+  const int64_t Tq = tokens.size(1);
+  auto x = embed_with_positions(embed_tokens, tokens, embed_positions->range(cache.steps, Tq, dim), dim, drop.dropout,
+                                is_training());
+  for (int i = 0; i < cfg.decoder_layer_num(); ++i) {
+    x = layers[i]->as<DecoderLayerImpl>()->forward_step(x, cache.layers[i], dim, cfg.encoder_embed_dim,
+                                                          cfg.decoder_layers[i], drop);
+  }
+  cache.steps += Tq;
   if (layer_norm) x = layer_norm->forward(x, dim);
   return output_layer(x, dim);
 }
@@ -233,6 +284,16 @@ torch::Tensor SuperTransformerImpl::decode(const torch::Tensor& prev_output_toke
                                            const SubConfig& cfg) {
   check_fits(cfg);
   return decoder->forward(prev_output_tokens, encoder_out, cfg);
+}
+
+DecoderCache SuperTransformerImpl::start_decoding(const EncoderOutput& encoder_out, const SubConfig& cfg) {
+  check_fits(cfg);
+  return decoder->start_cache(encoder_out, cfg);
+}
+
+torch::Tensor SuperTransformerImpl::decode_step(const torch::Tensor& tokens, DecoderCache& cache, const SubConfig& cfg) {
+  // No check_fits here: it ran in start_decoding, and this is called once per generated token.
+  return decoder->forward_step(tokens, cache, cfg);
 }
 
 torch::Tensor SuperTransformerImpl::forward(const torch::Tensor& src_tokens, const torch::Tensor& prev_output_tokens,

@@ -64,22 +64,49 @@ DecoderLayerImpl::DecoderLayerImpl(int64_t max_embed, int64_t max_encoder_embed,
   final_layer_norm = register_module("final_layer_norm", ElasticLayerNorm(max_embed));
 }
 
+template <typename SelfAttention, typename EncoderAttention>
+torch::Tensor DecoderLayerImpl::run_blocks(const torch::Tensor& x, int64_t embed, const DecoderLayerConfig& cfg,
+                                           const LayerDropout& drop, SelfAttention&& self_attention,
+                                           EncoderAttention&& encoder_attention) {
+  auto h = residual_block(x, self_attn_layer_norm, normalize_before, embed, drop.dropout, is_training(), self_attention);
+  h = residual_block(h, encoder_attn_layer_norm, normalize_before, embed, drop.dropout, is_training(),
+                     encoder_attention);
+  return residual_block(h, final_layer_norm, normalize_before, embed, drop.dropout, is_training(),
+                        [&](const torch::Tensor& in) {
+                          return feed_forward(fc1, fc2, in, embed, cfg.ffn_dim, drop.activation_dropout, is_training());
+                        });
+}
+
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
                                         const torch::Tensor& memory_padding_mask, const torch::Tensor& causal_mask,
                                         int64_t embed, int64_t encoder_embed, const DecoderLayerConfig& cfg,
                                         const LayerDropout& drop) {
   const AttentionDims self_dims{embed, embed, cfg.self_qkv_dim, cfg.self_heads};
   const AttentionDims ende_dims{embed, encoder_embed, cfg.ende_qkv_dim, cfg.ende_heads};
-  auto h = residual_block(x, self_attn_layer_norm, normalize_before, embed, drop.dropout, is_training(),
-                          [&](const torch::Tensor& in) { return self_attn->forward(in, in, self_dims, {}, causal_mask); });
-  h = residual_block(h, encoder_attn_layer_norm, normalize_before, embed, drop.dropout, is_training(),
-                     [&](const torch::Tensor& in) {
-                       return encoder_attn->forward(in, memory, ende_dims, memory_padding_mask);
-                     });
-  return residual_block(h, final_layer_norm, normalize_before, embed, drop.dropout, is_training(),
-                        [&](const torch::Tensor& in) {
-                          return feed_forward(fc1, fc2, in, embed, cfg.ffn_dim, drop.activation_dropout, is_training());
-                        });
+  return run_blocks(
+      x, embed, cfg, drop,
+      [&](const torch::Tensor& in) { return self_attn->forward(in, in, self_dims, {}, causal_mask); },
+      [&](const torch::Tensor& in) { return encoder_attn->forward(in, memory, ende_dims, memory_padding_mask); });
+}
+
+DecoderLayerCache DecoderLayerImpl::start_cache(const torch::Tensor& memory, const torch::Tensor& memory_padding_mask,
+                                                int64_t encoder_embed, const DecoderLayerConfig& cfg) {
+  DecoderLayerCache cache;
+  // The query width does not enter the key/value projections; only kv_dim, qkv and heads do.
+  const AttentionDims ende_dims{0, encoder_embed, cfg.ende_qkv_dim, cfg.ende_heads};
+  cache.encoder_attn = encoder_attn->project_memory(memory, ende_dims, memory_padding_mask);
+  return cache;
+}
+
+torch::Tensor DecoderLayerImpl::forward_step(const torch::Tensor& x, DecoderLayerCache& cache, int64_t embed,
+                                             int64_t encoder_embed, const DecoderLayerConfig& cfg,
+                                             const LayerDropout& drop) {
+  const AttentionDims self_dims{embed, embed, cfg.self_qkv_dim, cfg.self_heads};
+  const AttentionDims ende_dims{embed, encoder_embed, cfg.ende_qkv_dim, cfg.ende_heads};
+  return run_blocks(
+      x, embed, cfg, drop,
+      [&](const torch::Tensor& in) { return self_attn->forward_incremental(in, self_dims, cache.self_attn); },
+      [&](const torch::Tensor& in) { return encoder_attn->forward_memory(in, ende_dims, cache.encoder_attn); });
 }
 
 }  // namespace thanos

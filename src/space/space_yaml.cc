@@ -203,4 +203,11 @@ std::string search_space_to_yaml(const SearchSpace& s) {
   return y.str();
 }
 
+std::optional<SearchSpace> embedded_search_space(const std::map<std::string, std::string>& metadata,
+                                                 const std::string& model_path) {
+  const auto it = metadata.find("space_yaml");
+  if (it == metadata.end() || it->second.empty()) return std::nullopt;
+  return parse_search_space(it->second, model_path + " (embedded space)").space;
+}
+
 }  // namespace thanos

@@ -15,5 +15,7 @@ std::string hex64(std::uint64_t value);
 // Atomically replace `path` with `contents`: write `path.tmp.<pid>`, flush, rename.
 void write_file_atomically(const std::string& path, const std::string& contents);
 std::string read_text_file(const std::string& path);
+// "1:02:05" (hours:minutes:seconds), for progress lines and ETAs.
+std::string format_duration(double seconds);
 
 }  // namespace thanos

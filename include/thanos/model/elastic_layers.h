@@ -7,6 +7,8 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "thanos/model/decoder_cache.h"
+
 namespace thanos {
 
 // y = x W[:out, :in]^T + b[:out]
@@ -57,6 +59,21 @@ class ElasticAttentionImpl : public torch::nn::Module {
   // Attention over already projected q [B,Tq,qkv], k/v [B,Tk,qkv]; returns [B,Tq,query_dim].
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const AttentionDims& dims,
                        const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask);
+  // The same over head-split inputs [B, heads, T, head_dim] (what attend() does after splitting).
+  torch::Tensor attend_heads(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
+                             const AttentionDims& dims, const torch::Tensor& key_padding_mask,
+                             const torch::Tensor& attn_mask);
+  // [B, T, qkv] -> [B, heads, T, head_dim] (a view).
+  static torch::Tensor split_heads(const torch::Tensor& t, const AttentionDims& dims);
+
+  // Incremental decoding. Self-attention of the next positions of a sequence (`query` [B, Tq, C]
+  // holds them) over the positions in `cache` and themselves, causally; their keys/values are
+  // appended to `cache`. Equals forward(x, x, ...) with a causal mask at those positions.
+  torch::Tensor forward_incremental(const torch::Tensor& query, const AttentionDims& dims, AttentionCache& cache);
+  // A fixed memory (the encoder output) projected once, then attended at every step.
+  AttentionCache project_memory(const torch::Tensor& memory, const AttentionDims& dims,
+                                const torch::Tensor& key_padding_mask);
+  torch::Tensor forward_memory(const torch::Tensor& query, const AttentionDims& dims, const AttentionCache& memory);
 
   ElasticLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
   double attention_dropout;

@@ -31,6 +31,9 @@ class SinusoidalPositionsImpl : public torch::nn::Module {
   SinusoidalPositionsImpl(int64_t max_positions, int64_t table_dim, int64_t stored_dim, int64_t padding_idx);
   // [B, T] tokens -> [B, T, dim] positions (padding tokens get the zero row).
   torch::Tensor forward(const torch::Tensor& tokens, int64_t dim);
+  // [count, dim]: the rows of positions first, ..., first + count - 1 of an unpadded sequence
+  // (what forward() gives those tokens when none before them is padding); incremental decoding.
+  torch::Tensor range(int64_t first, int64_t count, int64_t dim);
   // fairseq's SinusoidalPositionalEmbedding.get_embedding: sin half then cos half.
   static torch::Tensor table(int64_t num_rows, int64_t dim, int64_t padding_idx);
   torch::Tensor weight;  // buffer [max_positions + padding_idx + 1, stored_dim]
@@ -65,11 +68,20 @@ class TransformerDecoderImpl : public torch::nn::Module {
   TransformerDecoderImpl(const ModelOptions& options, TokenEmbedding shared_embed_tokens);
   // Teacher-forced: prev_tokens [B, T] -> logits [B, T, tgt_vocab].
   torch::Tensor forward(const torch::Tensor& prev_tokens, const EncoderOutput& encoder_out, const SubConfig& cfg);
+  // The same before the output projection: [B, T, embed] (forward = output_layer(features)).
+  torch::Tensor features(const torch::Tensor& prev_tokens, const EncoderOutput& encoder_out, const SubConfig& cfg);
   // The encoder-decoder attention memory of decoder layer i: HAT's arbitrary attention
   // concatenates the last k encoder outputs along time as [last, second-to-last, ...] and
   // repeats the padding mask to match.
   static std::pair<torch::Tensor, torch::Tensor> attention_memory(const EncoderOutput& encoder_out, int attended_layers);
   torch::Tensor output_layer(const torch::Tensor& features, int64_t dim);
+
+  // Incremental decoding (docs/DECODING.md): start_cache() projects every layer's
+  // encoder-decoder keys/values once; forward_step() feeds the next tokens [B, Tq] (usually one:
+  // the token chosen at the previous step) and returns their logits [B, Tq, tgt_vocab], equal to
+  // forward()'s at those positions of the whole prefix.
+  DecoderCache start_cache(const EncoderOutput& encoder_out, const SubConfig& cfg);
+  torch::Tensor forward_step(const torch::Tensor& tokens, DecoderCache& cache, const SubConfig& cfg);
 
   TokenEmbedding embed_tokens{nullptr};
   SinusoidalPositions embed_positions{nullptr};
@@ -87,6 +99,10 @@ class SuperTransformerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& src_tokens, const torch::Tensor& prev_output_tokens, const SubConfig& cfg);
   EncoderOutput encode(const torch::Tensor& src_tokens, const SubConfig& cfg);
   torch::Tensor decode(const torch::Tensor& prev_output_tokens, const EncoderOutput& encoder_out, const SubConfig& cfg);
+  // Incremental decoding: a cache for `encoder_out`'s rows, then one call per step with the
+  // newest tokens [B, 1] -> logits [B, 1, tgt_vocab] (see TransformerDecoderImpl).
+  DecoderCache start_decoding(const EncoderOutput& encoder_out, const SubConfig& cfg);
+  torch::Tensor decode_step(const torch::Tensor& tokens, DecoderCache& cache, const SubConfig& cfg);
 
   // Throws std::invalid_argument when `cfg` does not fit this model's capacity.
   void check_fits(const SubConfig& cfg) const;

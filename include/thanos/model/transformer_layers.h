@@ -37,6 +37,14 @@ class DecoderLayerImpl : public torch::nn::Module {
                         const torch::Tensor& causal_mask, int64_t embed, int64_t encoder_embed,
                         const DecoderLayerConfig& cfg, const LayerDropout& drop);
 
+  // Incremental decoding (docs/DECODING.md). The cache of one sentence batch: encoder-decoder
+  // keys/values of `memory` projected once; self-attention empty.
+  DecoderLayerCache start_cache(const torch::Tensor& memory, const torch::Tensor& memory_padding_mask,
+                                int64_t encoder_embed, const DecoderLayerConfig& cfg);
+  // x: [B, Tq, embed], the next Tq positions; equals forward() at those positions of the prefix.
+  torch::Tensor forward_step(const torch::Tensor& x, DecoderLayerCache& cache, int64_t embed, int64_t encoder_embed,
+                             const DecoderLayerConfig& cfg, const LayerDropout& drop);
+
   ElasticAttention self_attn{nullptr};
   ElasticLayerNorm self_attn_layer_norm{nullptr};
   ElasticAttention encoder_attn{nullptr};
@@ -44,6 +52,12 @@ class DecoderLayerImpl : public torch::nn::Module {
   ElasticLinear fc1{nullptr}, fc2{nullptr};
   ElasticLayerNorm final_layer_norm{nullptr};
   bool normalize_before;
+
+ private:
+  // The three residual blocks around the given attention calls, shared by both modes.
+  template <typename SelfAttention, typename EncoderAttention>
+  torch::Tensor run_blocks(const torch::Tensor& x, int64_t embed, const DecoderLayerConfig& cfg, const LayerDropout& drop,
+                           SelfAttention&& self_attention, EncoderAttention&& encoder_attention);
 };
 TORCH_MODULE(DecoderLayer);
 

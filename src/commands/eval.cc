@@ -1,0 +1,141 @@
+#include "thanos/commands/eval.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "thanos/commands/prepare.h"
+#include "thanos/commands/score.h"
+#include "thanos/commands/translate.h"
+#include "thanos/common/text.h"
+#include "thanos/data/binarized.h"
+#include "thanos/data/subword_model.h"
+#include "thanos/decode/batch_decoder.h"
+#include "thanos/decode/chrf.h"
+#include "thanos/train/trainer.h"
+
+namespace thanos {
+
+EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::string&)>& log) {
+  o.generation.validate();
+  const auto start = std::chrono::steady_clock::now();
+  auto say = [&](const std::string& s) {
+    if (log) log(s);
+  };
+  const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
+  const auto& splits = manifest.at("splits");
+  if (!splits.contains(o.split)) {
+    std::string have;
+    for (const auto& [name, _] : splits.items()) have += (have.empty() ? "" : ", ") + name;
+    throw std::invalid_argument(o.data_dir + "/manifest.json: no split '" + o.split + "' (it has " + have +
+                                "); `thanos prepare --test PREFIX` makes a test split");
+  }
+  const auto& split = splits.at(o.split);
+  const BinarizedSplit data = load_binarized(o.data_dir + "/" + split.at("file").get<std::string>());
+  const std::string ref_path = o.data_dir + "/" + split.at("raw_tgt").get<std::string>();
+  const std::vector<std::string> refs = read_segments(ref_path, "reference");
+  if (refs.size() != data.size()) {
+    throw std::invalid_argument(ref_path + ": " + std::to_string(refs.size()) + " lines, but the binarized split has " +
+                                std::to_string(data.size()) + " pairs; re-run `thanos prepare`");
+  }
+
+  TranslationModel tm = load_translation_model(o.model_path, o.config_path);
+  for (const auto& w : tm.warnings) say("warning: " + w);
+  const auto trained_on = tm.loaded.info.metadata.find("data_manifest_hash");
+  if (trained_on != tm.loaded.info.metadata.end() && !trained_on->second.empty() &&
+      trained_on->second != manifest.value("hash", "")) {
+    say("warning: " + o.model_path + " was trained on prepared data with manifest hash " + trained_on->second +
+        ", but " + o.data_dir + " has " + manifest.value("hash", "") + "; its vocabulary may differ");
+  }
+  SuperTransformer model = tm.loaded.model;
+  const int vocab = manifest.at("vocab_size").get<int>();
+  if (model->options().src_vocab_size != vocab || model->options().tgt_vocab_size != vocab) {
+    throw std::invalid_argument(o.model_path + ": vocabulary " + std::to_string(model->options().src_vocab_size) + "/" +
+                                std::to_string(model->options().tgt_vocab_size) + " (source/target), but " + o.data_dir +
+                                " has " + std::to_string(vocab));
+  }
+  model->to(parse_device(o.device));
+  const SubwordModel spm(o.data_dir + "/" + manifest.value("spm_model", "spm.model"));
+
+  EvalResult r;
+  r.generation = o.generation;
+  r.config_summary = tm.config.summary();
+  r.sentences = data.size();
+  Generator generator(model, tm.config, o.generation);
+  const DecodeOutput decoded = decode_in_batches(generator, data, o.max_tokens, [&](const DecodeProgress& p) {
+    say(format_progress(p));
+  });
+  r.decode_seconds = decoded.seconds;
+  r.generated_tokens = decoded.generated_tokens;
+  const std::vector<std::string> hyps = data.size() ? spm.decode(decoded.tokens) : std::vector<std::string>{};
+  if (!o.output_path.empty()) {
+    std::string joined;
+    for (const auto& h : hyps) joined += h + "\n";
+    write_file_atomically(o.output_path, joined);
+  }
+
+  r.bleu = corpus_bleu(hyps, {refs}, o.bleu);
+  r.bleu_signature = bleu_signature(o.bleu, 1);
+  const ChrfOptions chrf_options;
+  r.chrf = corpus_chrf(hyps, {refs}, chrf_options);
+  r.chrf_signature = chrf_signature(chrf_options, 1);
+  if (o.fairseq_bleu) {
+    FairseqBleuOptions fo;
+    fo.lowercase = o.bleu.lowercase;
+    fo.compound_split = o.compound_split;
+    r.fairseq = fairseq_bleu(hyps, refs, fo);
+    r.fairseq_signature = fairseq_bleu_signature(fo);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+nlohmann::ordered_json EvalResult::to_json() const {
+  auto arr = [](const auto& a) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::array();
+    for (const auto& v : a) j.push_back(v);
+    return j;
+  };
+  nlohmann::ordered_json j;
+  j["sentences"] = sentences;
+  j["config"] = config_summary;
+  j["generation"] = {{"beam", generation.beam},
+                     {"lenpen", generation.lenpen},
+                     {"max_len_a", generation.max_len_a},
+                     {"max_len_b", generation.max_len_b},
+                     {"min_len", generation.min_len}};
+  j["bleu"] = {{"score", bleu.score},       {"precisions", arr(bleu.precisions)},
+               {"bp", bleu.bp},             {"ratio", bleu.ratio()},
+               {"sys_len", bleu.sys_len},   {"ref_len", bleu.ref_len},
+               {"counts", arr(bleu.counts)}, {"totals", arr(bleu.totals)},
+               {"signature", bleu_signature}};
+  j["chrf"] = {{"score", chrf.score}, {"signature", chrf_signature}};
+  if (fairseq) {
+    j["fairseq_bleu"] = {{"score", fairseq->score},     {"precisions", arr(fairseq->precisions)},
+                         {"bp", fairseq->bp},           {"sys_len", fairseq->sys_len},
+                         {"ref_len", fairseq->ref_len}, {"signature", fairseq_signature}};
+  }
+  j["decode_seconds"] = decode_seconds;
+  j["sentences_per_second"] = decode_seconds > 0 ? static_cast<double>(sentences) / decode_seconds : 0.0;
+  j["tokens_per_second"] = decode_seconds > 0 ? static_cast<double>(generated_tokens) / decode_seconds : 0.0;
+  j["seconds"] = seconds;
+  return j;
+}
+
+std::string EvalResult::to_text() const {
+  std::string s = bleu.format() + "\n  signature: " + bleu_signature + "\n" + chrf.format() +
+                  "\n  signature: " + chrf_signature + "\n";
+  if (fairseq) s += fairseq->format() + "\n  signature: " + fairseq_signature + "\n";
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "decoding: %zu sentences in %.1f s (%.1f sentences/s, %.1f ms/sentence, %.0f tokens/s), beam %d, "
+                "lenpen %g\n",
+                sentences, decode_seconds, decode_seconds > 0 ? sentences / decode_seconds : 0.0,
+                sentences ? 1000.0 * decode_seconds / static_cast<double>(sentences) : 0.0,
+                decode_seconds > 0 ? static_cast<double>(generated_tokens) / decode_seconds : 0.0, generation.beam,
+                generation.lenpen);
+  return s + line;
+}
+
+}  // namespace thanos

@@ -1,0 +1,276 @@
+#include "thanos/decode/beam_search.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include "thanos/data/binarized.h"
+
+namespace thanos {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct NamedPreset {
+  const char* name;
+  int beam;
+  double lenpen;
+};
+// HAT's test scripts: WMT'14/'19 with beam 4 and lenpen 0.6, IWSLT'14 with beam 5 and lenpen 1.
+constexpr NamedPreset kPresets[] = {{"hat-wmt", 4, 0.6}, {"hat-iwslt", 5, 1.0}};
+
+// Puts the model in eval mode for one call and restores its flag, whatever happens.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(SuperTransformerImpl& m) : model_(m), was_training_(m.is_training()) { model_.eval(); }
+  ~EvalModeGuard() { model_.train(was_training_); }
+
+ private:
+  SuperTransformerImpl& model_;
+  bool was_training_;
+};
+
+// Rows `rows` of every encoder tensor (the uncached mode keeps one copy per beam).
+EncoderOutput select_rows(const EncoderOutput& enc, const torch::Tensor& rows) {
+  EncoderOutput out;
+  for (const auto& t : enc.layer_outputs) out.layer_outputs.push_back(t.index_select(0, rows));
+  if (enc.padding_mask.defined()) out.padding_mask = enc.padding_mask.index_select(0, rows);
+  return out;
+}
+
+torch::Tensor long_tensor(const std::vector<int64_t>& v, const torch::Device& device) {
+  return torch::tensor(v, torch::kLong).to(device);
+}
+
+}  // namespace
+
+void GenerationOptions::validate() const {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("generation options: " + what); };
+  if (beam < 1) fail("beam = " + std::to_string(beam) + ", expected >= 1");
+  if (nbest < 1 || nbest > beam) {
+    fail("nbest = " + std::to_string(nbest) + ", expected 1.." + std::to_string(beam) + " (the beam size)");
+  }
+  if (!std::isfinite(lenpen)) fail("lenpen must be a finite number");
+  if (!(max_len_a >= 0) || !std::isfinite(max_len_a)) fail("max_len_a = " + std::to_string(max_len_a) + ", expected >= 0");
+  if (min_len < 0) fail("min_len = " + std::to_string(min_len) + ", expected >= 0");
+}
+
+GenerationOptions generation_preset(const std::string& name) {
+  for (const auto& p : kPresets) {
+    if (name == p.name) {
+      GenerationOptions o;
+      o.beam = p.beam;
+      o.lenpen = p.lenpen;
+      return o;
+    }
+  }
+  std::string known;
+  for (const auto& n : generation_preset_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown generation preset '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::string> generation_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : kPresets) names.push_back(p.name);
+  return names;
+}
+
+Generator::Generator(SuperTransformer model, SubConfig config, GenerationOptions options)
+    : model_(std::move(model)), config_(std::move(config)), options_(options) {
+  options_.validate();
+  model_->check_fits(config_);
+}
+
+int64_t Generator::max_length(int64_t src_len) const {
+  // fairseq: int(a * src_len + b), and at most max positions - 1 so that the prefix fed at the
+  // final (forced </s>) step still has a position.
+  const auto by_source = static_cast<int64_t>(std::floor(options_.max_len_a * static_cast<double>(src_len) +
+                                                         static_cast<double>(options_.max_len_b)));
+  return std::min<int64_t>(by_source, model_->options().hyper.max_target_positions - 1);
+}
+
+std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& src_tokens) {
+  if (src_tokens.dim() != 2) {
+    throw std::invalid_argument("generate: src_tokens must be [batch, length], got " + std::to_string(src_tokens.dim()) +
+                                " dimensions");
+  }
+  EvalModeGuard eval_mode(*model_);
+  torch::InferenceMode inference;
+  const torch::Device device = model_->encoder->embed_tokens->weight.device();
+  const torch::Tensor src = src_tokens.to(device, torch::kLong);
+  const int64_t B = src.size(0), beam = options_.beam, V = model_->options().tgt_vocab_size;
+  if (B == 0) return {};
+
+  // Per-sentence length limits. fairseq takes the batch's padded length; per sentence keeps a
+  // translation independent of its batch (equal for the length-sorted batches translate builds).
+  const torch::Tensor src_lens_t = src.ne(kPadId).sum(1).cpu();
+  std::vector<int64_t> max_len(B);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = src_lens_t[b].item<int64_t>();
+    if (len == 0) throw std::invalid_argument("generate: sentence " + std::to_string(b) + " is only padding");
+    max_len[b] = max_length(len);
+    if (max_len[b] < std::max(1, options_.min_len)) {
+      throw std::invalid_argument("generate: sentence " + std::to_string(b) + " may get at most " +
+                                  std::to_string(max_len[b]) + " tokens (max_len_a * " + std::to_string(len) +
+                                  " + max_len_b, capped by the model's max target positions), fewer than min_len " +
+                                  std::to_string(std::max(1, options_.min_len)));
+    }
+  }
+  const int64_t longest = *std::max_element(max_len.begin(), max_len.end());
+
+  // Every sentence starts as `beam` identical rows: row = active sentence * beam + beam index.
+  EncoderOutput enc = model_->encode(src, config_);
+  const torch::Tensor first_rows = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(device))
+                                       .repeat_interleave(beam);
+  DecoderCache cache;
+  if (options_.use_cache) {
+    cache = model_->start_decoding(enc, config_);
+    cache.reorder(first_rows);
+    enc = EncoderOutput();  // the cache holds all the decoder needs
+  } else {
+    enc = select_rows(enc, first_rows);
+  }
+  torch::Tensor tokens = torch::full({B * beam, longest + 2}, kPadId, torch::TensorOptions().dtype(torch::kLong).device(device));
+  tokens.select(1, 0).fill_(kEosId);
+  // Cumulative log-probabilities of each row's tokens 1..step (float32, as the model).
+  torch::Tensor scores = torch::zeros({B * beam, longest + 1}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  torch::Tensor not_eos_column = torch::ones({1, V}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  not_eos_column.index_put_({0, kEosId}, false);
+
+  std::vector<int64_t> sentence(B);  // active sentence -> input index
+  std::iota(sentence.begin(), sentence.end(), 0);
+  std::vector<std::vector<Hypothesis>> finalized(B);
+
+  for (int64_t step = 0; !sentence.empty(); ++step) {
+    const int64_t bsz = static_cast<int64_t>(sentence.size());
+    torch::Tensor logits;
+    if (options_.use_cache) {
+      logits = model_->decode_step(tokens.narrow(1, step, 1), cache, config_).select(1, 0);
+    } else {
+      // The whole prefix through the decoder layers; only the last position needs the output
+      // projection (projecting the others would only slow this baseline down further).
+      const torch::Tensor h = model_->decoder->features(tokens.narrow(1, 0, step + 1), enc, config_);
+      logits = model_->decoder->output_layer(h.select(1, step), config_.decoder_embed_dim);
+    }
+    torch::Tensor lprobs = torch::log_softmax(logits.to(torch::kFloat), -1);
+    lprobs.masked_fill_(lprobs.isnan(), kNegInf);
+    lprobs.select(1, kPadId).fill_(kNegInf);  // fairseq never generates padding (unk is allowed)
+    // Sentences at their length limit must end now: only </s> stays possible.
+    std::vector<char> forced(bsz, 0);
+    bool any_forced = false;
+    for (int64_t b = 0; b < bsz; ++b) {
+      forced[b] = step >= max_len[sentence[b]];
+      any_forced = any_forced || forced[b];
+    }
+    if (any_forced) {
+      std::vector<int64_t> row_forced;
+      for (int64_t b = 0; b < bsz; ++b) row_forced.insert(row_forced.end(), beam, forced[b]);
+      const torch::Tensor rows = long_tensor(row_forced, device).to(torch::kBool).unsqueeze(1);
+      lprobs.masked_fill_(rows & not_eos_column, kNegInf);
+    }
+    if (step < options_.min_len) lprobs.select(1, kEosId).fill_(kNegInf);
+
+    // Candidates: the best 2 x beam continuations of each sentence over all its beams (at step 0
+    // the beams are identical, so only the first one's).
+    torch::Tensor flat;
+    if (step == 0) {
+      flat = lprobs.reshape({bsz, beam, V}).select(1, 0);
+    } else {
+      flat = (lprobs.reshape({bsz, beam, V}) + scores.narrow(1, step - 1, 1).reshape({bsz, beam, 1})).reshape({bsz, beam * V});
+    }
+    const int64_t k = std::min<int64_t>(2 * beam, flat.size(1));
+    auto top = flat.topk(k, 1, /*largest=*/true, /*sorted=*/true);
+    const torch::Tensor cand_scores_t = std::get<0>(top).cpu(), cand_index_t = std::get<1>(top).cpu();
+    auto cand_scores = cand_scores_t.accessor<float, 2>();
+    auto cand_index = cand_index_t.accessor<int64_t, 2>();
+    auto is_eos = [&](int64_t b, int64_t c) {
+      return cand_index[b][c] % V == kEosId && cand_scores[b][c] != kNegInf;
+    };
+
+    // </s> among the first `beam` candidates ends a hypothesis; a sentence is done with `beam`
+    // of them (or at its length limit).
+    bool any_eos = false;
+    for (int64_t b = 0; b < bsz && !any_eos; ++b) {
+      for (int64_t c = 0; c < std::min(k, beam); ++c) any_eos |= is_eos(b, c);
+    }
+    // Host copies of the prefixes and their cumulative scores, only at steps that finish some.
+    const torch::Tensor prefix_t = any_eos ? tokens.narrow(1, 0, step + 1).cpu() : torch::zeros({1, 1}, torch::kLong);
+    const torch::Tensor cum_t = any_eos ? scores.narrow(1, 0, step + 1).cpu() : torch::zeros({1, 1}, torch::kFloat);
+    auto prefix = prefix_t.accessor<int64_t, 2>();
+    auto cum = cum_t.accessor<float, 2>();
+    std::vector<char> done(bsz, 0);
+    for (int64_t b = 0; b < bsz; ++b) {
+      auto& out = finalized[sentence[b]];
+      for (int64_t c = 0; c < std::min(k, beam); ++c) {
+        if (!is_eos(b, c) || static_cast<int64_t>(out.size()) >= beam) continue;
+        const int64_t row = b * beam + cand_index[b][c] / V;
+        Hypothesis h;
+        float previous = 0;
+        for (int64_t t = 0; t < step; ++t) {
+          h.tokens.push_back(prefix[row][t + 1]);
+          h.positional_scores.push_back(cum[row][t] - previous);
+          previous = cum[row][t];
+        }
+        h.tokens.push_back(kEosId);
+        h.positional_scores.push_back(cand_scores[b][c] - previous);
+        h.score = cand_scores[b][c] / std::pow(static_cast<double>(step + 1), options_.lenpen);
+        out.push_back(std::move(h));
+      }
+      done[b] = static_cast<int64_t>(out.size()) >= beam || forced[b];
+    }
+
+    // The surviving sentences continue with their best `beam` candidates that are not </s>.
+    std::vector<int64_t> next_rows, next_tokens, next_sentence;
+    std::vector<float> next_scores;
+    for (int64_t b = 0; b < bsz; ++b) {
+      if (done[b]) continue;
+      next_sentence.push_back(sentence[b]);
+      int64_t taken = 0;
+      for (int64_t c = 0; c < k && taken < beam; ++c) {
+        if (is_eos(b, c)) continue;
+        next_rows.push_back(b * beam + cand_index[b][c] / V);
+        next_tokens.push_back(cand_index[b][c] % V);
+        next_scores.push_back(cand_scores[b][c]);
+        ++taken;
+      }
+      // Only with a vocabulary smaller than the beam: dead rows that can never win.
+      for (; taken < beam; ++taken) {
+        next_rows.push_back(b * beam);
+        next_tokens.push_back(kEosId);
+        next_scores.push_back(kNegInf);
+      }
+    }
+    const bool dropped = static_cast<int64_t>(next_sentence.size()) < bsz;
+    sentence = std::move(next_sentence);
+    if (sentence.empty()) break;
+
+    const torch::Tensor rows = long_tensor(next_rows, device);
+    tokens = tokens.index_select(0, rows);
+    tokens.select(1, step + 1).copy_(long_tensor(next_tokens, device));
+    scores = scores.index_select(0, rows);
+    scores.select(1, step).copy_(torch::tensor(next_scores, torch::kFloat).to(device));
+    if (options_.use_cache) {
+      // Greedy without finished sentences keeps every row where it is: nothing to move.
+      if (dropped) {
+        cache.reorder(rows);
+      } else if (beam > 1) {
+        cache.reorder_self_attention(rows);
+      }
+    } else if (dropped) {
+      enc = select_rows(enc, rows);
+    }
+  }
+
+  for (auto& hyps : finalized) {
+    std::stable_sort(hyps.begin(), hyps.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
+    if (static_cast<int64_t>(hyps.size()) > options_.nbest) hyps.resize(options_.nbest);
+  }
+  return finalized;
+}
+
+}  // namespace thanos
