@@ -134,6 +134,26 @@ inline double sgemm_gflops(int n = 2048, int repeats = 5) {
   return median(rates);
 }
 
+// The benchmarks' fixed architectures: "largest" / "smallest" of a space, or "base"
+// (Transformer-base shapes: 512/2048, every decoder layer attending the last encoder layer) inside
+// a larger space, so every weight is a true slice W[:out, :in] of a bigger one.
+inline SubConfig make_config(const SearchSpace& space, const std::string& which) {
+  if (which == "largest") return space.largest();
+  if (which == "smallest") return space.smallest();
+  if (which == "base") {
+    SubConfig c = space.largest();
+    c.encoder_embed_dim = c.decoder_embed_dim = 512;
+    for (auto& l : c.encoder_layers) l.ffn_dim = 2048;
+    for (auto& l : c.decoder_layers) {
+      l.ffn_dim = 2048;
+      l.ende_attn_layers = 1;
+    }
+    space.check_config(c);
+    return c;
+  }
+  throw std::invalid_argument("unknown config '" + which + "' (largest, smallest, base)");
+}
+
 inline void print_rule(int width) { std::printf("%s\n", std::string(width, '-').c_str()); }
 
 }  // namespace thanos::bench

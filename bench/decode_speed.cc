@@ -37,21 +37,6 @@ const std::map<std::string, SizeSpec>& known_sizes() {
   return sizes;
 }
 
-SubConfig make_config(const SearchSpace& space, const std::string& which) {
-  if (which == "smallest") return space.smallest();
-  SubConfig c = space.largest();
-  if (which == "base") {  // Transformer-base shapes (512/2048, 6+6, 8 heads) inside space0
-    c.encoder_embed_dim = c.decoder_embed_dim = 512;
-    for (auto& l : c.encoder_layers) l.ffn_dim = 2048;
-    for (auto& l : c.decoder_layers) {
-      l.ffn_dim = 2048;
-      l.ende_attn_layers = 1;
-    }
-    space.check_config(c);
-  }
-  return c;
-}
-
 // Sentences as [B, S] right-padded tensors: one per sentence (batch 1), or the translate command's
 // packing (sorted by length, sentences x longest source <= max_tokens).
 std::vector<torch::Tensor> make_batches_of(const BinarizedSplit& data, std::size_t count, int max_tokens) {

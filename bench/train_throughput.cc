@@ -38,6 +38,7 @@
 #include "thanos/model/model_options.h"
 #include "thanos/space/config_io.h"
 #include "thanos/train/batch.h"
+#include "thanos/train/batch_loss.h"
 #include "thanos/train/loss.h"
 #include "thanos/train/trainer.h"
 
@@ -67,23 +68,6 @@ std::map<std::string, SizeSpec> known_sizes() {
       {"base", {"base", "hat-wmt14ende-space0.yml", "base", 8000, 4096, {22, 30}}},
       {"large", {"large", "hat-wmt14ende-space0.yml", "largest", 8000, 4096, {22, 30}}},
   };
-}
-
-SubConfig make_config(const SearchSpace& space, const std::string& which) {
-  if (which == "largest") return space.largest();
-  if (which == "smallest") return space.smallest();
-  if (which == "base") {
-    SubConfig c = space.largest();
-    c.encoder_embed_dim = c.decoder_embed_dim = 512;
-    for (auto& l : c.encoder_layers) l.ffn_dim = 2048;
-    for (auto& l : c.decoder_layers) {
-      l.ffn_dim = 2048;
-      l.ende_attn_layers = 1;
-    }
-    space.check_config(c);
-    return c;
-  }
-  throw std::invalid_argument("unknown config '" + which + "' (largest, smallest, base)");
 }
 
 struct Measurement {
@@ -263,10 +247,10 @@ Measurement run_step_loop(const Setup& s, SuperTransformer model, int warmup, in
       for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       auto t0 = Clock::now();
       for (auto& p : params) p.mutable_grad() = torch::Tensor();
-      auto logits = model->forward(b.src, b.prev, s.config);
+      const TargetLogits out = target_logits(model, b, s.config);  // as Trainer: padding rows skipped
       const double t_fwd = seconds_since(t0);
       t0 = Clock::now();
-      auto sums = label_smoothed_nll_loss(logits, b.target, to.label_smoothing, kPadId);
+      auto sums = label_smoothed_nll_loss(out.logits, out.target, to.label_smoothing, kPadId);
       const double t_loss = seconds_since(t0);
       t0 = Clock::now();
       (sums.loss / static_cast<double>(b.ntokens)).backward();
@@ -300,7 +284,7 @@ void profile_step(const Setup& s, SuperTransformer model, const std::string& pat
   model->train();
   auto step = [&](const Batch& b) {
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
-    auto sums = label_smoothed_nll_loss(model->forward(b.src, b.prev, s.config), b.target, to.label_smoothing, kPadId);
+    auto sums = batch_loss(model, b, s.config, to.label_smoothing);
     (sums.loss / static_cast<double>(b.ntokens)).backward();
     volatile double v = sums.loss.item<double>() + sums.nll.item<double>() +
                         torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
@@ -319,7 +303,7 @@ json reference_check(const Setup& s, SuperTransformer model) {
   auto params = model->parameters();
   for (auto& p : params) p.mutable_grad() = torch::Tensor();
   const Batch& b = s.batches[0];
-  auto sums = label_smoothed_nll_loss(model->forward(b.src, b.prev, s.config), b.target, 0.1, kPadId);
+  auto sums = batch_loss(model, b, s.config, 0.1);
   (sums.loss / static_cast<double>(b.ntokens)).backward();
   const double gnorm = torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
   for (auto& p : params) p.mutable_grad() = torch::Tensor();

@@ -2,7 +2,8 @@
 # The main job on the bundled default: the bundled English->German corpus (built once from
 # Debian's German message catalogs), `thanos prepare`, a short SuperTransformer training on the
 # demo space, then one sampled SubTransformer scored with inherited weights, extracted as a
-# standalone model (outputs verified against the SuperTransformer's) and its costs.
+# standalone model (outputs verified against the SuperTransformer's) and its costs, its BLEU/chrF
+# on the test split (beam search, sacreBLEU-exact scoring) and a sentence translated.
 # Re-running resumes/reuses what is already there. WORKDIR (default runs/demo) and UPDATES
 # (default 300) change where and how long.
 set -euo pipefail
@@ -38,6 +39,10 @@ $THANOS sample --space "$SPACE" --seed "${SEED:-1}" --out "$WORK/sub.yml"
 $THANOS valid --checkpoint "$WORK/super/checkpoint_last.pt" --data "$WORK/data" --config "$WORK/sub.yml"
 $THANOS extract --checkpoint "$WORK/super/checkpoint_last.pt" --config "$WORK/sub.yml" --out "$WORK/sub.pt"
 $THANOS info --checkpoint "$WORK/sub.pt"
+
+echo "== 6. translation quality of that SubTransformer (inherited weights, short training: expect a low BLEU)"
+$THANOS eval --model "$WORK/sub.pt" --data "$WORK/data" --split test --preset hat-wmt --output "$WORK/test.hyp.de"
+echo "Open the file" | $THANOS translate --model "$WORK/sub.pt" --data "$WORK/data" --preset hat-wmt
 echo
 echo "artifacts in $WORK: data/ (prepared corpus), super/ (SuperTransformer checkpoints, train_log.jsonl),"
-echo "sub.yml (HAT-format SubTransformer config), sub.pt (standalone SubTransformer)"
+echo "sub.yml (HAT-format SubTransformer config), sub.pt (standalone SubTransformer), test.hyp.de (its test translations)"

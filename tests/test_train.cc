@@ -12,6 +12,7 @@
 #include "thanos/model/extract.h"
 #include "thanos/space/sampler.h"
 #include "thanos/train/batch.h"
+#include "thanos/train/batch_loss.h"
 #include "thanos/train/fitness.h"
 #include "thanos/train/loss.h"
 #include "thanos/train/trainer.h"
@@ -165,6 +166,36 @@ TEST(Loss, LabelSmoothingMatchesExplicitFormula) {
     }
   EXPECT_NEAR(sums.nll.item<double>(), want_nll, 1e-5);
   EXPECT_NEAR(sums.loss.item<double>(), want_loss, 1e-5);
+}
+
+// The loss without padding rows in the output layer equals the loss over the full logits, and so
+// do the gradients (sampled SubTransformers, a padded batch, dropout off).
+TEST(Loss, BatchLossSkipsPaddingRowsWithoutChangingLossOrGradients) {
+  const SearchSpace space = tiny_space();
+  const BinarizedSplit data = toy_split(12, 40, 3);
+  std::vector<std::size_t> all(data.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const Batch b = collate(data, all);
+  ASSERT_GT(b.target.numel(), b.ntokens) << "the batch must contain padding";
+  for (const SubConfig& cfg : sample_configs(space, 5, 3)) {
+    SuperTransformer model = fresh_model(space, 40, 2);
+    model->eval();  // no dropout: both paths see the same activations
+    auto full = label_smoothed_nll_loss(model->forward(b.src, b.prev, cfg), b.target, 0.1, kPadId);
+    full.loss.backward();
+    std::vector<torch::Tensor> want;
+    for (auto& p : model->parameters()) want.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+    auto sel = batch_loss(model, b, cfg, 0.1);
+    EXPECT_NEAR(sel.loss.item<double>(), full.loss.item<double>(), 1e-4 * std::abs(full.loss.item<double>()));
+    EXPECT_NEAR(sel.nll.item<double>(), full.nll.item<double>(), 1e-4 * std::abs(full.nll.item<double>()));
+    sel.loss.backward();
+    std::size_t k = 0;
+    for (auto& p : model->parameters()) {
+      const auto& w = want[k++];
+      ASSERT_EQ(p.grad().defined(), w.defined());
+      if (w.defined()) EXPECT_TRUE(torch::allclose(p.grad(), w, 1e-4, 1e-6)) << (p.grad() - w).abs().max().item<double>();
+    }
+  }
 }
 
 TEST(Trainer, ResumeReproducesTheUninterruptedRunBitwise) {

@@ -92,11 +92,6 @@ EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::st
 }
 
 nlohmann::ordered_json EvalResult::to_json() const {
-  auto arr = [](const auto& a) {
-    nlohmann::ordered_json j = nlohmann::ordered_json::array();
-    for (const auto& v : a) j.push_back(v);
-    return j;
-  };
   nlohmann::ordered_json j;
   j["sentences"] = sentences;
   j["config"] = config_summary;
@@ -105,16 +100,13 @@ nlohmann::ordered_json EvalResult::to_json() const {
                      {"max_len_a", generation.max_len_a},
                      {"max_len_b", generation.max_len_b},
                      {"min_len", generation.min_len}};
-  j["bleu"] = {{"score", bleu.score},       {"precisions", arr(bleu.precisions)},
-               {"bp", bleu.bp},             {"ratio", bleu.ratio()},
-               {"sys_len", bleu.sys_len},   {"ref_len", bleu.ref_len},
-               {"counts", arr(bleu.counts)}, {"totals", arr(bleu.totals)},
-               {"signature", bleu_signature}};
-  j["chrf"] = {{"score", chrf.score}, {"signature", chrf_signature}};
+  j["bleu"] = bleu_json(bleu);
+  j["bleu"]["signature"] = bleu_signature;
+  j["chrf"] = chrf_json(chrf);
+  j["chrf"]["signature"] = chrf_signature;
   if (fairseq) {
-    j["fairseq_bleu"] = {{"score", fairseq->score},     {"precisions", arr(fairseq->precisions)},
-                         {"bp", fairseq->bp},           {"sys_len", fairseq->sys_len},
-                         {"ref_len", fairseq->ref_len}, {"signature", fairseq_signature}};
+    j["fairseq_bleu"] = fairseq_json(*fairseq);
+    j["fairseq_bleu"]["signature"] = fairseq_signature;
   }
   j["decode_seconds"] = decode_seconds;
   j["sentences_per_second"] = decode_seconds > 0 ? static_cast<double>(sentences) / decode_seconds : 0.0;

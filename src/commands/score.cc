@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "thanos/common/text.h"
 #include "thanos/decode/bleu.h"
 #include "thanos/decode/chrf.h"
 #include "thanos/decode/signature.h"
@@ -19,15 +20,7 @@ std::vector<std::string> read_segments(const std::string& path, const std::strin
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw std::invalid_argument(role + " file '" + path + "': read error");
-  const std::string text = ss.str();
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.emplace_back(text, start, end - start);
-    start = end + 1;
-  }
+  const std::vector<std::string> lines = split_lines(ss.str(), /*strip_cr=*/false);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::size_t bad = utf8_error_offset(lines[i]);
     if (bad != std::string::npos)
@@ -56,21 +49,13 @@ nlohmann::ordered_json to_json_array(const Array& a) {
   return j;
 }
 
-nlohmann::ordered_json bleu_json(const BleuScore& s) {
-  return {{"name", "BLEU"},
-          {"score", s.score},
-          {"precisions", to_json_array(s.precisions)},
-          {"bp", s.bp},
-          {"ratio", s.ratio()},
-          {"sys_len", s.sys_len},
-          {"ref_len", s.ref_len},
-          {"counts", to_json_array(s.counts)},
-          {"totals", to_json_array(s.totals)},
-          {"text", s.format()}};
-}
+}  // namespace
 
-nlohmann::ordered_json fairseq_json(const FairseqBleuScore& s) {
-  return {{"name", "BLEU4"},
+// BLEU's details; sacreBLEU's and fairseq's scores have the same fields.
+namespace {
+template <typename Score>
+nlohmann::ordered_json bleu_like_json(const char* name, const Score& s) {
+  return {{"name", name},
           {"score", s.score},
           {"precisions", to_json_array(s.precisions)},
           {"bp", s.bp},
@@ -81,6 +66,10 @@ nlohmann::ordered_json fairseq_json(const FairseqBleuScore& s) {
           {"totals", to_json_array(s.totals)},
           {"text", s.format()}};
 }
+}  // namespace
+
+nlohmann::ordered_json bleu_json(const BleuScore& s) { return bleu_like_json("BLEU", s); }
+nlohmann::ordered_json fairseq_json(const FairseqBleuScore& s) { return bleu_like_json("BLEU4", s); }
 
 nlohmann::ordered_json chrf_json(const ChrfScore& s) {
   return {{"name", s.name()},
@@ -90,6 +79,8 @@ nlohmann::ordered_json chrf_json(const ChrfScore& s) {
           {"beta", s.beta},
           {"text", s.format()}};
 }
+
+namespace {
 
 void reject(bool given, const std::string& option, const std::string& why) {
   if (given) throw std::invalid_argument(option + " " + why);

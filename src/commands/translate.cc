@@ -28,22 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The whole input split into lines: a final newline ends the last line rather than starting an
-// empty one, and a "\r" before a newline is dropped (files written on Windows).
-std::vector<std::string> split_input(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = end + 1;
-  }
-  return lines;
-}
-
 std::string read_input(const std::string& path, std::istream& in) {
   if (path.empty()) return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   std::ifstream f(path, std::ios::binary);
@@ -134,7 +118,7 @@ TranslateResult run_translate(const TranslateOptions& o, const std::function<voi
 
   // Lines in; the non-empty ones are encoded in one sentencepiece call.
   const std::string input_name = o.input_path.empty() ? "standard input" : o.input_path;
-  const std::vector<std::string> lines = split_input(read_input(o.input_path, in));
+  const std::vector<std::string> lines = split_lines(read_input(o.input_path, in), /*strip_cr=*/true);
   result.lines = lines.size();
   std::vector<std::size_t> todo;  // line numbers (0-based) to translate
   std::vector<std::string> texts;

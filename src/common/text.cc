@@ -65,4 +65,17 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::vector<std::string> split_lines(const std::string& text, bool strip_cr) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.emplace_back(text, start, end - start);
+    if (strip_cr && !lines.back().empty() && lines.back().back() == '\r') lines.back().pop_back();
+    start = end + 1;
+  }
+  return lines;
+}
+
 }  // namespace thanos

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "thanos/common/text.h"
 #include "thanos/decode/tokenize.h"
 
 namespace thanos {
@@ -29,20 +30,13 @@ std::vector<std::string> read_text_lines(const std::string& path) {
   gzclose(f);
   if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) throw std::invalid_argument(path + ": read error: " + message);
   if (data.empty()) throw std::invalid_argument(path + ": file is empty");
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < data.size()) {
-    std::size_t end = data.find('\n', start);
-    if (end == std::string::npos) end = data.size();
-    std::string line = data.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::size_t bad = find_invalid_utf8(line);
+  std::vector<std::string> lines = split_lines(data, /*strip_cr=*/true);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::size_t bad = find_invalid_utf8(lines[i]);
     if (bad != std::string::npos) {
-      throw std::invalid_argument(path + ":" + std::to_string(lines.size() + 1) + ": invalid UTF-8 at byte " +
+      throw std::invalid_argument(path + ":" + std::to_string(i + 1) + ": invalid UTF-8 at byte " +
                                   std::to_string(bad + 1) + " of the line");
     }
-    lines.push_back(std::move(line));
-    start = end + 1;
   }
   return lines;
 }

@@ -1,5 +1,7 @@
 #include "thanos/train/fitness.h"
 
+#include "thanos/train/batch_loss.h"
+
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
@@ -46,7 +48,7 @@ std::vector<ValidScore> FitnessEvaluator::score(const std::vector<SubConfig>& co
       double loss = 0, nll = 0;
       std::int64_t ntokens = 0;
       for (const auto& b : batches_) {
-        auto sums = label_smoothed_nll_loss(model_->forward(b.src, b.prev, c), b.target, options_.label_smoothing, kPadId);
+        auto sums = batch_loss(model_, b, c, options_.label_smoothing);
         loss += sums.loss.item<double>();
         nll += sums.nll.item<double>();
         ntokens += b.ntokens;

@@ -1,5 +1,7 @@
 #include "thanos/train/trainer.h"
 
+#include "thanos/train/batch_loss.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
 #include <torch/cuda.h>
@@ -224,7 +226,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
     double loss_sum = 0, nll_sum = 0;
     for (const Batch& b : group) {
-      auto sums = label_smoothed_nll_loss(model_->forward(b.src, b.prev, config), b.target, options_.label_smoothing, kPadId);
+      auto sums = batch_loss(model_, b, config, options_.label_smoothing);
       (sums.loss / static_cast<double>(ntokens)).backward();
       loss_sum += sums.loss.item<double>();
       nll_sum += sums.nll.item<double>();

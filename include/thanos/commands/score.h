@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "thanos/decode/bleu.h"
+#include "thanos/decode/chrf.h"
+
 namespace thanos {
 
 struct ScoreOptions {
@@ -40,6 +43,11 @@ ScoreReport run_score(const ScoreOptions& options);
 // A file's segments as sacreBLEU reads them: split on "\n" only (a last line without "\n" still
 // counts; nothing else is stripped). `role` ("hypothesis", "reference") goes into error messages.
 std::vector<std::string> read_segments(const std::string& path, const std::string& role);
+
+// The details `--json` prints for one score (name, score, precisions, ..., and its text line).
+nlohmann::ordered_json bleu_json(const BleuScore& score);
+nlohmann::ordered_json fairseq_json(const FairseqBleuScore& score);
+nlohmann::ordered_json chrf_json(const ChrfScore& score);
 
 // The text `thanos score` prints: the score line(s), then "signature: ...".
 std::string render_score_text(const ScoreReport& report);

@@ -15,6 +15,10 @@ std::string hex64(std::uint64_t value);
 // Atomically replace `path` with `contents`: write `path.tmp.<pid>`, flush, rename.
 void write_file_atomically(const std::string& path, const std::string& contents);
 std::string read_text_file(const std::string& path);
+// Lines of `text` split on "\n": a final newline ends the last line rather than starting an empty
+// one. With `strip_cr`, a "\r" ending a line is dropped (files written on Windows); scoring keeps it
+// (sacreBLEU splits on "\n" only).
+std::vector<std::string> split_lines(const std::string& text, bool strip_cr);
 // "1:02:05" (hours:minutes:seconds), for progress lines and ETAs.
 std::string format_duration(double seconds);
 
