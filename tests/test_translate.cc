@@ -127,6 +127,17 @@ decoder-arbitrary-ende-attn-all-subtransformer: [1, -1]
     delete dir_;
   }
   static std::string dir() { return *dir_; }
+  // The same corpus prepared with a vocabulary of 60 instead of 50 (made once, on first use).
+  static std::string prepared_with_other_vocabulary() {
+    PrepareOptions po;
+    po.train_prefix = dir() + "/train";
+    po.valid_prefix = dir() + "/valid";
+    po.test_prefix = dir() + "/test";
+    po.out_dir = dir() + "/prepared_other";
+    po.vocab_size = 60;
+    if (!fs::exists(po.out_dir)) run_prepare(po);
+    return po.out_dir;
+  }
   static std::string super_args() {
     return "--model " + dir() + "/super/checkpoint_last.pt --config " + dir() + "/sub.yml --data " + dir() + "/prepared";
   }
@@ -232,13 +243,8 @@ TEST_F(Translate, BadInputGivesClearErrors) {
   EXPECT_NE(r.output.find("leave out --config"), std::string::npos) << r.output;
 
   // A sentencepiece model of another vocabulary.
-  PrepareOptions po;
-  po.train_prefix = dir() + "/train";
-  po.valid_prefix = dir() + "/valid";
-  po.out_dir = dir() + "/prepared_other";
-  po.vocab_size = 60;
-  if (!fs::exists(po.out_dir)) run_prepare(po);
-  r = run_cli("translate --model " + dir() + "/sub.pt --data " + po.out_dir + " --input " + in_path);
+  const std::string other_data = prepared_with_other_vocabulary();
+  r = run_cli("translate --model " + dir() + "/sub.pt --data " + other_data + " --input " + in_path);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("use the model's own sentencepiece model"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("was trained on prepared data with manifest hash"), std::string::npos) << r.output;
@@ -319,15 +325,9 @@ TEST_F(Translate, EvalBadInputGivesClearErrors) {
   EXPECT_NE(r.output.find("moses"), std::string::npos) << r.output;
 
   // Data of another vocabulary.
-  PrepareOptions po;
-  po.train_prefix = dir() + "/train";
-  po.valid_prefix = dir() + "/valid";
-  po.test_prefix = dir() + "/test";
-  po.out_dir = dir() + "/prepared_eval_other";
-  po.vocab_size = 60;
-  run_prepare(po);
-  r = run_cli("eval --model " + dir() + "/sub.pt --data " + po.out_dir);
+  const std::string other_data = prepared_with_other_vocabulary();
+  r = run_cli("eval --model " + dir() + "/sub.pt --data " + other_data);
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("vocabulary 50/50 (source/target), but " + po.out_dir + " has 60"), std::string::npos)
+  EXPECT_NE(r.output.find("vocabulary 50/50 (source/target), but " + other_data + " has 60"), std::string::npos)
       << r.output;
 }

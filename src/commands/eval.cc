@@ -42,11 +42,8 @@ EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::st
 
   TranslationModel tm = load_translation_model(o.model_path, o.config_path);
   for (const auto& w : tm.warnings) say("warning: " + w);
-  const auto trained_on = tm.loaded.info.metadata.find("data_manifest_hash");
-  if (trained_on != tm.loaded.info.metadata.end() && !trained_on->second.empty() &&
-      trained_on->second != manifest.value("hash", "")) {
-    say("warning: " + o.model_path + " was trained on prepared data with manifest hash " + trained_on->second +
-        ", but " + o.data_dir + " has " + manifest.value("hash", "") + "; its vocabulary may differ");
+  if (const std::string w = other_data_warning(tm.loaded.info, o.model_path, manifest, o.data_dir); !w.empty()) {
+    say("warning: " + w);
   }
   SuperTransformer model = tm.loaded.model;
   const int vocab = manifest.at("vocab_size").get<int>();

@@ -13,7 +13,6 @@
 
 #include "thanos/commands/prepare.h"
 #include "thanos/common/text.h"
-#include "thanos/data/batcher.h"
 #include "thanos/data/binarized.h"
 #include "thanos/data/subword_model.h"
 #include "thanos/data/text_lines.h"
@@ -47,16 +46,20 @@ std::string find_spm_model(const TranslateOptions& o, const ModelFileInfo& info,
                                 "(the `thanos prepare` directory the model was trained on, whose spm.model is used)");
   }
   const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
-  const auto trained_on = info.metadata.find("data_manifest_hash");
-  if (trained_on != info.metadata.end() && !trained_on->second.empty() &&
-      trained_on->second != manifest.value("hash", "")) {
-    warn(o.model_path + " was trained on prepared data with manifest hash " + trained_on->second + ", but " +
-                       o.data_dir + " has " + manifest.value("hash", "") + "; its sentencepiece model may differ");
-  }
+  if (const std::string w = other_data_warning(info, o.model_path, manifest, o.data_dir); !w.empty()) warn(w);
   return o.data_dir + "/" + manifest.value("spm_model", "spm.model");
 }
 
 }  // namespace
+
+std::string other_data_warning(const ModelFileInfo& info, const std::string& model_path,
+                               const nlohmann::json& manifest, const std::string& data_dir) {
+  const auto trained_on = info.metadata.find("data_manifest_hash");
+  const std::string hash = manifest.value("hash", "");
+  if (trained_on == info.metadata.end() || trained_on->second.empty() || trained_on->second == hash) return "";
+  return model_path + " was trained on prepared data with manifest hash " + trained_on->second + ", but " + data_dir +
+         " has " + hash + "; its vocabulary and sentencepiece model may differ";
+}
 
 TranslationModel load_translation_model(const std::string& model_path, const std::string& config_path) {
   TranslationModel t;

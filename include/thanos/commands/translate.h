@@ -1,5 +1,7 @@
 #pragma once
 // thanos translate: text in, text out through sentencepiece and beam search (docs/DECODING.md).
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -21,6 +23,12 @@ struct TranslationModel {
 // same one); a SuperTransformer needs `config_path` (HAT YAML or JSON), checked against the
 // space embedded in the model when there is one. Throws std::invalid_argument naming the file.
 TranslationModel load_translation_model(const std::string& model_path, const std::string& config_path);
+
+// A warning when `model_path` was trained on prepared data other than `data_dir` (its recorded
+// data_manifest_hash differs from the directory's manifest hash); empty when they agree or the
+// model records none.
+std::string other_data_warning(const ModelFileInfo& info, const std::string& model_path,
+                               const nlohmann::json& manifest, const std::string& data_dir);
 
 struct TranslateOptions {
   std::string model_path;
