@@ -67,6 +67,34 @@ FlopCount count_flops(const SubConfig& c, const ModelHyperParams& hyper, int src
   return f;
 }
 
+MemoryEstimate estimate_inference_memory(const SubConfig& c, const ModelHyperParams& hyper, const InferenceShape& shape) {
+  const double b = shape.bytes_per_value, mib = 1024.0 * 1024.0;
+  const std::int64_t S = shape.src_len, T = shape.tgt_len, beam = shape.beam, V = shape.vocab_size;
+  const std::int64_t e = c.encoder_embed_dim, d = c.decoder_embed_dim;
+  MemoryEstimate m;
+  // Position tables: rows for max positions + padding_idx (1) + 1, at the model's width.
+  const std::int64_t src_rows = std::max<std::int64_t>(hyper.max_source_positions, S + 2) + 2;
+  const std::int64_t tgt_rows = std::max<std::int64_t>(hyper.max_target_positions, T + 2) + 2;
+  const std::int64_t weights = count_params(c, hyper, shape.vocab_size, shape.vocab_size).total() + src_rows * e + tgt_rows * d;
+  m.weights_mib = weights * b / mib;
+  // Every encoder layer's output is kept (arbitrary attention reads the last few), once for the
+  // sentence and once per beam row.
+  m.encoder_outputs_mib = static_cast<double>(c.encoder_layer_num()) * (1 + beam) * S * e * b / mib;
+  // Self-attention storage after T steps: capacity 16, doubled whenever full.
+  std::int64_t capacity = 16;
+  while (capacity < T) capacity *= 2;
+  std::int64_t cache = 0, widest_ffn = 0;
+  for (const auto& l : c.decoder_layers) {
+    cache += 2 * beam * capacity * l.self_qkv_dim;
+    cache += 2 * beam * S * l.ende_attn_layers * l.ende_qkv_dim;
+    widest_ffn = std::max<std::int64_t>(widest_ffn, l.ffn_dim);
+  }
+  m.kv_cache_mib = cache * b / mib;
+  // One step's largest temporaries live together: logits [beam, V] and the FFN hidden layer.
+  m.transient_mib = (beam * V + beam * widest_ffn) * b / mib;
+  return m;
+}
+
 double params_mib(std::int64_t params, int bytes_per_value) {
   return static_cast<double>(params) * bytes_per_value / (1024.0 * 1024.0);
 }

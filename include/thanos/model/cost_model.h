@@ -7,6 +7,10 @@
 
 namespace thanos {
 
+// HAT's profiling lengths.
+constexpr int kHatWmtLength = 30;
+constexpr int kHatIwsltLength = 23;
+
 struct ParamCount {
   std::int64_t encoder_layers = 0;  // all encoder layers (+ final norm when pre-norm)
   std::int64_t decoder_layers = 0;  // all decoder layers (+ final norm when pre-norm)
@@ -38,9 +42,29 @@ struct FlopCount {
 
 FlopCount count_flops(const SubConfig& config, const ModelHyperParams& hyper, int src_len, int tgt_len);
 
-// HAT's profiling lengths.
-constexpr int kHatWmtLength = 30;
-constexpr int kHatIwsltLength = 23;
+// Analytic peak memory of one inference run under the latency protocol (docs/MEASUREMENT.md),
+// beside the measured figure: weights (every parameter, embedding tables and output projection
+// included, plus the sinusoidal position tables the model stores), the encoder outputs (one row,
+// and one copy per beam row for the decoder), the decoder's key/value caches after `tgt_len`
+// steps (self-attention storage grows by doubling from 16 positions; encoder-decoder keys/values
+// span every attended encoder layer) and the largest per-step temporaries (logits, FFN hidden).
+struct MemoryEstimate {
+  double weights_mib = 0;
+  double encoder_outputs_mib = 0;
+  double kv_cache_mib = 0;
+  double transient_mib = 0;
+  double total_mib() const { return weights_mib + encoder_outputs_mib + kv_cache_mib + transient_mib; }
+};
+
+struct InferenceShape {
+  int src_len = kHatWmtLength;
+  int tgt_len = kHatWmtLength;
+  int beam = 5;
+  int vocab_size = 32768;
+  int bytes_per_value = 4;
+};
+
+MemoryEstimate estimate_inference_memory(const SubConfig& config, const ModelHyperParams& hyper, const InferenceShape& shape);
 
 // Size in MiB of `params` values of `bytes_per_value` bytes.
 double params_mib(std::int64_t params, int bytes_per_value);

@@ -1,0 +1,23 @@
+# Hardware in the loop (docs/MEASUREMENT.md): the latency protocol and the in-process backend
+# need libtorch only (engine core, also built against a CUDA libtorch); JSON forms, the dataset
+# writer and `thanos measure` join the tools layer. Isolated workers: cmake/hw_worker.cmake;
+# the device agent: cmake/hw_agent.cmake.
+set(THANOS_HW_PLAIN_SOURCES  # torch-free: no precompiled header needed
+  src/common/csv.cc src/space/hat_features.cc src/hw/latency_protocol.cc src/hw/host_info.cc
+  src/hw/latency_dataset.cc src/hw/dataset_builder.cc)
+target_sources(thanos_core PRIVATE ${THANOS_HW_PLAIN_SOURCES} src/hw/in_process_backend.cc)
+# Debian's libtorch is CPU-only; a CUDA libtorch's config lists its CUDA libraries.
+if(TORCH_CUDA_LIBRARIES)
+  target_compile_definitions(thanos_core PUBLIC THANOS_WITH_CUDA=1)
+endif()
+set_source_files_properties(src/hw/in_process_backend.cc PROPERTIES
+                            COMPILE_DEFINITIONS THANOS_VERSION_STRING="${PROJECT_VERSION}")
+set_source_files_properties(${THANOS_HW_PLAIN_SOURCES} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+
+if(TARGET thanos_tools)
+  target_sources(thanos_tools PRIVATE src/hw/measurement_json.cc)
+endif()
+
+if(TARGET thanos_core_tests)
+  target_sources(thanos_core_tests PRIVATE tests/test_measure.cc tests/test_latency_dataset.cc)
+endif()

@@ -1,0 +1,214 @@
+#include "thanos/hw/latency_dataset.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "thanos/common/csv.h"
+#include "thanos/space/hat_features.h"
+
+namespace thanos {
+namespace {
+
+// The shortest text that reads back as the same double (averages like 1194.666... stay exact).
+std::string number(double x) {
+  if (!std::isfinite(x)) return "";
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof(buf), x);
+  return std::string(buf, result.ptr);
+}
+
+std::string joined(const std::vector<int>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + std::to_string(v[i]);
+  return s;
+}
+
+template <typename Layers, typename Get>
+std::string per_layer(const Layers& layers, Get get) {
+  std::vector<int> v;
+  for (const auto& l : layers) v.push_back(get(l));
+  return joined(v);
+}
+
+}  // namespace
+
+const std::vector<std::string>& hat_dataset_columns() {
+  static const std::vector<std::string> cols = [] {
+    std::vector<std::string> c(hat_feature_names().begin(), hat_feature_names().end());
+    for (const char* n : {"latency_mean_encoder", "latency_mean_decoder", "latency_std_encoder", "latency_std_decoder"}) {
+      c.push_back(n);
+    }
+    return c;
+  }();
+  return cols;
+}
+
+const std::vector<std::string>& dataset_columns() {
+  static const std::vector<std::string> cols = [] {
+    std::vector<std::string> c = hat_dataset_columns();
+    for (const char* n :
+         {"config_hash", "encoder_ffn_dims", "encoder_self_heads", "encoder_self_qkv_dims", "decoder_ffn_dims",
+          "decoder_self_heads", "decoder_self_qkv_dims", "decoder_ende_heads", "decoder_ende_qkv_dims",
+          "decoder_ende_layers", "feasible", "infeasible_reason", "peak_memory_mib", "memory_kind",
+          "analytic_memory_mib", "params", "params_no_embed", "flops", "reference_latency_ms", "drift",
+          "drift_flag", "remeasured", "backend", "device_name", "threads", "interop_threads", "dtype", "host",
+          "cpu_freq_mhz", "temperature_c", "cap_mechanism", "memory_cap_mib", "protocol_hash", "library_versions",
+          "measured_at", "wall_s"}) {
+      c.push_back(n);
+    }
+    return c;
+  }();
+  return cols;
+}
+
+std::vector<std::string> dataset_row_fields(const DatasetRow& r) {
+  const auto& c = r.config;
+  const auto& m = r.measurement;
+  std::vector<std::string> f;
+  for (double x : hat_features(c)) f.push_back(number(x));
+  for (double x : {m.encoder_mean_ms, m.decoder_mean_ms, m.encoder_std_ms, m.decoder_std_ms}) f.push_back(m.feasible ? number(x) : "");
+  const auto& el = c.encoder_layers;
+  const auto& dl = c.decoder_layers;
+  f.push_back(c.hash_hex());
+  f.push_back(per_layer(el, [](const EncoderLayerConfig& l) { return l.ffn_dim; }));
+  f.push_back(per_layer(el, [](const EncoderLayerConfig& l) { return l.self_heads; }));
+  f.push_back(per_layer(el, [](const EncoderLayerConfig& l) { return l.self_qkv_dim; }));
+  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ffn_dim; }));
+  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.self_heads; }));
+  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.self_qkv_dim; }));
+  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ende_heads; }));
+  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ende_qkv_dim; }));
+  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ende_attn_layers; }));
+  f.push_back(m.feasible ? "1" : "0");
+  f.push_back(m.infeasible_reason);
+  f.push_back(m.feasible ? number(m.peak_memory_mib) : "");
+  f.push_back(m.memory_kind);
+  f.push_back(number(r.analytic_memory_mib));
+  f.push_back(std::to_string(r.params));
+  f.push_back(std::to_string(r.params_no_embed));
+  f.push_back(std::to_string(r.flops));
+  f.push_back(number(r.reference_latency_ms));
+  f.push_back(number(r.drift));
+  f.push_back(r.drift_flag ? "1" : "0");
+  f.push_back(r.remeasured ? "1" : "0");
+  f.push_back(m.backend);
+  f.push_back(m.device_name);
+  f.push_back(std::to_string(m.threads));
+  f.push_back(std::to_string(m.interop_threads));
+  f.push_back(m.dtype);
+  f.push_back(m.host);
+  f.push_back(number(m.cpu_freq_mhz));
+  f.push_back(number(m.temperature_c));
+  f.push_back(m.cap_mechanism);
+  f.push_back(number(m.memory_cap_mib));
+  f.push_back(r.protocol_hash);
+  f.push_back(m.library_versions);
+  f.push_back(r.measured_at);
+  f.push_back(number(m.wall_s));
+  return f;
+}
+
+DatasetScan scan_dataset(const std::string& path) {
+  DatasetScan scan;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return scan;
+  scan.exists = true;
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument(path + ": cannot read");
+    std::ostringstream s;
+    s << in.rdbuf();
+    text = s.str();
+  }
+  if (text.empty()) return scan;
+  if (text.back() != '\n') {
+    // Only an interrupted write leaves a line without its newline: cut it off.
+    const auto last_newline = text.rfind('\n');
+    const std::size_t keep = last_newline == std::string::npos ? 0 : last_newline + 1;
+    std::filesystem::resize_file(path, keep);
+    text.resize(keep);
+    scan.dropped_partial_line = true;
+    if (text.empty()) return scan;
+  }
+  const auto& cols = dataset_columns();
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  int hash_col = -1, protocol_col = -1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::vector<std::string> fields;
+    try {
+      fields = split_csv_line(line);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(path + ":" + std::to_string(line_no) + ": " + e.what());
+    }
+    if (line_no == 1) {
+      if (fields == hat_dataset_columns()) {
+        throw std::invalid_argument(path + ":1: this is a HAT-format dataset (14 columns); measure into a new file");
+      }
+      if (fields != cols) {
+        throw std::invalid_argument(path + ":1: not a THANOS latency dataset header (expected " + std::to_string(cols.size()) +
+                                    " columns starting with HAT's, got " + std::to_string(fields.size()) + ")");
+      }
+      for (std::size_t i = 0; i < cols.size(); ++i) {
+        if (cols[i] == "config_hash") hash_col = static_cast<int>(i);
+        if (cols[i] == "protocol_hash") protocol_col = static_cast<int>(i);
+      }
+      continue;
+    }
+    if (fields.size() != cols.size()) {
+      throw std::invalid_argument(path + ":" + std::to_string(line_no) + ": expected " + std::to_string(cols.size()) +
+                                  " fields, got " + std::to_string(fields.size()));
+    }
+    scan.config_hashes.insert(fields[hash_col]);
+    scan.protocol_hashes.insert(fields[protocol_col]);
+    ++scan.rows;
+  }
+  return scan;
+}
+
+DatasetAppender::DatasetAppender(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(path + ": cannot open for appending: " + std::strerror(errno));
+  if (::lseek(fd_, 0, SEEK_END) == 0) write_line(csv_line(dataset_columns()) + "\n");
+}
+
+DatasetAppender::~DatasetAppender() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void DatasetAppender::append(const DatasetRow& row) { write_line(csv_line(dataset_row_fields(row)) + "\n"); }
+
+void DatasetAppender::write_line(const std::string& line) {
+  // O_APPEND + one write(): the line lands whole at the end (a regular file takes a write of a
+  // few hundred bytes in one piece); a short write is an error we report, not retry into a gap.
+  const ssize_t n = ::write(fd_, line.data(), line.size());
+  if (n != static_cast<ssize_t>(line.size())) {
+    throw std::runtime_error(path_ + ": short write (" + (n < 0 ? std::string(std::strerror(errno)) : std::to_string(n)) +
+                             "); the next run cuts the partial line and re-measures it");
+  }
+  ::fdatasync(fd_);
+}
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace thanos
