@@ -21,3 +21,10 @@ endif()
 if(TARGET thanos_core_tests)
   target_sources(thanos_core_tests PRIVATE tests/test_measure.cc tests/test_latency_dataset.cc)
 endif()
+
+# The GPU check (tools/gpu_check.cc): core only, for a CUDA libtorch without GoogleTest.
+option(THANOS_BUILD_GPU_CHECK "Build thanos_gpu_check (engine core on CUDA)" OFF)
+if(THANOS_BUILD_GPU_CHECK)
+  add_executable(thanos_gpu_check tools/gpu_check.cc)
+  target_link_libraries(thanos_gpu_check PRIVATE thanos_core)
+endif()
