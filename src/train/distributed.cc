@@ -3,7 +3,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#if __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
+// PyTorch's wheels ship c10d's headers without Gloo's own (gloo/*.h): both must be present.
+#if __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>) && __has_include(<gloo/algorithm.h>)
 #define THANOS_HAS_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
