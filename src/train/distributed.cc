@@ -11,8 +11,9 @@
 #else
 #define THANOS_HAS_GLOO 0
 #endif
-// NCCL only where libtorch was built with it (its CMake config then defines USE_C10D_NCCL).
-#if defined(USE_C10D_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
+// NCCL only where libtorch was built with it (its CMake config then defines USE_C10D_NCCL), and
+// beside Gloo: the rendezvous and the CPU fallback are written once, in the Gloo code path.
+#if THANOS_HAS_GLOO && defined(USE_C10D_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
 #define THANOS_HAS_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #else
