@@ -94,7 +94,7 @@ int main() {
     }
   }
   check(grad_rel < 1e-3, "gradients CPU vs CUDA: max relative diff = " + std::to_string(grad_rel) +
-                              at " + worst + " (loss " + std::to_string(cpu_loss) + " vs " + std::to_string(gpu_loss) + ")");
+                              " at " + worst + " (loss " + std::to_string(cpu_loss) + " vs " + std::to_string(gpu_loss) + ")");
 
   // Beam search on CUDA: same hypotheses as on CPU (random weights: near-ties may flip, so count).
   for (int beam : {1, 4}) {
