@@ -42,8 +42,8 @@ SuperTransformer build(const ModelOptions& options) {
 }  // namespace
 
 int main() {
-  std::printf("libtorch %s, cuda available: %d, devices: %zu, distributed (c10d gloo): %d\n", TORCH_VERSION,
-              torch::cuda::is_available(), torch::cuda::device_count(), distributed_available());
+  std::printf("libtorch %s, cuda available: %d, devices: %d, distributed (c10d gloo): %d\n", TORCH_VERSION,
+              torch::cuda::is_available(), static_cast<int>(torch::cuda::device_count()), distributed_available());
   std::string why;
   if (!device_available("cuda", &why)) {
     std::printf("FAIL   %s\n", why.c_str());

@@ -123,7 +123,7 @@ Measurement measure_in_process(const MeasureRequest& req) {
   // inter-op size once per process, before any inter-op work; a worker process sets it first.
   torch::set_num_threads(run.threads);
   try {
-    if (torch::get_num_interop_threads() != run.interop_threads) torch::set_num_interop_threads(run.interop_threads);
+    if (static_cast<int>(torch::get_num_interop_threads()) != run.interop_threads) torch::set_num_interop_threads(run.interop_threads);
   } catch (const std::exception&) {
     // Already fixed in this (long-lived) process: the figure recorded below is the real one.
   }
