@@ -3,7 +3,7 @@
 # writer and `thanos measure` join the tools layer. Isolated workers: cmake/hw_worker.cmake;
 # the device agent: cmake/hw_agent.cmake.
 set(THANOS_HW_PLAIN_SOURCES  # torch-free: no precompiled header needed
-  src/common/csv.cc src/space/hat_features.cc src/hw/latency_protocol.cc src/hw/host_info.cc
+  src/common/csv.cc src/common/stats.cc src/space/hat_features.cc src/hw/latency_protocol.cc src/hw/host_info.cc
   src/hw/latency_dataset.cc src/hw/dataset_builder.cc)
 target_sources(thanos_core PRIVATE ${THANOS_HW_PLAIN_SOURCES} src/hw/in_process_backend.cc)
 # Debian's libtorch is CPU-only; a CUDA libtorch's config lists its CUDA libraries.
@@ -15,7 +15,14 @@ set_source_files_properties(src/hw/in_process_backend.cc PROPERTIES
 set_source_files_properties(${THANOS_HW_PLAIN_SOURCES} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 
 if(TARGET thanos_tools)
-  target_sources(thanos_tools PRIVATE src/hw/measurement_json.cc)
+  target_sources(thanos_tools PRIVATE src/hw/measurement_json.cc src/commands/measure.cc)
+endif()
+if(TARGET thanos)
+  target_sources(thanos PRIVATE src/cli/measure_command.cc)
+endif()
+
+if(TARGET thanos_tools_tests)
+  target_sources(thanos_tools_tests PRIVATE tests/test_measure_cli.cc)
 endif()
 
 if(TARGET thanos_core_tests)

@@ -8,9 +8,11 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "test_util.h"
 #include "thanos/common/csv.h"
+#include "thanos/common/stats.h"
 #include "thanos/common/subprocess.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/dataset_builder.h"
@@ -68,6 +70,16 @@ class FakeBackend : public Backend {
  public:
   explicit FakeBackend(std::string name) : name_(std::move(name)) {}
   Measurement measure(const MeasureRequest& r) override {
+    if (pool_started_) {
+      // Pool tests: every backend waits for the others' first call, then each measurement takes
+      // a while, so the rows spread over the pool whatever the thread scheduling.
+      if (!counted_) {
+        counted_ = true;
+        ++*pool_started_;
+      }
+      for (int i = 0; i < 500 && pool_started_->load() < pool_size_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     std::lock_guard<std::mutex> lock(mu_);
     ++calls_;
     const double slow = slowdown_for_calls(calls_);
@@ -103,6 +115,10 @@ class FakeBackend : public Backend {
     stop_flag_ = flag;
   }
   const std::vector<std::string>& measured() const { return measured_; }
+  void join_pool(std::atomic<int>* started, int size) {
+    pool_started_ = started;
+    pool_size_ = size;
+  }
 
  private:
   double slowdown_for_calls(int call) const {
@@ -116,6 +132,9 @@ class FakeBackend : public Backend {
   int stop_after_ = 0;
   std::atomic<bool>* stop_flag_ = nullptr;
   std::vector<std::string> measured_;
+  std::atomic<int>* pool_started_ = nullptr;
+  int pool_size_ = 0;
+  bool counted_ = false;
 };
 
 struct Table {
@@ -304,6 +323,9 @@ TEST(LatencyDataset, PoolMeasuresEachConfigOnce) {
   const std::string csv = dir.path() + "/lat.csv";
   auto job = tiny_job(12);
   FakeBackend a("fake-a"), b("fake-b");
+  std::atomic<int> started{0};
+  a.join_pool(&started, 2);
+  b.join_pool(&started, 2);
   const auto s = build_latency_dataset(job, {&a, &b}, csv, quiet);
   const auto plan = planned_configs(job);
   EXPECT_EQ(s.measured, static_cast<int>(plan.size()));
@@ -337,6 +359,9 @@ TEST(LatencyDataset, PoolSurvivesALostBackend) {
   auto job = tiny_job(12);
   FakeBackend good("good");
   FailingBackend bad("bad");
+  std::atomic<int> started{0};
+  good.join_pool(&started, 2);
+  bad.join_pool(&started, 2);
   const auto s = build_latency_dataset(job, {&good, &bad}, csv, quiet);
   EXPECT_EQ(s.measured, static_cast<int>(planned_configs(job).size()));
   ASSERT_EQ(s.warnings.size(), 1u);
@@ -344,6 +369,25 @@ TEST(LatencyDataset, PoolSurvivesALostBackend) {
   // Alone, the failure is an error.
   FailingBackend alone("alone");
   EXPECT_THROW(build_latency_dataset(job, {&alone}, dir.path() + "/other.csv", quiet), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace thanos
+
+namespace thanos {
+namespace {
+
+// Values from scipy.stats.kendalltau (tau-b), computed by hand for these small lists.
+TEST(Stats, KendallTauB) {
+  EXPECT_DOUBLE_EQ(kendall_tau({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+  EXPECT_DOUBLE_EQ(kendall_tau({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+  // x = [1,2,3,4,5], y = [3,1,2,5,4]: concordant 7, discordant 3, no ties -> 0.4.
+  EXPECT_DOUBLE_EQ(kendall_tau({1, 2, 3, 4, 5}, {3, 1, 2, 5, 4}), 0.4);
+  // Ties: x = [1,1,2,3], y = [1,2,2,3]: pairs 6, ties_x 1, ties_y 1, C 4, D 0 -> 4/5 = 0.8.
+  EXPECT_DOUBLE_EQ(kendall_tau({1, 1, 2, 3}, {1, 2, 2, 3}), 0.8);
+  EXPECT_EQ(kendall_tau({1, 1, 1}, {1, 2, 3}), 0.0);
+  EXPECT_THROW(kendall_tau({1, 2}, {1}), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(stddev_of({1, 3}), 1.0);
 }
 
 }  // namespace

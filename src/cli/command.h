@@ -27,6 +27,9 @@ Command add_average_command(CLI::App& parent);
 Command add_score_command(CLI::App& parent);
 Command add_translate_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
+Command add_agent_command(CLI::App& parent);
+Command add_measure_worker_command(CLI::App& parent);
+Command add_measure_command(CLI::App& parent);
 
 inline void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";

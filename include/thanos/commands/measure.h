@@ -1,0 +1,40 @@
+#pragma once
+// thanos measure: a latency/memory dataset of SubTransformers sampled from a space, measured on
+// this machine (cpu, cuda) in isolated workers or on boards through their agents
+// (remote://HOST:PORT, several for a pool); or one config's measurement (docs/MEASUREMENT.md).
+#include <nlohmann/json.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "thanos/hw/dataset_builder.h"
+
+namespace thanos {
+
+struct MeasureOptions {
+  std::string space_path;      // search space YAML
+  std::string config_path;     // one SubConfig to measure instead of a dataset
+  std::string reference_path;  // drift reference SubConfig (default: the space's smallest)
+  std::string device = "cpu";  // cpu | cuda | remote://HOST:PORT[,remote://HOST:PORT...]
+  std::string token_file;      // the agents' shared token (remote devices)
+  std::string out_path;        // dataset CSV (appended; re-runs resume)
+  std::string thanos_binary;   // started as `thanos measure-worker` (empty: this executable)
+  MeasureJob job;              // protocol, run settings, samples, seed, drift guard (space filled in)
+};
+
+// The backends a --device string names: one isolated local backend for cpu/cuda, one
+// RemoteBackend per agent address. Throws std::invalid_argument naming the bad part.
+std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, const std::string& token_file,
+                                                    const std::string& thanos_binary);
+// The device measured on the backend's side: the local device, or the agents' cpu.
+std::string local_device_of(const std::string& device);
+
+MeasureSummary run_measure(MeasureOptions options, const std::function<void(const std::string&)>& log,
+                           const std::atomic<bool>* stop);
+Measurement run_measure_one(MeasureOptions options);
+
+nlohmann::ordered_json measure_summary_json(const MeasureSummary& s, const MeasureOptions& options);
+
+}  // namespace thanos

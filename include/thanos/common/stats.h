@@ -1,0 +1,16 @@
+#pragma once
+// Rank and error statistics shared by measurement reports, predictors and benchmarks.
+#include <vector>
+
+namespace thanos {
+
+// Kendall's tau-b (ties in either list handled as scipy.stats.kendalltau does). O(n^2), which is
+// fine for the few thousand rows of a latency dataset. 0 when undefined (fewer than 2 points, or
+// one list constant).
+double kendall_tau(const std::vector<double>& x, const std::vector<double>& y);
+
+// Mean and population standard deviation.
+double mean_of(const std::vector<double>& v);
+double stddev_of(const std::vector<double>& v);
+
+}  // namespace thanos

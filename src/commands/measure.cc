@@ -1,0 +1,109 @@
+#include "thanos/commands/measure.h"
+
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "thanos/hw/agent.h"
+#include "thanos/hw/isolated_backend.h"
+#include "thanos/space/config_io.h"
+#include "thanos/space/space_yaml.h"
+
+namespace thanos {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) parts.push_back(part);
+  return parts;
+}
+
+bool is_remote(const std::string& device) { return device.rfind("remote://", 0) == 0; }
+
+// Space, protocol vocabulary and the run's device, shared by both entry points.
+void complete_job(MeasureOptions& o) {
+  if (o.space_path.empty() && o.config_path.empty()) throw std::invalid_argument("--space (or --config) is required");
+  if (!o.space_path.empty()) o.job.space = load_search_space(o.space_path).space;
+  o.job.run.device = local_device_of(o.device);
+  if (!o.reference_path.empty()) {
+    o.job.reference = load_config_file(o.reference_path, o.job.space.qkv_dim > 0 ? o.job.space.qkv_dim : kHatQkvDim).config;
+  }
+  o.job.protocol.validate();
+}
+
+}  // namespace
+
+std::string local_device_of(const std::string& device) { return is_remote(device) ? "cpu" : device; }
+
+std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, const std::string& token_file,
+                                                    const std::string& thanos_binary) {
+  std::vector<std::unique_ptr<Backend>> backends;
+  if (device == "cpu" || device == "cuda") {
+    backends.push_back(make_isolated_backend(thanos_binary));
+    return backends;
+  }
+  if (!is_remote(device)) {
+    throw std::invalid_argument("--device: expected cpu, cuda or remote://HOST:PORT[,remote://HOST:PORT...], got \"" +
+                                device + "\"");
+  }
+  if (token_file.empty()) throw std::invalid_argument("--device " + device + ": needs --token-file (the agents' shared token)");
+  std::vector<std::string> warnings;
+  const std::string token = read_token_file(token_file, &warnings);
+  for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";
+  for (const auto& address : split_commas(device)) {
+    if (!is_remote(address)) {
+      throw std::invalid_argument("--device: \"" + address + "\" in a pool: every member must be remote://HOST:PORT");
+    }
+    backends.push_back(std::make_unique<RemoteBackend>(address, token));
+  }
+  return backends;
+}
+
+MeasureSummary run_measure(MeasureOptions o, const std::function<void(const std::string&)>& log, const std::atomic<bool>* stop) {
+  if (o.out_path.empty()) throw std::invalid_argument("--out is required to build a dataset");
+  complete_job(o);
+  auto owned = make_backends(o.device, o.token_file, o.thanos_binary);
+  std::vector<Backend*> backends;
+  for (auto& b : owned) backends.push_back(b.get());
+  return build_latency_dataset(o.job, backends, o.out_path, log, stop);
+}
+
+Measurement run_measure_one(MeasureOptions o) {
+  complete_job(o);
+  const int qkv = o.job.space.qkv_dim > 0 ? o.job.space.qkv_dim : kHatQkvDim;
+  MeasureRequest request;
+  request.config = load_config_file(o.config_path, qkv).config;
+  if (!o.space_path.empty()) o.job.space.check_config(request.config);
+  request.hyper = o.job.space.hyper;
+  request.protocol = o.job.protocol;
+  request.run = o.job.run;
+  auto backends = make_backends(o.device, o.token_file, o.thanos_binary);
+  return backends.front()->measure(request);
+}
+
+nlohmann::ordered_json measure_summary_json(const MeasureSummary& s, const MeasureOptions& o) {
+  nlohmann::ordered_json j;
+  j["out"] = o.out_path;
+  j["device"] = o.device;
+  j["protocol"] = o.job.protocol.canonical();
+  j["protocol_hash"] = o.job.protocol.hash_hex();
+  j["planned"] = s.planned;
+  j["already_in_file"] = s.already_in_file;
+  j["measured"] = s.measured;
+  j["infeasible"] = s.infeasible;
+  j["remeasured"] = s.remeasured;
+  j["flagged"] = s.flagged;
+  j["interrupted"] = s.interrupted;
+  j["seconds"] = s.seconds;
+  j["seconds_per_row"] = s.seconds_per_row;
+  j["reference_measurements"] = s.reference_measurements;
+  j["reference_mean_ms"] = s.reference_mean_ms;
+  j["reference_cv"] = s.reference_cv;
+  j["memory_estimate_mape_percent"] = s.memory_estimate_mape;
+  j["warnings"] = s.warnings;
+  return j;
+}
+
+}  // namespace thanos

@@ -1,0 +1,47 @@
+#include "thanos/common/stats.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace thanos {
+
+double kendall_tau(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() != y.size()) throw std::invalid_argument("kendall_tau: lists of different lengths");
+  const std::size_t n = x.size();
+  // tau-b = (concordant - discordant) / sqrt((n0 - ties_x) * (n0 - ties_y)), pairs tied in both
+  // lists counting in both tie totals.
+  long long concordant = 0, discordant = 0, ties_x = 0, ties_y = 0, pairs = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      ++pairs;
+      const double dx = x[i] - x[j], dy = y[i] - y[j];
+      if (dx == 0) ++ties_x;
+      if (dy == 0) ++ties_y;
+      if (dx == 0 || dy == 0) continue;
+      if ((dx > 0) == (dy > 0)) {
+        ++concordant;
+      } else {
+        ++discordant;
+      }
+    }
+  }
+  const double denom = std::sqrt(static_cast<double>(pairs - ties_x) * static_cast<double>(pairs - ties_y));
+  return denom > 0 ? (concordant - discordant) / denom : 0.0;
+}
+
+double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  double s = 0;
+  for (double x : v) s += x;
+  return s / v.size();
+}
+
+double stddev_of(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / v.size());
+}
+
+}  // namespace thanos
