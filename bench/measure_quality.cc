@@ -15,6 +15,7 @@
 
 #include "bench_common.h"
 #include "thanos/common/stats.h"
+#include "thanos/hw/dataset_builder.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
 #include "thanos/model/cost_model.h"

@@ -132,7 +132,7 @@ void run_backend(Shared& s, Backend& backend) {
     const int done = std::min(s.rows_done, total);
     const double rate = s.rows_done / std::max(elapsed, 1e-9);
     std::ostringstream line;
-    line << "measure: [" << done << "/" << total << "] " << config.hash_hex() << " on " << backend.name() << ": ";
+    line << "measure: [" << done << "/" << total << "] " << config.hash_hex() << " on " << (m.backend.empty() ? backend.name() : m.backend) << ": ";
     if (m.feasible) {
       line << "enc " << fixed(m.encoder_mean_ms, 2) << " ms, dec " << fixed(m.decoder_mean_ms, 2) << " ms, peak "
            << fixed(m.peak_memory_mib, 1) << " MiB (estimate " << fixed(row.analytic_memory_mib, 1) << ")";
