@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "test_util.h"
@@ -93,6 +94,39 @@ TEST(MeasureCli, BuildsADatasetAndResumes) {
   EXPECT_EQ(other.code, 2) << other.output;
   EXPECT_NE(other.output.find(f.csv), std::string::npos) << other.output;
   EXPECT_NE(other.output.find("protocol"), std::string::npos) << other.output;
+}
+
+// Ctrl-C loses at most the row in flight: the file stays whole and a re-run completes it.
+TEST(MeasureCli, InterruptedRunResumes) {
+  Files f;
+  const std::string log = f.dir.path() + "/measure.log", pid_file = f.dir.path() + "/measure.pid";
+  const std::string args = " --threads 1 measure --space " + f.space + " --device cpu --samples 6 --out " + f.csv + kQuick;
+  const std::string start = std::string(THANOS_BINARY) + args + " > " + log + " 2>&1 & echo $! > " + pid_file;
+  ASSERT_EQ(std::system(start.c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int pid = std::stoi(read_text_file(pid_file));
+  // Wait for the first row, then interrupt.
+  for (int i = 0; i < 600; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(f.csv);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (std::count(text.begin(), text.end(), '\n') >= 2) break;
+  }
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  for (int i = 0; i < 600 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NE(::kill(pid, 0), 0) << "measure did not stop after SIGINT";
+  EXPECT_NE(read_text_file(log).find("interrupted"), std::string::npos) << read_text_file(log);
+  const auto partial = csv_rows(f.csv);
+  ASSERT_GE(partial.size(), 1u);
+  EXPECT_LT(partial.size(), 8u);
+  const auto rest = run_cli(args + " --json");
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  EXPECT_EQ(last_json(rest.output)["already_in_file"].get<std::size_t>(), partial.size());
+  const auto rows = csv_rows(f.csv);
+  std::set<std::string> hashes;
+  for (const auto& r : rows) hashes.insert(r[column("config_hash")]);
+  EXPECT_EQ(hashes.size(), rows.size());
+  EXPECT_EQ(rows.size(), last_json(rest.output)["planned"].get<std::size_t>());
 }
 
 // Peak memory holds the weights: two vocabularies differ in measured peak by what the analytic
