@@ -54,6 +54,16 @@ int column(const std::string& name) {
   return static_cast<int>(std::find(cols.begin(), cols.end(), name) - cols.begin());
 }
 
+// One encoder and one decoder layer of 256 dims: small layers, so the vocabulary's tables
+// (encoder, decoder, output: no sharing) decide the weights.
+SubConfig one_layer_config() {
+  SubConfig c;
+  c.encoder_embed_dim = c.decoder_embed_dim = 256;
+  c.encoder_layers.push_back({512, 4, 256});
+  c.decoder_layers.push_back({512, 4, 256, 4, 256, 1});
+  return c;
+}
+
 const std::string kQuick = " --protocol quick --vocab-size 300";
 
 TEST(MeasureCli, BuildsADatasetAndResumes) {
@@ -133,10 +143,7 @@ TEST(MeasureCli, InterruptedRunResumes) {
 // model says their tables differ by (no sharing: encoder, decoder and output tables).
 TEST(MeasureCli, PeakMemoryFollowsTheWeights) {
   Files f;
-  SubConfig c;
-  c.encoder_embed_dim = c.decoder_embed_dim = 256;
-  c.encoder_layers.push_back({512, 4, 256});
-  c.decoder_layers.push_back({512, 4, 256, 4, 256, 1});
+  const SubConfig c = one_layer_config();
   const std::string cfg = f.config(c, "sub");
   double peak[2], estimate[2];
   const int vocab[2] = {1000, 40000};
@@ -157,10 +164,7 @@ TEST(MeasureCli, PeakMemoryFollowsTheWeights) {
 
 TEST(MeasureCli, MemoryCapMakesACandidateInfeasible) {
   Files f;
-  SubConfig c;
-  c.encoder_embed_dim = c.decoder_embed_dim = 256;
-  c.encoder_layers.push_back({512, 4, 256});
-  c.decoder_layers.push_back({512, 4, 256, 4, 256, 1});
+  const SubConfig c = one_layer_config();
   const std::string cfg = f.config(c, "sub");
   // The cap bounds the worker's whole resident set (the board's real limit), runtime included:
   // learn the runtime's share first, then allow 60 MiB on top of it for ~120 MiB of weights.
