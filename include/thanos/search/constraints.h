@@ -1,0 +1,44 @@
+#pragma once
+// Budgets and how a candidate is checked against them (docs/SEARCH.md). Costs come from a
+// CostModel — latency and memory predictors (src/predict), the analytic memory model — with an
+// error estimate; a candidate fits when prediction + margin x error is within the budget. A
+// violation is kept as an amount (ms or MiB over), for reports and repair. Torch-free.
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "thanos/space/search_space.h"
+
+namespace thanos {
+
+struct CostEstimate {
+  double latency_ms = 0;
+  double latency_error_ms = 0;  // one standard error of the prediction
+  double memory_mb = 0;
+  double memory_error_mb = 0;
+};
+
+using CostModel = std::function<CostEstimate(const SubConfig&)>;
+
+struct Budgets {
+  double latency_ms = std::numeric_limits<double>::infinity();
+  double memory_mb = std::numeric_limits<double>::infinity();
+  // Safety margin in prediction errors: 1 = a candidate must fit with one error to spare.
+  double margin_errors = 1.0;
+};
+
+struct ConstraintCheck {
+  bool feasible = true;
+  double latency_excess_ms = 0;  // prediction + margin - budget (<= 0 when it fits)
+  double memory_excess_mb = 0;
+  CostEstimate estimate;
+};
+
+ConstraintCheck check_constraints(const CostEstimate& estimate, const Budgets& budgets);
+
+// Costs grow with every dimension, so the space's smallest member is its cheapest. Throws
+// std::invalid_argument saying nothing fits, with the smallest latency and memory the space can
+// reach, when even that member exceeds a budget — before any search work is done.
+void require_something_fits(const SearchSpace& space, const CostModel& costs, const Budgets& budgets);
+
+}  // namespace thanos
