@@ -1,6 +1,7 @@
 # The search (docs/SEARCH.md): genomes, constraints and strategies are torch-free and sit in the
 # engine core. Included from the top-level CMakeLists.txt after the targets exist.
-set(THANOS_SEARCH_SOURCES src/search/genome.cc src/search/constraints.cc src/search/evolution.cc)
+set(THANOS_SEARCH_SOURCES src/search/genome.cc src/search/constraints.cc src/search/evolution.cc
+  src/search/random_search.cc src/search/strategy_registry.cc)
 target_sources(thanos_core PRIVATE ${THANOS_SEARCH_SOURCES})
 set_source_files_properties(${THANOS_SEARCH_SOURCES} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 

@@ -176,3 +176,91 @@ TEST(Evolution, SameSeedSameSearch) {
 
 }  // namespace
 }  // namespace thanos
+
+#include "thanos/search/strategy.h"
+
+namespace thanos {
+namespace {
+
+// A space small enough (a few hundred members) that every strategy, the random baseline
+// included, must find the optimum of a synthetic fitness within its default-sized budget.
+SearchSpace micro_space() {
+  SearchSpace s = testing::tiny_space();
+  s.encoder_layer_num_choices = {1};
+  s.decoder_layer_num_choices = {1, 2};
+  s.encoder_embed_choices = s.decoder_embed_choices = {16, 32};
+  s.encoder_ffn_choices = s.decoder_ffn_choices = {32, 64};
+  s.encoder_self_heads_choices = s.decoder_self_heads_choices = s.decoder_ende_heads_choices = {2};
+  s.encoder_self_qkv_choices = s.decoder_self_qkv_choices = s.decoder_ende_qkv_choices = {16, 32};
+  s.decoder_ende_layers_choices = {1};
+  s.validate();
+  return s;
+}
+
+class EveryStrategy : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryStrategy, FindsTheKnownOptimumUnderAMemoryBudget) {
+  const SearchSpace space = micro_space();
+  const auto costs = analytic_memory(space);
+  // The optimum of the fitness alone (the largest member) must not fit; the reference optimum is
+  // found by enumerating every member of the space.
+  const SubConfig largest = space.largest();
+  Budgets budgets;
+  budgets.memory_mb = 0.5 * (costs(largest).memory_mb + costs(space.smallest()).memory_mb);
+  ASSERT_FALSE(check_constraints(costs(largest), budgets).feasible);
+  double optimum = 1e30;
+  int members = 0;
+  for (int ee : space.encoder_embed_choices) for (int de : space.decoder_embed_choices)
+  for (int ef : space.encoder_ffn_choices) for (int eq : space.encoder_self_qkv_choices)
+  for (int layers : space.decoder_layer_num_choices)
+  for (int code = 0; code < (1 << (3 * layers)); ++code) {
+    SubConfig c;
+    c.encoder_embed_dim = ee;
+    c.decoder_embed_dim = de;
+    c.encoder_layers.push_back({ef, 2, eq});
+    for (int i = 0; i < layers; ++i) {
+      const int bits = code >> (3 * i);
+      c.decoder_layers.push_back({(bits & 1) ? 64 : 32, 2, (bits & 2) ? 32 : 16, 2, (bits & 4) ? 32 : 16, 1});
+    }
+    ASSERT_TRUE(space.contains(c));
+    ++members;
+    if (check_constraints(costs(c), budgets).feasible) optimum = std::min(optimum, distance(c, largest));
+  }
+  ASSERT_EQ(BigUInt(static_cast<std::uint64_t>(members)).to_string(), space.size().to_string());
+  StrategyContext ctx;
+  ctx.space = space;
+  ctx.checker = [&](const SubConfig& c) { return check_constraints(costs(c), budgets); };
+  ctx.seed = 4;
+  if (GetParam() == "evo") ctx.settings = {{"population", 20}, {"parents", 5}, {"mutations", 8}, {"crossovers", 7}, {"iterations", 15}};
+  if (GetParam() == "random") ctx.settings = {{"samples", 400}};
+  auto strategy = make_strategy(GetParam(), ctx);
+  // Fitness: distance to the largest member (a "bigger is better" loss).
+  while (!strategy->done()) {
+    const auto asked = strategy->ask();
+    std::vector<double> f;
+    for (const auto& c : asked) {
+      EXPECT_TRUE(ctx.checker(c).feasible);
+      f.push_back(distance(c, largest));
+    }
+    strategy->tell(f);
+  }
+  const auto best = strategy->results().front();
+  EXPECT_DOUBLE_EQ(best.fitness, optimum) << best.config.summary();
+  EXPECT_TRUE(best.check.feasible);
+}
+
+INSTANTIATE_TEST_SUITE_P(Search, EveryStrategy, ::testing::ValuesIn(strategy_names()));
+
+TEST(StrategyRegistry, UnknownNamesAndSettingsAreRefused) {
+  StrategyContext ctx;
+  ctx.space = micro_space();
+  ctx.checker = [](const SubConfig&) { return ConstraintCheck{}; };
+  const std::string msg = testing::invalid_argument_message([&] { make_strategy("annealing", ctx); });
+  EXPECT_NE(msg.find("evo"), std::string::npos) << msg;
+  ctx.settings = {{"populaton", 10}};
+  const std::string typo = testing::invalid_argument_message([&] { make_strategy("evo", ctx); });
+  EXPECT_NE(typo.find("populaton"), std::string::npos) << typo;
+}
+
+}  // namespace
+}  // namespace thanos

@@ -1,0 +1,58 @@
+#include <sstream>
+#include <stdexcept>
+
+#include "thanos/search/random_search.h"
+#include "thanos/search/strategy.h"
+
+namespace thanos {
+namespace {
+
+struct Entry {
+  const char* name;
+  StrategyFactory make;
+};
+
+// One line per strategy.
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> entries = {
+      {"random", make_random_search},
+      {"evo", make_evolution_strategy},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> names;
+  for (const auto& e : registry()) names.push_back(e.name);
+  return names;
+}
+
+std::unique_ptr<Strategy> make_strategy(const std::string& name, const StrategyContext& context) {
+  for (const auto& e : registry()) {
+    if (name == e.name) return e.make(context);
+  }
+  std::ostringstream s;
+  s << "unknown search strategy \"" << name << "\"; expected one of";
+  for (const auto& n : strategy_names()) s << " " << n;
+  throw std::invalid_argument(s.str());
+}
+
+double take_setting(StrategySettings& left, const std::string& key, double fallback) {
+  auto it = left.find(key);
+  if (it == left.end()) return fallback;
+  const double v = it->second;
+  left.erase(it);
+  return v;
+}
+
+void check_settings_used(const StrategySettings& left, const std::string& strategy) {
+  if (left.empty()) return;
+  std::ostringstream s;
+  s << "strategy " << strategy << " has no setting";
+  for (const auto& [k, v] : left) s << " \"" << k << "\"";
+  throw std::invalid_argument(s.str());
+}
+
+}  // namespace thanos
