@@ -233,6 +233,7 @@ TEST_P(EveryStrategy, FindsTheKnownOptimumUnderAMemoryBudget) {
   ctx.seed = 4;
   if (GetParam() == "evo") ctx.settings = {{"population", 20}, {"parents", 5}, {"mutations", 8}, {"crossovers", 7}, {"iterations", 15}};
   if (GetParam() == "random") ctx.settings = {{"samples", 400}};
+  if (GetParam() == "hpo-evo") ctx.settings = {{"trials", 20}, {"startup_trials", 10}};
   auto strategy = make_strategy(GetParam(), ctx);
   // Fitness: distance to the largest member (a "bigger is better" loss).
   while (!strategy->done()) {

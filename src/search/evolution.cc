@@ -17,13 +17,20 @@ void EvolutionOptions::validate() const {
   if (iterations < 1 || max_tries < 1) throw std::invalid_argument("evolution: iterations and max_tries must be >= 1");
 }
 
-EvolutionSearch::EvolutionSearch(SearchSpace space, EvolutionOptions options, Checker checker, std::uint64_t seed)
+EvolutionSearch::EvolutionSearch(SearchSpace space, EvolutionOptions options, Checker checker, std::uint64_t seed,
+                                 const std::vector<SubConfig>& initial)
     : space_(std::move(space)), options_(options), checker_(std::move(checker)), rng_(seed) {
   options_.validate();
-  // The first generation: random feasible members; the smallest member (the cheapest, checked
-  // feasible by the caller through require_something_fits) is the fallback.
+  std::set<std::string> given;
+  for (const auto& c : initial) {
+    if (static_cast<int>(population_.size()) == options_.population) break;
+    if (!space_.contains(c) || !given.insert(c.hash_hex()).second || !checker_(c).feasible) continue;
+    population_.push_back(genome_of(c, space_, rng_));
+  }
+  // The rest of the first generation: random feasible members; the smallest member (the
+  // cheapest, checked feasible by the caller through require_something_fits) is the fallback.
   Genome smallest = genome_of(space_.smallest(), space_, rng_);
-  for (int i = 0; i < options_.population; ++i) {
+  while (static_cast<int>(population_.size()) < options_.population) {
     population_.push_back(feasible([&] { return random_genome(space_, rng_); }, smallest));
   }
 }

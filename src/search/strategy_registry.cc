@@ -1,6 +1,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "thanos/search/hpo_evolution.h"
 #include "thanos/search/random_search.h"
 #include "thanos/search/strategy.h"
 
@@ -17,6 +18,7 @@ const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries = {
       {"random", make_random_search},
       {"evo", make_evolution_strategy},
+      {"hpo-evo", make_hpo_evolution},
   };
   return entries;
 }

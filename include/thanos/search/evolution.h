@@ -35,7 +35,11 @@ struct ScoredConfig {
 class EvolutionSearch {
  public:
   using Checker = std::function<ConstraintCheck(const SubConfig&)>;
-  EvolutionSearch(SearchSpace space, EvolutionOptions options, Checker checker, std::uint64_t seed);
+  // `initial`: members the first generation starts with (a warm start, e.g. hpo-evo's best configs
+  // so far); those outside the space, infeasible or repeated are skipped, the rest of the
+  // generation is drawn at random.
+  EvolutionSearch(SearchSpace space, EvolutionOptions options, Checker checker, std::uint64_t seed,
+                  const std::vector<SubConfig>& initial = {});
 
   // The members of the current generation that have no fitness yet (distinct, all feasible).
   // Empty when done().
