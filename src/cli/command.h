@@ -30,6 +30,8 @@ Command add_eval_command(CLI::App& parent);
 Command add_agent_command(CLI::App& parent);
 Command add_measure_worker_command(CLI::App& parent);
 Command add_measure_command(CLI::App& parent);
+Command add_search_command(CLI::App& parent);
+Command add_fit_predictor_command(CLI::App& parent);
 
 inline void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";

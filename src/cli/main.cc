@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
       thanos::cli::add_average_command(app), thanos::cli::add_import_hat_command(app),
       thanos::cli::add_translate_command(app), thanos::cli::add_eval_command(app),
       thanos::cli::add_score_command(app), thanos::cli::add_agent_command(app),
-      thanos::cli::add_measure_worker_command(app), thanos::cli::add_measure_command(app)};
+      thanos::cli::add_measure_worker_command(app), thanos::cli::add_measure_command(app), thanos::cli::add_search_command(app),
+      thanos::cli::add_fit_predictor_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,45 @@
+#pragma once
+// thanos search: the best SubTransformer of a trained SuperTransformer under latency and memory
+// budgets (docs/SEARCH.md). Fitness = inherited-weight validation loss (FitnessEvaluator); costs =
+// a latency predictor file (provenance-checked) and a memory predictor or the analytic memory
+// model; the top candidates are measured on the target before they are returned.
+#include <nlohmann/json.hpp>
+#include <functional>
+#include <string>
+
+#include "thanos/hw/latency_protocol.h"
+#include "thanos/search/constraints.h"
+#include "thanos/search/strategy.h"
+#include "thanos/train/fitness.h"
+
+namespace thanos {
+
+struct SearchOptions {
+  std::string checkpoint_path;          // a SuperTransformer with its space embedded
+  std::string data_dir;                 // `thanos prepare` output: the valid split scores
+  std::string strategy = "evo";
+  StrategySettings settings;            // --set key=value
+  std::uint64_t seed = 1;
+  Budgets budgets;
+  std::string latency_predictor_path;   // required when a latency budget is set
+  std::string memory_predictor_path;    // optional: default, the analytic memory model
+  LatencyProtocol protocol;             // the target's measurement protocol (provenance, analytic memory)
+  std::string target_device_name;       // compared with the predictor's device ("" = not compared)
+  int target_threads = 0;               // compared with the predictor's threads (0 = not compared)
+  FitnessOptions fitness;
+  std::string verify_device;            // cpu | cuda | remote://... ("" = no verification)
+  std::string token_file;
+  int top_k = 3;                        // candidates measured on the target
+  std::string out_dir;                  // search.json, best.yml, candidates.csv, evaluations.jsonl
+};
+
+struct SearchReport {
+  nlohmann::ordered_json summary;  // what search.json holds
+  bool found = false;
+};
+
+// Resumable: every scored config is appended to out_dir/evaluations.jsonl; a re-run with the same
+// arguments replays the (deterministic) strategy against those values and scores only new configs.
+SearchReport run_search(const SearchOptions& options, const std::function<void(const std::string&)>& log);
+
+}  // namespace thanos

@@ -1,0 +1,298 @@
+#include "thanos/commands/search.h"
+
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "thanos/commands/measure.h"
+#include "thanos/commands/prepare.h"
+#include "thanos/common/csv.h"
+#include "thanos/common/text.h"
+#include "thanos/hw/host_info.h"
+#include "thanos/model/cost_model.h"
+#include "thanos/model/model_file.h"
+#include "thanos/predict/predictor_file.h"
+#include "thanos/search/hpo_evolution.h"
+#include "thanos/space/config_io.h"
+#include "thanos/space/space_yaml.h"
+
+namespace thanos {
+namespace {
+
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+// What makes two runs the same search (the evaluation log of one must not feed another).
+std::string search_identity(const SearchOptions& o) {
+  std::ostringstream s;
+  s << o.checkpoint_path << "|" << o.data_dir << "|" << o.strategy << "|" << o.seed << "|" << o.fitness.max_tokens << "|"
+    << o.fitness.subset << "|" << o.fitness.seed;
+  for (const auto& [k, v] : o.settings) s << "|" << k << "=" << v;
+  return hex64(fnv1a64(s.str()));
+}
+
+// The append-only evaluation log: one JSON line per scored config, after a header line naming the
+// search. A line cut by a crash is ignored (its config is scored again).
+class EvaluationLog {
+ public:
+  EvaluationLog(const std::string& path, const std::string& identity) : path_(path) {
+    std::ifstream in(path);
+    std::string line;
+    bool first = true;
+    while (std::getline(in, line)) {
+      json j;
+      try {
+        j = json::parse(line);
+      } catch (const std::exception&) {
+        continue;  // an unfinished last line
+      }
+      if (first) {
+        first = false;
+        if (j.value("search", "") != identity) {
+          throw std::invalid_argument(path + ": holds the evaluations of another search (other checkpoint, data, "
+                                      "strategy, seed or settings); use another --out");
+        }
+        continue;
+      }
+      values_[j.at("hash").get<std::string>()] = j.at("fitness").get<double>();
+    }
+    out_.open(path, std::ios::app);
+    if (!out_) throw std::runtime_error(path + ": cannot append");
+    if (first) out_ << json{{"search", identity}}.dump() << "\n" << std::flush;
+  }
+  const double* find(const std::string& hash) const {
+    auto it = values_.find(hash);
+    return it == values_.end() ? nullptr : &it->second;
+  }
+  void add(const SubConfig& c, double fitness) {
+    values_[c.hash_hex()] = fitness;
+    out_ << json{{"hash", c.hash_hex()}, {"fitness", fitness}}.dump() << "\n" << std::flush;
+  }
+  std::size_t size() const { return values_.size(); }
+
+ private:
+  std::string path_;
+  std::map<std::string, double> values_;
+  std::ofstream out_;
+};
+
+json trial_json(const Trial& t) {
+  json params = json::object();
+  for (const auto& [k, v] : t.params) params[k] = v;
+  json attrs = json::object();
+  for (const auto& [k, v] : t.attrs) attrs[k] = v;
+  return {{"number", t.number}, {"state", to_string(t.state)}, {"value", t.state == TrialState::kComplete ? json(t.value) : json(nullptr)},
+          {"params", params}, {"evaluations", t.evaluations}, {"note", t.note},
+          {"latency_excess_ms", t.latency_excess_ms}, {"memory_excess_mb", t.memory_excess_mb}, {"attrs", attrs}};
+}
+
+}  // namespace
+
+SearchReport run_search(const SearchOptions& o, const std::function<void(const std::string&)>& log) {
+  const auto start = Clock::now();
+  if (o.out_dir.empty()) throw std::invalid_argument("--out is required (search.json, best.yml, candidates.csv)");
+  if (o.top_k < 1) throw std::invalid_argument("--top-k must be >= 1");
+  const json manifest = load_prepared_manifest(o.data_dir);
+  LoadedModel m = load_model(o.checkpoint_path);
+  if (m.info.is_standalone()) throw std::invalid_argument(o.checkpoint_path + ": a standalone SubTransformer; search needs a SuperTransformer");
+  const int vocab = manifest.at("vocab_size").get<int>();
+  if (m.info.options.src_vocab_size != vocab) {
+    throw std::invalid_argument(o.checkpoint_path + ": vocabulary " + std::to_string(m.info.options.src_vocab_size) +
+                                " differs from the data's " + std::to_string(vocab));
+  }
+  const std::optional<SearchSpace> embedded = embedded_search_space(m.info.metadata, o.checkpoint_path);
+  if (!embedded) throw std::invalid_argument(o.checkpoint_path + ": no search space embedded (write it with thanos init/train)");
+  const SearchSpace& space = *embedded;
+  const BinarizedSplit valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+
+  // The target: the deployed model's vocabulary, whatever the protocol preset says.
+  LatencyProtocol protocol = o.protocol;
+  protocol.vocab_size = vocab;
+  const Provenance target = target_provenance(protocol, "", o.target_device_name, o.target_threads, 0);
+  std::optional<Predictor> latency, memory;
+  if (std::isfinite(o.budgets.latency_ms)) {
+    if (o.latency_predictor_path.empty()) {
+      throw std::invalid_argument("--latency-ms needs --latency-predictor (thanos fit-predictor on a dataset measured on the target)");
+    }
+    latency = load_predictor(o.latency_predictor_path);
+    check_predictor_provenance(latency->provenance, target, o.latency_predictor_path);
+  }
+  if (!o.memory_predictor_path.empty()) {
+    memory = load_predictor(o.memory_predictor_path);
+    check_predictor_provenance(memory->provenance, target, o.memory_predictor_path);
+  }
+  InferenceShape shape;
+  shape.src_len = protocol.src_len;
+  shape.tgt_len = protocol.tgt_len;
+  shape.beam = protocol.beam;
+  shape.vocab_size = vocab;
+  shape.bytes_per_value = protocol.dtype == "float32" ? 4 : 2;
+  const CostModel costs = [&](const SubConfig& c) {
+    CostEstimate e;
+    if (latency) {
+      const Prediction p = latency->predict(c);
+      e.latency_ms = p.value;
+      e.latency_error_ms = p.error_estimate;
+    }
+    if (memory) {
+      const Prediction p = memory->predict(c);
+      e.memory_mb = p.value;
+      e.memory_error_mb = p.error_estimate;
+    } else {
+      e.memory_mb = estimate_inference_memory(c, space.hyper, shape).total_mib();
+    }
+    return e;
+  };
+  require_something_fits(space, costs, o.budgets);
+
+  std::filesystem::create_directories(o.out_dir);
+  EvaluationLog evaluations(o.out_dir + "/evaluations.jsonl", search_identity(o));
+  if (evaluations.size() > 0) log("search: resuming: " + std::to_string(evaluations.size()) + " configs already scored");
+
+  StrategyContext ctx;
+  ctx.space = space;
+  ctx.checker = [&](const SubConfig& c) { return check_constraints(costs(c), o.budgets); };
+  ctx.seed = o.seed;
+  ctx.settings = o.settings;
+  auto strategy = make_strategy(o.strategy, ctx);
+  FitnessEvaluator evaluator(m.model, valid, o.fitness);
+
+  int scored_now = 0, replayed = 0;
+  std::map<std::string, Evaluation> evaluated;  // everything scored (candidates.csv)
+  double best = std::numeric_limits<double>::infinity();
+  while (!strategy->done()) {
+    const auto asked = strategy->ask();
+    if (asked.empty() && strategy->done()) break;
+    std::vector<SubConfig> fresh;
+    for (const auto& c : asked) {
+      if (!evaluations.find(c.hash_hex())) fresh.push_back(c);
+    }
+    const auto scores = evaluator.score(fresh);
+    for (std::size_t i = 0; i < fresh.size(); ++i) evaluations.add(fresh[i], scores[i].loss);
+    std::vector<double> values;
+    for (const auto& c : asked) values.push_back(*evaluations.find(c.hash_hex()));
+    for (std::size_t i = 0; i < asked.size(); ++i) {
+      best = std::min(best, values[i]);
+      evaluated.emplace(asked[i].hash_hex(), Evaluation{asked[i], values[i], ctx.checker(asked[i])});
+    }
+    scored_now += static_cast<int>(fresh.size());
+    replayed += static_cast<int>(asked.size() - fresh.size());
+    strategy->tell(values);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const int it = strategy->iteration(), total = std::max(1, strategy->iterations());
+    std::ostringstream line;
+    line.precision(4);
+    line << "search: " << o.strategy << " iteration " << it << "/" << total << ": best loss " << best << ", "
+         << evaluations.size() << " configs scored (" << scored_now << " this run, "
+         << (elapsed > 0 ? scored_now / elapsed : 0) << "/s), ETA "
+         << format_duration(it > 0 ? elapsed / it * std::max(0, total - it) : 0);
+    log(line.str());
+  }
+
+  // The best distinct candidates, then the real measurement on the target.
+  const auto ranked = strategy->results();
+  std::vector<Evaluation> top(ranked.begin(), ranked.begin() + std::min<std::size_t>(ranked.size(), o.top_k));
+  json front = json::array();
+  int failed_verification = 0;
+  double worst_latency_miss = 0, worst_memory_miss = 0;
+  std::vector<std::unique_ptr<Backend>> backends;
+  if (!o.verify_device.empty()) backends = make_backends(o.verify_device, o.token_file, "");
+  std::optional<SubConfig> chosen;
+  for (const auto& e : top) {
+    const auto params = count_params(e.config, space.hyper, vocab, vocab);
+    json c = {{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"config", config_to_json(e.config)},
+              {"valid_loss", e.fitness}, {"latency_ms_predicted", latency ? json(e.check.estimate.latency_ms) : json(nullptr)},
+              {"latency_ms_error", latency ? json(e.check.estimate.latency_error_ms) : json(nullptr)},
+              {"latency_ms_measured", nullptr}, {"memory_mb_predicted", e.check.estimate.memory_mb},
+              {"memory_mb_measured", nullptr}, {"params", params.total()},
+              {"flops", count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()}};
+    bool fits = true;
+    if (!backends.empty()) {
+      MeasureRequest r;
+      r.config = e.config;
+      r.hyper = space.hyper;
+      r.protocol = protocol;
+      r.run.device = local_device_of(o.verify_device);
+      r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
+      const Measurement meas = backends.front()->measure(r);
+      c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
+                          {"backend", meas.backend}};
+      if (meas.feasible) {
+        c["latency_ms_measured"] = meas.latency_ms();
+        c["memory_mb_measured"] = meas.peak_memory_mib;
+        const double lat_miss = meas.latency_ms() - o.budgets.latency_ms, mem_miss = meas.peak_memory_mib - o.budgets.memory_mb;
+        fits = !(lat_miss > 0) && !(mem_miss > 0);
+        if (!fits) {
+          worst_latency_miss = std::max(worst_latency_miss, lat_miss);
+          worst_memory_miss = std::max(worst_memory_miss, mem_miss);
+        }
+      } else {
+        fits = false;
+      }
+      if (!fits) ++failed_verification;
+    }
+    c["verified"] = backends.empty() ? json(nullptr) : json(fits);
+    if (!fits) continue;  // only candidates that truly meet the budgets are returned
+    if (!chosen) chosen = e.config;
+    front.push_back(c);
+  }
+
+  // candidates.csv: everything scored, with its predictions.
+  std::ostringstream csv;
+  csv << csv_line({"config_hash", "valid_loss", "latency_ms_predicted", "latency_ms_error", "memory_mb_predicted",
+                   "params", "flops", "summary"})
+      << "\n";
+  std::vector<Evaluation> all;
+  for (const auto& [hash, e] : evaluated) all.push_back(e);
+  std::stable_sort(all.begin(), all.end(), [](const Evaluation& a, const Evaluation& b) { return a.fitness < b.fitness; });
+  for (const auto& e : all) {
+    csv << csv_line({e.config.hash_hex(), std::to_string(e.fitness),
+                     latency ? std::to_string(e.check.estimate.latency_ms) : "", latency ? std::to_string(e.check.estimate.latency_error_ms) : "",
+                     std::to_string(e.check.estimate.memory_mb),
+                     std::to_string(count_params(e.config, space.hyper, vocab, vocab).total()),
+                     std::to_string(count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()),
+                     e.config.summary()})
+        << "\n";
+  }
+  write_file_atomically(o.out_dir + "/candidates.csv", csv.str());
+  if (chosen) write_file_atomically(o.out_dir + "/best.yml", config_to_yaml(*chosen));
+
+  json settings = json::object();
+  for (const auto& [k, v] : o.settings) settings[k] = v;
+  json summary;
+  summary["format"] = "thanos.search";
+  summary["version"] = 1;
+  summary["checkpoint"] = o.checkpoint_path;
+  summary["data"] = o.data_dir;
+  summary["constraints"] = {{"latency_ms", std::isfinite(o.budgets.latency_ms) ? json(o.budgets.latency_ms) : json(nullptr)},
+                            {"memory_mb", std::isfinite(o.budgets.memory_mb) ? json(o.budgets.memory_mb) : json(nullptr)},
+                            {"margin_errors", o.budgets.margin_errors},
+                            {"memory_model", memory ? "predictor:" + o.memory_predictor_path : std::string("analytic")},
+                            {"latency_predictor", o.latency_predictor_path}};
+  summary["protocol"] = protocol.canonical();
+  summary["strategy"] = {{"name", o.strategy}, {"seed", o.seed}, {"settings", settings}};
+  json trials = json::array();
+  if (const auto* hpo = dynamic_cast<const HpoEvolution*>(strategy.get())) {
+    for (const auto& t : hpo->study().trials()) trials.push_back(trial_json(t));
+  }
+  summary["trials"] = trials;
+  summary["pareto_front"] = front;
+  summary["verification"] = {{"device", o.verify_device},
+                             {"measured", backends.empty() ? 0 : static_cast<int>(top.size())},
+                             {"predicted_feasible_but_failed", failed_verification},
+                             {"worst_latency_excess_ms", worst_latency_miss},
+                             {"worst_memory_excess_mb", worst_memory_miss}};
+  summary["evaluations"] = {{"total", evaluated.size()}, {"this_run", scored_now}, {"replayed", replayed}};
+  summary["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
+  write_file_atomically(o.out_dir + "/search.json", summary.dump(2) + "\n");
+  return {summary, chosen.has_value()};
+}
+
+}  // namespace thanos

@@ -1,0 +1,196 @@
+// thanos search end to end (docs/SEARCH.md): a corpus the test writes is prepared and a tiny
+// SuperTransformer trained for a few updates; the search runs under a memory budget (analytic
+// model), resumes, is deterministic, refuses a predictor of another protocol, says when nothing
+// fits, and verifies its top candidates with real measurements.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+#include "thanos/commands/prepare.h"
+#include "thanos/commands/train.h"
+#include "thanos/common/csv.h"
+#include "thanos/common/random.h"
+#include "thanos/common/text.h"
+#include "thanos/model/cost_model.h"
+#include "thanos/predict/predictor_file.h"
+#include "thanos/space/config_io.h"
+#include "thanos/space/space_yaml.h"
+
+using namespace thanos;
+using thanos::testing::run_cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+class SearchCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(::testing::TempDir() + "/thanos_search_" + std::to_string(::getpid()));
+    const std::string& d = *dir_;
+    fs::remove_all(d);
+    fs::create_directories(d);
+    Rng rng(3);
+    const char* words[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    for (const char* split : {"train", "valid", "test"}) {
+      std::ofstream en(d + "/" + split + ".en"), de(d + "/" + split + ".de");
+      for (int i = 0; i < (std::string(split) == "train" ? 200 : 20); ++i) {
+        std::string s;
+        for (int k = 0, n = 1 + static_cast<int>(rng.uniform_index(6)); k < n; ++k) s += std::string(k ? " " : "") + words[rng.uniform_index(8)];
+        en << s << "\n";
+        de << s << " x\n";
+      }
+    }
+    PrepareOptions po;
+    po.train_prefix = d + "/train";
+    po.valid_prefix = d + "/valid";
+    po.test_prefix = d + "/test";
+    po.out_dir = d + "/prepared";
+    po.vocab_size = 30;
+    run_prepare(po);
+    std::ofstream(d + "/space.yml") << R"(share-all-embeddings: true
+encoder-embed-choice: [32, 16]
+decoder-embed-choice: [32, 16]
+encoder-ffn-embed-dim-choice: [64, 32]
+decoder-ffn-embed-dim-choice: [64, 32]
+encoder-layer-num-choice: [2]
+decoder-layer-num-choice: [2, 1]
+encoder-self-attention-heads-choice: [4, 2]
+decoder-self-attention-heads-choice: [4, 2]
+decoder-ende-attention-heads-choice: [4, 2]
+decoder-arbitrary-ende-attn-choice: [-1, 1]
+qkv-dim: 32
+)";
+    TrainCommandOptions to;
+    to.data_dir = po.out_dir;
+    to.space_path = d + "/space.yml";
+    to.save_dir = d + "/super";
+    to.train.max_updates = 4;
+    to.train.batching.max_tokens = 300;
+    to.train.lr.warmup_updates = 2;
+    run_train(to, [](const std::string&) {});
+    space_ = new SearchSpace(load_search_space(d + "/space.yml").space);
+    vocab_ = load_prepared_manifest(po.out_dir).at("vocab_size").get<int>();
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete space_;
+  }
+  static std::string dir() { return *dir_; }
+  static std::string base(const std::string& out) {
+    return "--threads 1 search --checkpoint " + dir() + "/super/checkpoint_last.pt --data " + dir() +
+           "/prepared --strategy evo --set population=12 --set parents=4 --set mutations=4 --set crossovers=4 "
+           "--set iterations=3 --seed 5 --protocol quick --out " + dir() + "/" + out;
+  }
+  static double analytic_mb(const SubConfig& c) {
+    InferenceShape shape;
+    shape.src_len = shape.tgt_len = 30;
+    shape.vocab_size = vocab_;
+    return estimate_inference_memory(c, space_->hyper, shape).total_mib();
+  }
+  static nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text_file(path)); }
+
+  static std::string* dir_;
+  static SearchSpace* space_;
+  static int vocab_;
+};
+int SearchCli::vocab_ = 0;
+std::string* SearchCli::dir_ = nullptr;
+SearchSpace* SearchCli::space_ = nullptr;
+
+TEST_F(SearchCli, MemoryBudgetResumeAndDeterminism) {
+  const double budget = 0.5 * (analytic_mb(space_->smallest()) + analytic_mb(space_->largest()));
+  const std::string args = base("run1") + " --memory-mb " + std::to_string(budget);
+  const auto r = run_cli(args);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("iteration 3/3"), std::string::npos) << r.output;
+  const auto j = read_json(dir() + "/run1/search.json");
+  EXPECT_DOUBLE_EQ(j["constraints"]["memory_mb"].get<double>(), std::stod(std::to_string(budget)));
+  ASSERT_GE(j["pareto_front"].size(), 1u);
+  for (const auto& c : j["pareto_front"]) EXPECT_LE(c["memory_mb_predicted"].get<double>(), budget);
+  // Nothing infeasible was scored: every candidate in candidates.csv fits.
+  const auto lines = split_lines(read_text_file(dir() + "/run1/candidates.csv"), false);
+  ASSERT_EQ(lines.size() - 1, j["evaluations"]["total"].get<std::size_t>());
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto f = split_csv_line(lines[i]);
+    EXPECT_LE(std::stod(f[4]), budget) << lines[i];
+  }
+  // best.yml is the first returned candidate and fits.
+  const SubConfig best = load_config_file(dir() + "/run1/best.yml", 32).config;
+  EXPECT_EQ(best.hash_hex(), j["pareto_front"][0]["hash"].get<std::string>());
+  EXPECT_LE(analytic_mb(best), budget);
+  EXPECT_TRUE(space_->contains(best));
+  // The same command again: everything comes from the evaluation log, nothing is scored again.
+  const auto again = run_cli(args);
+  ASSERT_EQ(again.code, 0) << again.output;
+  const auto j2 = read_json(dir() + "/run1/search.json");
+  EXPECT_EQ(j2["evaluations"]["this_run"].get<int>(), 0);
+  EXPECT_EQ(j2["evaluations"]["total"], j["evaluations"]["total"]);
+  EXPECT_EQ(j2["pareto_front"][0]["hash"], j["pareto_front"][0]["hash"]);
+  // The same seed elsewhere: the same search.
+  const auto other = run_cli(base("run2") + " --memory-mb " + std::to_string(budget));
+  ASSERT_EQ(other.code, 0) << other.output;
+  EXPECT_EQ(read_json(dir() + "/run2/search.json")["pareto_front"], j["pareto_front"]);
+}
+
+TEST_F(SearchCli, NothingFitsAndMissingPredictorAreSaidUpFront) {
+  auto r = run_cli(base("none") + " --memory-mb 0.001");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("nothing in the search space"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir() + "/none/search.json"));
+  r = run_cli(base("nolat") + " --latency-ms 10");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--latency-predictor"), std::string::npos) << r.output;
+}
+
+// A constant latency predictor (5 ms): accepted when fitted under the target's protocol, refused,
+// naming what differs, when not.
+TEST_F(SearchCli, PredictorProvenanceIsChecked) {
+  LatencyProtocol protocol = latency_protocol_preset("quick");
+  protocol.vocab_size = vocab_;
+  Predictor p;
+  p.kind = PredictorKind::kThanosLinear;
+  p.target = PredictTarget::kLatency;
+  p.provenance = target_provenance(protocol, "cpu", "", 0, 0);
+  p.provenance.source = "thanos-measure";
+  const std::size_t nf = latency_features(ArchSums{}).size();
+  p.linear.mean.assign(nf, 0);
+  p.linear.scale.assign(nf, 0);
+  p.linear.coef.assign(nf, 0);
+  p.linear.intercept = 5;
+  save_predictor(dir() + "/same.predictor.json", p);
+  auto r = run_cli(base("prov_ok") + " --latency-ms 10 --latency-predictor " + dir() + "/same.predictor.json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = read_json(dir() + "/prov_ok/search.json");
+  EXPECT_NEAR(j["pareto_front"][0]["latency_ms_predicted"].get<double>(), 5.0, 1e-9);
+  p.provenance.beam = 4;
+  p.provenance.protocol_hash = "0123456789abcdef";
+  save_predictor(dir() + "/other.predictor.json", p);
+  r = run_cli(base("prov_bad") + " --latency-ms 10 --latency-predictor " + dir() + "/other.predictor.json");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("beam"), std::string::npos) << r.output;
+  // A budget below the prediction: nothing fits.
+  r = run_cli(base("prov_tight") + " --latency-ms 4 --latency-predictor " + dir() + "/same.predictor.json");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("nothing in the search space"), std::string::npos) << r.output;
+}
+
+// The top candidates are measured on this CPU before they are returned.
+TEST_F(SearchCli, TopCandidatesAreMeasuredOnTheTarget) {
+  const auto r = run_cli(base("verify") + " --verify-device cpu --top-k 2 --memory-mb 100000");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = read_json(dir() + "/verify/search.json");
+  EXPECT_EQ(j["verification"]["measured"].get<int>(), 2);
+  ASSERT_EQ(j["pareto_front"].size(), 2u);
+  for (const auto& c : j["pareto_front"]) {
+    EXPECT_GT(c["latency_ms_measured"].get<double>(), 0);
+    EXPECT_GT(c["memory_mb_measured"].get<double>(), 0);
+    EXPECT_TRUE(c["verified"].get<bool>());
+  }
+}
+
+}  // namespace
