@@ -120,7 +120,9 @@ TEST(WorkerProcess, WatchdogKillsAtTheCap) {
   EXPECT_EQ(r.signal, SIGKILL);
   EXPECT_EQ(r.cap_mechanism, "rss-watchdog");
   EXPECT_GE(r.peak_rss_mib, 100);
-  EXPECT_LT(r.peak_rss_mib, 130);
+  // Typically within a few MiB; the slack allows a watchdog starved for tens of ms on a loaded CI
+  // machine while still proving the worker was stopped long before its 400 MiB.
+  EXPECT_LT(r.peak_rss_mib, 200);
   const std::string reason = r.failure_reason();
   EXPECT_EQ(reason.rfind("killed by the memory cap of 100 MiB (rss-watchdog; VmRSS reached ", 0), 0u) << reason;
   EXPECT_FALSE(contains(r.stdout_text, "allocated"));
