@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "search_test_util.h"
 #include "test_util.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/search/evolution.h"
@@ -49,16 +50,7 @@ TEST(Genome, MutationRateAndCrossoverInheritance) {
   }
 }
 
-CostModel analytic_memory(const SearchSpace& space) {
-  return [space](const SubConfig& c) {
-    CostEstimate e;
-    InferenceShape shape;
-    shape.vocab_size = 1000;
-    e.memory_mb = estimate_inference_memory(c, space.hyper, shape).total_mib();
-    e.latency_ms = 1.0 * c.decoder_layer_num();
-    return e;
-  };
-}
+using testing::analytic_memory;
 
 TEST(Constraints, ViolationsAreAmountsAndMarginsCount) {
   CostEstimate e;

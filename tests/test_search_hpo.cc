@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "search_test_util.h"
 #include "test_util.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/search/hpo_evolution.h"
@@ -177,16 +178,7 @@ TEST(Tpe, SameSeedSameProposalsAndBadTrialsAreRefused) {
 
 // ---- hpo-evo ----
 
-CostModel analytic_memory(const SearchSpace& space) {
-  return [space](const SubConfig& c) {
-    CostEstimate e;
-    InferenceShape shape;
-    shape.vocab_size = 1000;
-    e.memory_mb = estimate_inference_memory(c, space.hyper, shape).total_mib();
-    e.latency_ms = 1.0 * c.decoder_layer_num();
-    return e;
-  };
-}
+using testing::analytic_memory;
 
 // Fitness: how far a config is from the space's largest member (each gene's log2 ratio, layer
 // counts x 2), as tests/test_search.cc's synthetic loss.
