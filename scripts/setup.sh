@@ -15,6 +15,7 @@ PACKAGES=(
   zlib1g-dev            # gzip-compressed corpora
   gettext               # msgunfmt, for the bundled corpus from Debian's German message catalogs
   libgloo-dev           # c10d process groups (distributed training)
+  libpagmo-dev          # pagmo2's multi-objective building blocks: `thanos search --strategy nsga2`, hypervolume
   libssl-dev            # OpenSSL libcrypto: HMAC-SHA256 challenge-response of `thanos agent` (docs/AGENT.md)
   python3-torch         # HAT checkpoint importer and the PyTorch benchmark peer (/usr/bin/python3)
 )

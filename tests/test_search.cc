@@ -51,6 +51,7 @@ TEST(Genome, MutationRateAndCrossoverInheritance) {
 }
 
 using testing::analytic_memory;
+using testing::distance;
 
 TEST(Constraints, ViolationsAreAmountsAndMarginsCount) {
   CostEstimate e;
@@ -82,24 +83,6 @@ TEST(Constraints, NothingFitsIsSaidUpFront) {
   EXPECT_NE(msg.find("MiB"), std::string::npos) << msg;
   b.memory_mb = smallest * 1.01;
   EXPECT_NO_THROW(require_something_fits(space, costs, b));
-}
-
-// A synthetic fitness with a known optimum: how far each gene of the active config is from a
-// target config's (0 only at the target). Graded per gene, as a real loss is, not all-or-nothing.
-double distance(const SubConfig& a, const SubConfig& t) {
-  auto gap = [](int x, int y) { return std::abs(std::log2(static_cast<double>(x) / y)); };
-  double d = gap(a.encoder_embed_dim, t.encoder_embed_dim) + gap(a.decoder_embed_dim, t.decoder_embed_dim);
-  d += 2.0 * std::abs(a.encoder_layer_num() - t.encoder_layer_num()) + 2.0 * std::abs(a.decoder_layer_num() - t.decoder_layer_num());
-  for (int i = 0; i < std::min(a.encoder_layer_num(), t.encoder_layer_num()); ++i) {
-    const auto &x = a.encoder_layers[i], &y = t.encoder_layers[i];
-    d += gap(x.ffn_dim, y.ffn_dim) + gap(x.self_heads, y.self_heads) + gap(x.self_qkv_dim, y.self_qkv_dim);
-  }
-  for (int i = 0; i < std::min(a.decoder_layer_num(), t.decoder_layer_num()); ++i) {
-    const auto &x = a.decoder_layers[i], &y = t.decoder_layers[i];
-    d += gap(x.ffn_dim, y.ffn_dim) + gap(x.self_heads, y.self_heads) + gap(x.self_qkv_dim, y.self_qkv_dim) +
-         gap(x.ende_heads, y.ende_heads) + gap(x.ende_qkv_dim, y.ende_qkv_dim) + gap(x.ende_attn_layers, y.ende_attn_layers);
-  }
-  return d;
 }
 
 TEST(Evolution, FindsTheKnownOptimumAndNeverScoresInfeasibleConfigs) {
@@ -174,20 +157,7 @@ TEST(Evolution, SameSeedSameSearch) {
 namespace thanos {
 namespace {
 
-// A space small enough (a few hundred members) that every strategy, the random baseline
-// included, must find the optimum of a synthetic fitness within its default-sized budget.
-SearchSpace micro_space() {
-  SearchSpace s = testing::tiny_space();
-  s.encoder_layer_num_choices = {1};
-  s.decoder_layer_num_choices = {1, 2};
-  s.encoder_embed_choices = s.decoder_embed_choices = {16, 32};
-  s.encoder_ffn_choices = s.decoder_ffn_choices = {32, 64};
-  s.encoder_self_heads_choices = s.decoder_self_heads_choices = s.decoder_ende_heads_choices = {2};
-  s.encoder_self_qkv_choices = s.decoder_self_qkv_choices = s.decoder_ende_qkv_choices = {16, 32};
-  s.decoder_ende_layers_choices = {1};
-  s.validate();
-  return s;
-}
+using testing::micro_space;
 
 class EveryStrategy : public ::testing::TestWithParam<std::string> {};
 
@@ -201,24 +171,11 @@ TEST_P(EveryStrategy, FindsTheKnownOptimumUnderAMemoryBudget) {
   budgets.memory_mb = 0.5 * (costs(largest).memory_mb + costs(space.smallest()).memory_mb);
   ASSERT_FALSE(check_constraints(costs(largest), budgets).feasible);
   double optimum = 1e30;
-  int members = 0;
-  for (int ee : space.encoder_embed_choices) for (int de : space.decoder_embed_choices)
-  for (int ef : space.encoder_ffn_choices) for (int eq : space.encoder_self_qkv_choices)
-  for (int layers : space.decoder_layer_num_choices)
-  for (int code = 0; code < (1 << (3 * layers)); ++code) {
-    SubConfig c;
-    c.encoder_embed_dim = ee;
-    c.decoder_embed_dim = de;
-    c.encoder_layers.push_back({ef, 2, eq});
-    for (int i = 0; i < layers; ++i) {
-      const int bits = code >> (3 * i);
-      c.decoder_layers.push_back({(bits & 1) ? 64 : 32, 2, (bits & 2) ? 32 : 16, 2, (bits & 4) ? 32 : 16, 1});
-    }
-    ASSERT_TRUE(space.contains(c));
-    ++members;
+  const auto members = testing::micro_space_members(space);
+  for (const auto& c : members) {
     if (check_constraints(costs(c), budgets).feasible) optimum = std::min(optimum, distance(c, largest));
   }
-  ASSERT_EQ(BigUInt(static_cast<std::uint64_t>(members)).to_string(), space.size().to_string());
+  ASSERT_EQ(BigUInt(static_cast<std::uint64_t>(members.size())).to_string(), space.size().to_string());
   StrategyContext ctx;
   ctx.space = space;
   ctx.checker = [&](const SubConfig& c) { return check_constraints(costs(c), budgets); };
@@ -226,6 +183,7 @@ TEST_P(EveryStrategy, FindsTheKnownOptimumUnderAMemoryBudget) {
   if (GetParam() == "evo") ctx.settings = {{"population", 20}, {"parents", 5}, {"mutations", 8}, {"crossovers", 7}, {"iterations", 15}};
   if (GetParam() == "random") ctx.settings = {{"samples", 400}};
   if (GetParam() == "hpo-evo") ctx.settings = {{"trials", 20}, {"startup_trials", 10}};
+  if (GetParam() == "nsga2") ctx.settings = {{"population", 20}, {"iterations", 15}};
   auto strategy = make_strategy(GetParam(), ctx);
   // Fitness: distance to the largest member (a "bigger is better" loss).
   while (!strategy->done()) {

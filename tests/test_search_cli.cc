@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "thanos/common/text.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/predict/predictor_file.h"
+#include "thanos/search/strategy.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 
@@ -190,6 +192,62 @@ TEST_F(SearchCli, TopCandidatesAreMeasuredOnTheTarget) {
     EXPECT_GT(c["latency_ms_measured"].get<double>(), 0);
     EXPECT_GT(c["memory_mb_measured"].get<double>(), 0);
     EXPECT_TRUE(c["verified"].get<bool>());
+  }
+}
+
+// nsga2: its hypervolume over (loss, memory) — no latency predictor — is recomputed here by a 2-D
+// sweep from the bounds in the file; with verification, the whole front is measured on this CPU.
+TEST_F(SearchCli, Nsga2ReturnsAVerifiedFrontWithItsHypervolume) {
+  if (std::find(strategy_names().begin(), strategy_names().end(), "nsga2") == strategy_names().end()) {
+    GTEST_SKIP() << "built without pagmo2";
+  }
+  const double budget = 0.6 * analytic_mb(space_->smallest()) + 0.4 * analytic_mb(space_->largest());
+  const std::string args = "--threads 1 search --checkpoint " + dir() + "/super/checkpoint_last.pt --data " + dir() +
+                           "/prepared --strategy nsga2 --set population=8 --set iterations=3 --seed 2 --protocol quick ";
+  const auto r = run_cli(args + "--memory-mb " + std::to_string(budget) + " --out " + dir() + "/nsga2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("feasible "), std::string::npos) << r.output;
+  const auto j = read_json(dir() + "/nsga2/search.json");
+  const auto& front = j["pareto_front"];
+  ASSERT_GE(front.size(), 1u);
+  std::vector<std::pair<double, double>> points;  // (loss, memory), normalised
+  const auto& hv = j["hypervolume"];
+  ASSERT_TRUE(hv.is_object()) << j.dump(2);
+  EXPECT_EQ(hv["objectives"], nlohmann::json({"valid_loss", "memory_mb"}));
+  EXPECT_DOUBLE_EQ(hv["reference_point"][1].get<double>(), std::stod(std::to_string(budget)));
+  EXPECT_NEAR(hv["lower_bounds"][1].get<double>(), analytic_mb(space_->smallest()), 1e-6);
+  const double l0 = hv["lower_bounds"][0], l1 = hv["lower_bounds"][1], r0 = hv["reference_point"][0], r1 = hv["reference_point"][1];
+  for (const auto& c : front) {
+    EXPECT_LE(c["memory_mb_predicted"].get<double>(), budget);
+    points.push_back({(c["valid_loss"].get<double>() - l0) / (r0 - l0), (c["memory_mb_predicted"].get<double>() - l1) / (r1 - l1)});
+  }
+  // Mutually non-dominated, then the area they dominate up to (1, 1) by a sweep in loss order.
+  for (const auto& a : points) {
+    for (const auto& b : points) EXPECT_FALSE(a != b && a.first <= b.first && a.second <= b.second) << "a front point is dominated";
+  }
+  std::sort(points.begin(), points.end());
+  double area = 0, ceiling = 1;
+  for (const auto& [x, y] : points) {
+    if (x >= 1 || y >= ceiling) continue;
+    area += (1 - x) * (ceiling - y);
+    ceiling = y;
+  }
+  EXPECT_NEAR(hv["value"].get<double>(), area, 1e-9);
+  EXPECT_GT(area, 0);
+  const auto& feas = j["feasibility"];
+  EXPECT_GE(feas["draws"].get<long>(), j["evaluations"]["total"].get<long>());
+  EXPECT_GT(feas["fraction"].get<double>(), 0);
+  EXPECT_LE(feas["fraction"].get<double>(), 1);
+  EXPECT_LT(feas["fraction"].get<double>(), 1);  // the budget cuts the space
+  // Verified (a generous budget: a tiny model's measured RSS is far above its analytic memory).
+  const auto v = run_cli(args + "--memory-mb 100000 --verify-device cpu --out " + dir() + "/nsga2_verified");
+  ASSERT_EQ(v.code, 0) << v.output;
+  const auto jv = read_json(dir() + "/nsga2_verified/search.json");
+  EXPECT_GE(jv["pareto_front"].size(), 1u);
+  EXPECT_EQ(jv["verification"]["measured"].get<std::size_t>(), jv["pareto_front"].size());
+  for (const auto& c : jv["pareto_front"]) {
+    EXPECT_TRUE(c["verified"].get<bool>());
+    EXPECT_GT(c["latency_ms_measured"].get<double>(), 0);
   }
 }
 

@@ -282,7 +282,7 @@ TEST(HpoEvo, PrunesTrialsThatCannotFitBeforeAnyEvaluation) {
   HpoEvolution search(space, o, checker, 5);
   const auto asked = drive(search, space, checker);
 
-  const Study& study = search.study();
+  const Study& study = *search.study();
   EXPECT_EQ(study.count(TrialState::kComplete), 12);
   EXPECT_EQ(study.count(TrialState::kRunning), 0);
   ASSERT_GT(study.count(TrialState::kPruned), 0) << "no trial was pruned; the budget test is void";
@@ -320,7 +320,7 @@ TEST(HpoEvo, SameSeedSameSearchAndTrialHistory) {
   auto run = [&](std::uint64_t seed, std::vector<std::string>* history) {
     HpoEvolution s(space, o, checker, seed);
     auto asked = drive(s, space, checker);
-    for (const auto& t : s.study().trials()) history->push_back(t.summary());
+    for (const auto& t : s.study()->trials()) history->push_back(t.summary());
     return asked;
   };
   std::vector<std::string> h1, h2, h3;

@@ -14,7 +14,8 @@ Command add_search_command(CLI::App& parent) {
   auto protocol = std::make_shared<std::string>("hat-wmt");
   app->add_option("--checkpoint", o->checkpoint_path, "Trained SuperTransformer (its space is embedded)")->required();
   app->add_option("--data", o->data_dir, "Prepared data (thanos prepare): the valid split gives the fitness")->required();
-  app->add_option("--strategy", o->strategy, "random, evo (HAT's evolution) or hpo-evo (TPE over QKV + caps, evolution inside)")
+  app->add_option("--strategy", o->strategy, "random, evo (HAT's evolution), hpo-evo (TPE over QKV + caps, evolution inside) or nsga2 "
+                  "(Pareto front over loss, latency, memory)")
       ->check(CLI::IsMember(strategy_names()))->capture_default_str();
   app->add_option("--set", *sets, "Strategy setting KEY=VALUE (e.g. population=125 iterations=30); repeatable");
   app->add_option("--seed", o->seed, "Seed (the same seed gives the same search)")->capture_default_str();
@@ -31,7 +32,10 @@ Command add_search_command(CLI::App& parent) {
   app->add_option("--valid-subset", o->fitness.subset, "Score a fixed subset of the valid pairs (0 = all)")->capture_default_str();
   app->add_option("--verify-device", o->verify_device, "Measure the top candidates here before returning them: cpu, cuda or remote://HOST:PORT");
   app->add_option("--token-file", o->token_file, "The agent's token (remote verification)");
-  app->add_option("--top-k", o->top_k, "Candidates verified and returned")->capture_default_str();
+  app->add_option("--top-k", o->top_k, "Candidates verified and returned (Pareto modes: the whole front)")->capture_default_str();
+  app->add_option("--hv-reference-loss", o->hv_reference_loss,
+                  "Pareto modes: the hypervolume's reference loss (default: the worst loss of the random first batch); "
+                  "fix it to compare runs");
   app->add_option("--out", o->out_dir, "Output directory: search.json, best.yml, candidates.csv, evaluations.jsonl (resume log)")->required();
   return {app, [=]() {
             SearchOptions opts = *o;

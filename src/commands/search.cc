@@ -19,7 +19,9 @@
 #include "thanos/model/cost_model.h"
 #include "thanos/model/model_file.h"
 #include "thanos/predict/predictor_file.h"
-#include "thanos/search/hpo_evolution.h"
+#include "thanos/search/nsga2.h"
+#include "thanos/search/pareto.h"
+#include "thanos/search/study.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 
@@ -156,9 +158,18 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   EvaluationLog evaluations(o.out_dir + "/evaluations.jsonl", search_identity(o));
   if (evaluations.size() > 0) log("search: resuming: " + std::to_string(evaluations.size()) + " configs already scored");
 
+  // Every feasibility check a strategy makes is counted: the feasible fraction of its draws shows
+  // how hard the budgets squeeze the space (progress line, search.json).
+  const auto check = [&](const SubConfig& c) { return check_constraints(costs(c), o.budgets); };
+  long long draws = 0, feasible_draws = 0;
   StrategyContext ctx;
   ctx.space = space;
-  ctx.checker = [&](const SubConfig& c) { return check_constraints(costs(c), o.budgets); };
+  ctx.checker = [&](const SubConfig& c) {
+    const ConstraintCheck r = check(c);
+    ++draws;
+    feasible_draws += r.feasible ? 1 : 0;
+    return r;
+  };
   ctx.seed = o.seed;
   ctx.settings = o.settings;
   auto strategy = make_strategy(o.strategy, ctx);
@@ -167,6 +178,10 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   int scored_now = 0, replayed = 0;
   std::map<std::string, Evaluation> evaluated;  // everything scored (candidates.csv)
   double best = std::numeric_limits<double>::infinity();
+  // The worst loss of the first iteration: every strategy's first batch is uniform random feasible
+  // sampling (the random baseline), the default hypervolume reference for the loss.
+  double first_batch_worst = -std::numeric_limits<double>::infinity();
+  double fitness_seconds = 0;
   while (!strategy->done()) {
     const auto asked = strategy->ask();
     if (asked.empty() && strategy->done()) break;
@@ -174,13 +189,16 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     for (const auto& c : asked) {
       if (!evaluations.find(c.hash_hex())) fresh.push_back(c);
     }
+    const auto fitness_start = Clock::now();
     const auto scores = evaluator.score(fresh);
+    fitness_seconds += std::chrono::duration<double>(Clock::now() - fitness_start).count();
     for (std::size_t i = 0; i < fresh.size(); ++i) evaluations.add(fresh[i], scores[i].loss);
     std::vector<double> values;
     for (const auto& c : asked) values.push_back(*evaluations.find(c.hash_hex()));
     for (std::size_t i = 0; i < asked.size(); ++i) {
       best = std::min(best, values[i]);
-      evaluated.emplace(asked[i].hash_hex(), Evaluation{asked[i], values[i], ctx.checker(asked[i])});
+      if (strategy->iteration() == 0) first_batch_worst = std::max(first_batch_worst, values[i]);
+      evaluated.emplace(asked[i].hash_hex(), Evaluation{asked[i], values[i], check(asked[i])});
     }
     scored_now += static_cast<int>(fresh.size());
     replayed += static_cast<int>(asked.size() - fresh.size());
@@ -189,16 +207,20 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     const int it = strategy->iteration(), total = std::max(1, strategy->iterations());
     std::ostringstream line;
     line.precision(4);
-    line << "search: " << o.strategy << " iteration " << it << "/" << total << ": best loss " << best << ", "
+    line << "search: " << o.strategy << " iteration " << it << "/" << total << ": best loss " << best << ", feasible "
+         << (draws > 0 ? 100.0 * feasible_draws / draws : 100.0) << "% of " << draws << " draws, "
          << evaluations.size() << " configs scored (" << scored_now << " this run, "
          << (elapsed > 0 ? scored_now / elapsed : 0) << "/s), ETA "
          << format_duration(it > 0 ? elapsed / it * std::max(0, total - it) : 0);
     log(line.str());
   }
 
-  // The best distinct candidates, then the real measurement on the target.
+  // The best distinct candidates (Pareto modes: the whole front), then the real measurement on
+  // the target.
   const auto ranked = strategy->results();
-  std::vector<Evaluation> top(ranked.begin(), ranked.begin() + std::min<std::size_t>(ranked.size(), o.top_k));
+  const std::size_t returned = strategy->pareto() ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
+  std::vector<Evaluation> top(ranked.begin(), ranked.begin() + returned);
+  const auto verify_start = Clock::now();
   json front = json::array();
   int failed_verification = 0;
   double worst_latency_miss = 0, worst_memory_miss = 0;
@@ -244,6 +266,8 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     front.push_back(c);
   }
 
+  const double verify_seconds = std::chrono::duration<double>(Clock::now() - verify_start).count();
+
   // candidates.csv: everything scored, with its predictions.
   std::ostringstream csv;
   csv << csv_line({"config_hash", "valid_loss", "latency_ms_predicted", "latency_ms_error", "memory_mb_predicted",
@@ -279,18 +303,53 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   summary["protocol"] = protocol.canonical();
   summary["strategy"] = {{"name", o.strategy}, {"seed", o.seed}, {"settings", settings}};
   json trials = json::array();
-  if (const auto* hpo = dynamic_cast<const HpoEvolution*>(strategy.get())) {
-    for (const auto& t : hpo->study().trials()) trials.push_back(trial_json(t));
+  if (const Study* study = strategy->study()) {
+    for (const auto& t : study->trials()) trials.push_back(trial_json(t));
   }
   summary["trials"] = trials;
   summary["pareto_front"] = front;
+  summary["hypervolume"] = nullptr;
+  if (strategy->pareto() && multi_objective_available() && !front.empty() && std::isfinite(first_batch_worst)) {
+    // Objectives with a model (latency only with a predictor), each normalised by stated bounds:
+    // from the space's cheapest member (0 for the loss) to the reference point = the budgets (the
+    // space's largest member without one) and the worst loss of the random first batch.
+    HypervolumeBounds bounds;
+    const CostEstimate floor = costs(space.smallest()), ceiling = costs(space.largest());
+    const double ref_loss = o.hv_reference_loss > 0 ? o.hv_reference_loss : first_batch_worst;
+    bounds.names = {kObjectiveNames[0]};
+    bounds.lower = {0};
+    bounds.reference = {ref_loss};
+    if (latency) {
+      bounds.names.push_back(kObjectiveNames[1]);
+      bounds.lower.push_back(floor.latency_ms);
+      bounds.reference.push_back(std::isfinite(o.budgets.latency_ms) ? o.budgets.latency_ms : ceiling.latency_ms);
+    }
+    bounds.names.push_back(kObjectiveNames[2]);
+    bounds.lower.push_back(floor.memory_mb);
+    bounds.reference.push_back(std::isfinite(o.budgets.memory_mb) ? o.budgets.memory_mb : ceiling.memory_mb);
+    std::vector<ObjectiveVector> points;
+    for (const auto& c : front) {
+      ObjectiveVector p = {c["valid_loss"].get<double>()};
+      if (latency) p.push_back(c["latency_ms_predicted"].get<double>());
+      p.push_back(c["memory_mb_predicted"].get<double>());
+      points.push_back(p);
+    }
+    summary["hypervolume"] = {{"value", hypervolume(points, bounds)}, {"objectives", bounds.names}, {"lower_bounds", bounds.lower},
+                              {"reference_point", bounds.reference},
+                              {"reference_loss_from", o.hv_reference_loss > 0 ? "--hv-reference-loss" : "worst loss of the first (random) batch"},
+                              {"predicted_costs", true}};
+  }
   summary["verification"] = {{"device", o.verify_device},
                              {"measured", backends.empty() ? 0 : static_cast<int>(top.size())},
                              {"predicted_feasible_but_failed", failed_verification},
                              {"worst_latency_excess_ms", worst_latency_miss},
                              {"worst_memory_excess_mb", worst_memory_miss}};
   summary["evaluations"] = {{"total", evaluated.size()}, {"this_run", scored_now}, {"replayed", replayed}};
+  summary["feasibility"] = {{"draws", draws}, {"feasible", feasible_draws},
+                            {"fraction", draws > 0 ? static_cast<double>(feasible_draws) / draws : 1.0}};
   summary["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
+  summary["timings"] = {{"total_seconds", summary["seconds"]}, {"fitness_seconds", fitness_seconds},
+                        {"verification_seconds", verify_seconds}};
   write_file_atomically(o.out_dir + "/search.json", summary.dump(2) + "\n");
   return {summary, chosen.has_value()};
 }

@@ -29,7 +29,8 @@ struct SearchOptions {
   FitnessOptions fitness;
   std::string verify_device;            // cpu | cuda | remote://... ("" = no verification)
   std::string token_file;
-  int top_k = 3;                        // candidates measured on the target
+  int top_k = 3;                        // candidates measured on the target (Pareto modes: the front)
+  double hv_reference_loss = 0;         // Pareto modes: the hypervolume's loss reference (0 = worst of the random first batch)
   std::string out_dir;                  // search.json, best.yml, candidates.csv, evaluations.jsonl
 };
 

@@ -88,7 +88,7 @@ class HpoEvolution : public Strategy {
 
   // The trial history (search.json's trials). Each complete trial carries attrs "best_config"
   // (SubConfig::hash_hex of its best member) and "space_size" (members of its narrowed space).
-  const Study& study() const { return study_; }
+  const Study* study() const override { return &study_; }
   int evaluations() const { return static_cast<int>(scored_.size()); }
 
  private:

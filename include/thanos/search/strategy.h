@@ -15,6 +15,8 @@
 
 namespace thanos {
 
+class Study;
+
 struct Evaluation {
   SubConfig config;
   double fitness = 0;     // validation loss (lower is better)
@@ -46,6 +48,10 @@ class Strategy {
   // Progress: iterations done and planned.
   virtual int iteration() const = 0;
   virtual int iterations() const = 0;
+  // True when results() is a Pareto front over (loss, latency, memory) rather than a ranking.
+  virtual bool pareto() const { return false; }
+  // The outer HPO study, for strategies that run one (search.json's trials); else nullptr.
+  virtual const Study* study() const { return nullptr; }
 };
 
 using StrategyFactory = std::function<std::unique_ptr<Strategy>(const StrategyContext&)>;
