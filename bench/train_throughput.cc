@@ -39,6 +39,7 @@
 #include "thanos/space/config_io.h"
 #include "thanos/train/batch.h"
 #include "thanos/train/batch_loss.h"
+#include "thanos/train/fused_adamw.h"
 #include "thanos/train/loss.h"
 #include "thanos/train/trainer.h"
 
@@ -262,7 +263,7 @@ Measurement run_step_loop(const Setup& s, SuperTransformer model, int warmup, in
       (void)gnorm;
       const double t_norm = seconds_since(t0);
       t0 = Clock::now();
-      optimizer.step();
+      fused_adamw_step(optimizer);  // as Trainer
       const double t_opt = seconds_since(t0);
       if (timed) {
         phase[0] += t_fwd, phase[1] += t_loss, phase[2] += t_bwd, phase[3] += t_norm, phase[4] += t_opt;
@@ -289,7 +290,7 @@ void profile_step(const Setup& s, SuperTransformer model, const std::string& pat
     volatile double v = sums.loss.item<double>() + sums.nll.item<double>() +
                         torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
     (void)v;
-    optimizer.step();
+    fused_adamw_step(optimizer);
   };
   step(s.batches.back());
   torch::autograd::profiler::RecordProfile guard(path);

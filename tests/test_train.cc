@@ -14,6 +14,7 @@
 #include "thanos/train/batch.h"
 #include "thanos/train/batch_loss.h"
 #include "thanos/train/fitness.h"
+#include "thanos/train/fused_adamw.h"
 #include "thanos/train/loss.h"
 #include "thanos/train/trainer.h"
 
@@ -196,6 +197,53 @@ TEST(Loss, BatchLossSkipsPaddingRowsWithoutChangingLossOrGradients) {
       if (w.defined()) EXPECT_TRUE(torch::allclose(p.grad(), w, 1e-4, 1e-6)) << (p.grad() - w).abs().max().item<double>();
     }
   }
+}
+
+// The one-pass AdamW against libtorch's torch::optim::AdamW: same parameters, same gradients
+// (some parameters without one, as an unused layer of a sampled SubTransformer), weight decay on,
+// several steps with a changing learning rate; then libtorch's step() continues from the fused
+// optimizer's state (the checkpoint path), and both stay together.
+TEST(FusedAdamW, MatchesLibtorchAdamWAndSharesItsState) {
+  torch::manual_seed(3);
+  std::vector<torch::Tensor> init = {torch::randn({70000}), torch::randn({33, 17}), torch::randn({5})};
+  auto clone_all = [&] {
+    std::vector<torch::Tensor> ps;
+    for (const auto& t : init) ps.push_back(t.clone().set_requires_grad(true));
+    return ps;
+  };
+  auto ref_params = clone_all(), fused_params = clone_all();
+  auto options = torch::optim::AdamWOptions(1e-3).betas({0.9, 0.98}).eps(1e-8).weight_decay(0.01);
+  torch::optim::AdamW reference(ref_params, options), fused(fused_params, options);
+  for (int step = 0; step < 12; ++step) {
+    for (std::size_t i = 0; i < init.size(); ++i) {
+      const bool skip = (i == 1 && step % 3 == 1);  // no gradient this update: AdamW must skip it
+      const torch::Tensor g = torch::randn(init[i].sizes()) * (1 + step);
+      ref_params[i].mutable_grad() = skip ? torch::Tensor() : g.clone();
+      fused_params[i].mutable_grad() = skip ? torch::Tensor() : g.clone();
+    }
+    const double lr = 1e-3 * (1 + step % 4);
+    for (auto* opt : {&reference, &fused}) {
+      for (auto& group : opt->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+    reference.step();
+    if (step < 8) {
+      fused_adamw_step(fused);
+    } else {
+      fused.step();  // libtorch's own step on the fused optimizer's state
+    }
+    for (std::size_t i = 0; i < init.size(); ++i) {
+      const double diff = (ref_params[i] - fused_params[i]).abs().max().item<double>();
+      const double moved = (ref_params[i] - init[i]).abs().max().item<double>();
+      ASSERT_GT(moved, 0);
+      // Float rounding of the parameter itself (a few ulps of its largest entry) plus a small
+      // fraction of how far the updates moved it.
+      const double ulps = 4 * 1.2e-7 * ref_params[i].abs().max().item<double>();
+      EXPECT_LE(diff, ulps + 1e-4 * moved) << "param " << i << " step " << step;
+    }
+  }
+  // The skipped updates were skipped: parameter 1 took 12 - 4 steps.
+  const auto key = c10::guts::to_string(fused_params[1].unsafeGetTensorImpl());
+  EXPECT_EQ(static_cast<torch::optim::AdamWParamState&>(*fused.state().at(key)).step(), 8);
 }
 
 TEST(Trainer, ResumeReproducesTheUninterruptedRunBitwise) {

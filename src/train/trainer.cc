@@ -15,6 +15,7 @@
 
 #include "thanos/space/sampler.h"
 #include "thanos/train/batch.h"
+#include "thanos/train/fused_adamw.h"
 #include "thanos/train/loss.h"
 
 namespace thanos {
@@ -243,7 +244,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     }
     // The total gradient norm is logged always; it is clipped only when clip_norm > 0.
     const double gnorm = clip_grad_norm(model_->parameters(), options_.clip_norm);
-    state_->optimizer->step();
+    fused_adamw_step(*state_->optimizer);
     ++num_updates_;
 
     const double loss2 = loss_sum / ntokens / std::log(2.0);
