@@ -23,6 +23,7 @@
 
 #include "bench_common.h"
 #include "thanos/commands/prepare.h"
+#include "thanos/commands/search.h"
 #include "thanos/commands/train.h"
 #include "thanos/common/stats.h"
 #include "thanos/common/text.h"
@@ -131,16 +132,7 @@ int main(int argc, char** argv) {
   if (!latency_predictor.empty()) latency = load_predictor(latency_predictor);
   InferenceShape shape;
   shape.vocab_size = vocab;
-  const CostModel costs = [&](const SubConfig& c) {
-    CostEstimate e;
-    if (latency) {
-      const Prediction p = latency->predict(c);
-      e.latency_ms = p.value;
-      e.latency_error_ms = p.error_estimate;
-    }
-    e.memory_mb = estimate_inference_memory(c, space.hyper, shape).total_mib();
-    return e;
-  };
+  const CostModel costs = predicted_costs(space, latency ? &*latency : nullptr, nullptr, shape);
   const CostEstimate floor = costs(space.smallest()), ceiling = costs(space.largest());
   Budgets budgets;
   budgets.memory_mb = memory_mb > 0 ? memory_mb : 0.5 * (floor.memory_mb + ceiling.memory_mb);

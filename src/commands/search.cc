@@ -97,6 +97,25 @@ json trial_json(const Trial& t) {
 
 }  // namespace
 
+CostModel predicted_costs(const SearchSpace& space, const Predictor* latency, const Predictor* memory, const InferenceShape& shape) {
+  return [hyper = space.hyper, latency, memory, shape](const SubConfig& c) {
+    CostEstimate e;
+    if (latency) {
+      const Prediction p = latency->predict(c);
+      e.latency_ms = p.value;
+      e.latency_error_ms = p.error_estimate;
+    }
+    if (memory) {
+      const Prediction p = memory->predict(c);
+      e.memory_mb = p.value;
+      e.memory_error_mb = p.error_estimate;
+    } else {
+      e.memory_mb = estimate_inference_memory(c, hyper, shape).total_mib();
+    }
+    return e;
+  };
+}
+
 SearchReport run_search(const SearchOptions& o, const std::function<void(const std::string&)>& log) {
   const auto start = Clock::now();
   if (o.out_dir.empty()) throw std::invalid_argument("--out is required (search.json, best.yml, candidates.csv)");
@@ -136,22 +155,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   shape.beam = protocol.beam;
   shape.vocab_size = vocab;
   shape.bytes_per_value = protocol.dtype == "float32" ? 4 : 2;
-  const CostModel costs = [&](const SubConfig& c) {
-    CostEstimate e;
-    if (latency) {
-      const Prediction p = latency->predict(c);
-      e.latency_ms = p.value;
-      e.latency_error_ms = p.error_estimate;
-    }
-    if (memory) {
-      const Prediction p = memory->predict(c);
-      e.memory_mb = p.value;
-      e.memory_error_mb = p.error_estimate;
-    } else {
-      e.memory_mb = estimate_inference_memory(c, space.hyper, shape).total_mib();
-    }
-    return e;
-  };
+  const CostModel costs = predicted_costs(space, latency ? &*latency : nullptr, memory ? &*memory : nullptr, shape);
   require_something_fits(space, costs, o.budgets);
 
   std::filesystem::create_directories(o.out_dir);

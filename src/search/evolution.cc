@@ -46,17 +46,8 @@ Genome EvolutionSearch::feasible(const std::function<Genome()>& draw, const Geno
 
 std::vector<SubConfig> EvolutionSearch::ask() {
   pending_.clear();
-  std::vector<SubConfig> out;
-  if (done()) return out;
-  std::set<std::string> seen;
-  for (const auto& g : population_) {
-    const SubConfig c = g.config();
-    const std::string h = c.hash_hex();
-    if (fitness_.count(h) || !seen.insert(h).second) continue;
-    pending_.push_back(h);
-    out.push_back(c);
-  }
-  return out;
+  if (done()) return {};
+  return unscored_members(population_, [&](const std::string& h) { return fitness_.count(h) > 0; }, pending_);
 }
 
 void EvolutionSearch::tell(const std::vector<double>& fitness) {

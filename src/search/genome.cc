@@ -1,6 +1,7 @@
 #include "thanos/search/genome.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 namespace thanos {
@@ -151,6 +152,22 @@ void repair(Genome& g, const SearchSpace& s, Rng& rng) {
     repair_attention(l.ende_heads, l.ende_qkv_dim, s.decoder_ende_heads_choices, s.decoder_ende_qkv_choices, rng);
     if (l.ende_attn_layers > g.encoder_layer_num) l.ende_attn_layers = choose(rng, ende);
   }
+}
+
+std::vector<SubConfig> unscored_members(const std::vector<Genome>& population,
+                                        const std::function<bool(const std::string&)>& scored,
+                                        std::vector<std::string>& pending) {
+  pending.clear();
+  std::vector<SubConfig> out;
+  std::set<std::string> seen;
+  for (const auto& g : population) {
+    SubConfig c = g.config();
+    const std::string h = c.hash_hex();
+    if (scored(h) || !seen.insert(h).second) continue;
+    pending.push_back(h);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace thanos

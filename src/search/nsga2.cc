@@ -46,17 +46,8 @@ Nsga2Search::Nsga2Search(SearchSpace space, Nsga2Options options, Checker checke
 
 std::vector<SubConfig> Nsga2Search::ask() {
   pending_.clear();
-  std::vector<SubConfig> out;
-  if (done()) return out;
-  std::set<std::string> seen;
-  for (const auto& g : offspring_) {
-    const SubConfig c = g.config();
-    const std::string h = c.hash_hex();
-    if (scored_.count(h) || !seen.insert(h).second) continue;
-    pending_.push_back(h);
-    out.push_back(c);
-  }
-  return out;
+  if (done()) return {};
+  return unscored_members(offspring_, [&](const std::string& h) { return scored_.count(h) > 0; }, pending_);
 }
 
 void Nsga2Search::tell(const std::vector<double>& fitness) {

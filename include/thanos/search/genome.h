@@ -3,6 +3,8 @@
 // network, active or not, so a layer switched off by a depth mutation and back on keeps its genes,
 // as in HAT. Variation operators always return a valid member of the space (repair), so the
 // search never spends an evaluation on an invalid architecture. Torch-free.
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "thanos/common/random.h"
@@ -31,5 +33,11 @@ Genome crossover(const Genome& a, const Genome& b, const SearchSpace& space, Rng
 // Makes every gene valid: QKV widths divisible by the layer's head count (a new width among those
 // that are), attended encoder layers within the encoder depth.
 void repair(Genome& g, const SearchSpace& space, Rng& rng);
+
+// The configs of `population` that still need a fitness: distinct, not `scored`, in population
+// order; their hashes go to `pending` (what a strategy's tell() will receive values for).
+std::vector<SubConfig> unscored_members(const std::vector<Genome>& population,
+                                        const std::function<bool(const std::string&)>& scored,
+                                        std::vector<std::string>& pending);
 
 }  // namespace thanos
