@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   app.add_option("--memory-mb", memory_mb, "Memory budget, analytic model (0 = midway between the smallest and largest member)");
   app.add_option("--evaluations", evaluations, "Fitness evaluations per run (equal for every strategy)")->capture_default_str();
   app.add_option("--seeds", seeds, "Seeds per strategy")->capture_default_str();
-  app.add_option("--strategies", strategies_arg, "Comma-separated strategies")->capture_default_str();
+  app.add_option("--strategies", strategies_arg, "Comma-separated strategies (\"\" = fidelity only)")->capture_default_str();
   app.add_option("--valid-subset", subset, "Valid pairs scored per evaluation (fixed subset)")->capture_default_str();
   app.add_option("--max-tokens", max_tokens, "Tokens per validation batch")->capture_default_str();
   app.add_option("--target-loss", target_loss, "Loss for 'evaluations to reach' (0 = the random baseline's mean best)");
@@ -224,94 +224,96 @@ int main(int argc, char** argv) {
   }
   const double eval_cost = fitness_computed > 0 ? fitness_seconds / fitness_computed : 0;
 
-  // Hypervolume bounds shared by every run: from the best loss any run found (and the space's
-  // cheapest member) to the worst loss the random baseline scored (and the budgets).
-  HypervolumeBounds bounds;
-  double best_any = std::numeric_limits<double>::infinity(), worst_random = -std::numeric_limits<double>::infinity();
-  for (const auto& r : runs) {
-    for (const auto& p : r.points) {
-      best_any = std::min(best_any, p[0]);
-      if (r.strategy == "random") worst_random = std::max(worst_random, p[0]);
-    }
-  }
-  if (!std::isfinite(worst_random)) {
-    for (const auto& r : runs) {
-      for (const auto& p : r.points) worst_random = std::max(worst_random, p[0]);
-    }
-  }
-  bounds.names = {"valid_loss"};
-  bounds.lower = {best_any};
-  bounds.reference = {worst_random};
-  if (latency) {
-    bounds.names.push_back("latency_ms");
-    bounds.lower.push_back(floor.latency_ms);
-    bounds.reference.push_back(std::isfinite(budgets.latency_ms) ? budgets.latency_ms : ceiling.latency_ms);
-  }
-  bounds.names.push_back("memory_mb");
-  bounds.lower.push_back(floor.memory_mb);
-  bounds.reference.push_back(budgets.memory_mb);
-  const bool with_hv = multi_objective_available() && worst_random > best_any;
-
-  // Target loss for "evaluations to reach": by default what random reaches on average.
-  if (target_loss <= 0) {
-    std::vector<double> finals;
-    for (const auto& r : runs) {
-      if (r.strategy == "random" && !r.best_curve.empty()) finals.push_back(r.best_curve.back());
-    }
-    target_loss = finals.empty() ? best_any : mean_of(finals);
-  }
-
   nlohmann::ordered_json out;
-  out["checkpoint"] = checkpoint;
-  out["space"] = space.source;
-  out["evaluations_per_run"] = evaluations;
-  out["seeds"] = seeds;
-  out["valid_pairs"] = evaluator.pairs();
-  out["budgets"] = {{"memory_mb", budgets.memory_mb}, {"latency_ms", latency ? nlohmann::ordered_json(budgets.latency_ms) : nlohmann::ordered_json(nullptr)}};
-  out["target_loss"] = target_loss;
-  out["seconds_per_evaluation"] = eval_cost;
-  out["hypervolume_bounds"] = {{"objectives", bounds.names}, {"lower", bounds.lower}, {"reference", bounds.reference}};
-  std::printf("\nTable 10: strategies at %d evaluations each, %d seeds (mean +- 95%% t-interval); target loss %.4f; "
-              "one evaluation = %.3f s\n",
-              evaluations, seeds, target_loss, eval_cost);
-  std::printf("| strategy | best valid loss | vs random | hypervolume | evals to target (reached) | wall s (est.) | device measurements |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
-  double random_mean = 0;
-  for (const auto& name : strategies) {
-    std::vector<double> bests, hvs, reach, walls, meas;
-    int reached = 0;
+  if (!runs.empty()) {
+    // Hypervolume bounds shared by every run: from the best loss any run found (and the space's
+    // cheapest member) to the worst loss the random baseline scored (and the budgets).
+    HypervolumeBounds bounds;
+    double best_any = std::numeric_limits<double>::infinity(), worst_random = -std::numeric_limits<double>::infinity();
     for (const auto& r : runs) {
-      if (r.strategy != name) continue;
-      bests.push_back(r.best_curve.empty() ? NAN : r.best_curve.back());
-      if (with_hv) {
-        std::vector<ObjectiveVector> front;
-        for (auto i : pareto_front(r.points)) front.push_back(r.points[i]);
-        hvs.push_back(hypervolume(front, bounds));
+      for (const auto& p : r.points) {
+        best_any = std::min(best_any, p[0]);
+        if (r.strategy == "random") worst_random = std::max(worst_random, p[0]);
       }
-      const auto hit = std::find_if(r.best_curve.begin(), r.best_curve.end(), [&](double b) { return b <= target_loss + 1e-12; });
-      if (hit != r.best_curve.end()) {
-        ++reached;
-        reach.push_back(static_cast<double>(hit - r.best_curve.begin() + 1));
-      }
-      walls.push_back(r.strategy_seconds + eval_cost * r.best_curve.size());
-      meas.push_back(r.measurements);
     }
-    const MeanCi b = mean_ci(bests), h = mean_ci(hvs), w = mean_ci(walls);
-    if (name == "random") random_mean = b.mean;
-    char vs[32] = "-";
-    if (name != "random" && random_mean != 0) std::snprintf(vs, sizeof vs, "%+.4f", b.mean - random_mean);
-    char hv[48] = "n/a";
-    if (with_hv) std::snprintf(hv, sizeof hv, "%.4f +- %.4f", h.mean, h.half);
-    char rc[48] = "never";
-    if (!reach.empty()) std::snprintf(rc, sizeof rc, "%.0f (%d/%zu)", mean_of(reach), reached, bests.size());
-    std::printf("| %s | %.4f +- %.4f | %s | %s | %s | %.1f | %.1f |\n", name.c_str(), b.mean, b.half, vs, hv, rc, w.mean,
-                mean_of(meas));
-    out["strategies"][name] = {{"best_loss", bests}, {"best_loss_mean", b.mean}, {"best_loss_ci95", b.half},
-                               {"hypervolume", hvs}, {"hypervolume_mean", h.mean}, {"hypervolume_ci95", h.half},
-                               {"evaluations_to_target", reach}, {"reached", reached}, {"wall_seconds_estimated", walls},
-                               {"device_measurements", meas}};
+    if (!std::isfinite(worst_random)) {
+      for (const auto& r : runs) {
+        for (const auto& p : r.points) worst_random = std::max(worst_random, p[0]);
+      }
+    }
+    bounds.names = {"valid_loss"};
+    bounds.lower = {best_any};
+    bounds.reference = {worst_random};
+    if (latency) {
+      bounds.names.push_back("latency_ms");
+      bounds.lower.push_back(floor.latency_ms);
+      bounds.reference.push_back(std::isfinite(budgets.latency_ms) ? budgets.latency_ms : ceiling.latency_ms);
+    }
+    bounds.names.push_back("memory_mb");
+    bounds.lower.push_back(floor.memory_mb);
+    bounds.reference.push_back(budgets.memory_mb);
+    const bool with_hv = multi_objective_available() && worst_random > best_any;
+
+    // Target loss for "evaluations to reach": by default what random reaches on average.
+    if (target_loss <= 0) {
+      std::vector<double> finals;
+      for (const auto& r : runs) {
+        if (r.strategy == "random" && !r.best_curve.empty()) finals.push_back(r.best_curve.back());
+      }
+      target_loss = finals.empty() ? best_any : mean_of(finals);
+    }
+
+    out["checkpoint"] = checkpoint;
+    out["space"] = space.source;
+    out["evaluations_per_run"] = evaluations;
+    out["seeds"] = seeds;
+    out["valid_pairs"] = evaluator.pairs();
+    out["budgets"] = {{"memory_mb", budgets.memory_mb}, {"latency_ms", latency ? nlohmann::ordered_json(budgets.latency_ms) : nlohmann::ordered_json(nullptr)}};
+    out["target_loss"] = target_loss;
+    out["seconds_per_evaluation"] = eval_cost;
+    out["hypervolume_bounds"] = {{"objectives", bounds.names}, {"lower", bounds.lower}, {"reference", bounds.reference}};
+    std::printf("\nTable 10: strategies at %d evaluations each, %d seeds (mean +- 95%% t-interval); target loss %.4f; "
+                "one evaluation = %.3f s\n",
+                evaluations, seeds, target_loss, eval_cost);
+    std::printf("| strategy | best valid loss | vs random | hypervolume | evals to target (reached) | wall s (est.) | device measurements |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    double random_mean = 0;
+    for (const auto& name : strategies) {
+      std::vector<double> bests, hvs, reach, walls, meas;
+      int reached = 0;
+      for (const auto& r : runs) {
+        if (r.strategy != name) continue;
+        bests.push_back(r.best_curve.empty() ? NAN : r.best_curve.back());
+        if (with_hv) {
+          std::vector<ObjectiveVector> front;
+          for (auto i : pareto_front(r.points)) front.push_back(r.points[i]);
+          hvs.push_back(hypervolume(front, bounds));
+        }
+        const auto hit = std::find_if(r.best_curve.begin(), r.best_curve.end(), [&](double b) { return b <= target_loss + 1e-12; });
+        if (hit != r.best_curve.end()) {
+          ++reached;
+          reach.push_back(static_cast<double>(hit - r.best_curve.begin() + 1));
+        }
+        walls.push_back(r.strategy_seconds + eval_cost * r.best_curve.size());
+        meas.push_back(r.measurements);
+      }
+      const MeanCi b = mean_ci(bests), h = mean_ci(hvs), w = mean_ci(walls);
+      if (name == "random") random_mean = b.mean;
+      char vs[32] = "-";
+      if (name != "random" && random_mean != 0) std::snprintf(vs, sizeof vs, "%+.4f", b.mean - random_mean);
+      char hv[48] = "n/a";
+      if (with_hv) std::snprintf(hv, sizeof hv, "%.4f +- %.4f", h.mean, h.half);
+      char rc[48] = "never";
+      if (!reach.empty()) std::snprintf(rc, sizeof rc, "%.0f (%d/%zu)", mean_of(reach), reached, bests.size());
+      std::printf("| %s | %.4f +- %.4f | %s | %s | %s | %.1f | %.1f |\n", name.c_str(), b.mean, b.half, vs, hv, rc, w.mean,
+                  mean_of(meas));
+      out["strategies"][name] = {{"best_loss", bests}, {"best_loss_mean", b.mean}, {"best_loss_ci95", b.half},
+                                 {"hypervolume", hvs}, {"hypervolume_mean", h.mean}, {"hypervolume_ci95", h.half},
+                                 {"evaluations_to_target", reach}, {"reached", reached}, {"wall_seconds_estimated", walls},
+                                 {"device_measurements", meas}};
+    }
+    std::fflush(stdout);
   }
-  std::fflush(stdout);
 
   // Fidelity of weight sharing: SubTransformers spread over the space by size (evenly spaced
   // quantiles of parameters among random members, smallest and largest included).
