@@ -172,10 +172,12 @@ int main(int argc, char** argv) {
       if (!s.empty()) strategies.push_back(s);
     }
   }
-  std::printf("search strategies: %s, %zu valid pairs per evaluation, memory budget %.2f MiB%s, %d evaluations x %d seeds\n",
-              checkpoint.c_str(), evaluator.pairs(), budgets.memory_mb,
-              latency ? (", latency budget " + std::to_string(budgets.latency_ms) + " ms").c_str() : "", evaluations, seeds);
-  std::fflush(stdout);
+  if (!strategies.empty()) {
+    std::printf("search strategies: %s, %zu valid pairs per evaluation, memory budget %.2f MiB%s, %d evaluations x %d seeds\n",
+                checkpoint.c_str(), evaluator.pairs(), budgets.memory_mb,
+                latency ? (", latency budget " + std::to_string(budgets.latency_ms) + " ms").c_str() : "", evaluations, seeds);
+    std::fflush(stdout);
+  }
 
   std::vector<Run> runs;
   for (const auto& name : strategies) {
