@@ -1,6 +1,7 @@
 #include "thanos/common/subprocess.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -16,6 +17,19 @@
 extern char** environ;
 
 namespace thanos {
+
+ChildSpawnAttributes::ChildSpawnAttributes() {
+  posix_spawnattr_init(&attr_);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr_, &none);
+  posix_spawnattr_setsigdefault(&attr_, &defaults);
+  posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+ChildSpawnAttributes::~ChildSpawnAttributes() { posix_spawnattr_destroy(&attr_); }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_path,
                           const std::string& stdout_path) {

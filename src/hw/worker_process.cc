@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "thanos/common/subprocess.h"
 #include "thanos/hw/measurement.h"
 
 extern char** environ;
@@ -569,24 +570,15 @@ WorkerResult run_worker(const std::vector<std::string>& argv, const std::string&
   posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
   // Every other descriptor of ours is close-on-exec.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  const ChildSpawnAttributes attr;
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
   const auto start = Clock::now();
   ChildGuard child;
-  const int rc = ::posix_spawnp(&child.pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
+  const int rc = ::posix_spawnp(&child.pid, argv[0].c_str(), &actions, attr.get(), args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     child.pid = -1;
     throw std::runtime_error("cannot start " + argv[0] + ": " + errno_text(rc));

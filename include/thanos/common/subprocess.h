@@ -1,6 +1,8 @@
 #pragma once
 // Running another program. posix_spawn (fork+exec in one step), never a bare fork: Debian's
 // libtorch uses GNU OpenMP, whose thread pool can hang a forked child.
+#include <spawn.h>
+
 #include <string>
 #include <vector>
 
@@ -15,6 +17,21 @@ struct ProcessResult {
 // /dev/null for both). Throws std::runtime_error when the program cannot be started, naming it.
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_path = "",
                           const std::string& stdout_path = "");
+
+// posix_spawn attributes for a long-lived child (a measurement worker, the ONNX Runtime runner):
+// it starts with no blocked signals and SIGPIPE at its default action, whatever the parent (which
+// may ignore SIGPIPE or block signals in its threads) has set. Destroyed with the object.
+class ChildSpawnAttributes {
+ public:
+  ChildSpawnAttributes();
+  ~ChildSpawnAttributes();
+  ChildSpawnAttributes(const ChildSpawnAttributes&) = delete;
+  ChildSpawnAttributes& operator=(const ChildSpawnAttributes&) = delete;
+  const posix_spawnattr_t* get() const { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_;
+};
 
 // A fresh empty directory under $TMPDIR (or /tmp), removed by the destructor.
 class TempDir {
