@@ -55,6 +55,9 @@ void fused_adamw_step(torch::optim::AdamW& optimizer) {
       const float* g = p.grad().data_ptr<float>();
       float* m = s.exp_avg().data_ptr<float>();
       float* v = s.exp_avg_sq().data_ptr<float>();
+      // Branch-free body so the compiler vectorises it (this file is built with -fno-math-errno:
+      // std::sqrt may then be a vector instruction); no decay = multiply by 1.
+      const float keep = with_decay ? decay : 1.0f;
       at::parallel_for(0, p.numel(), 1 << 14, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
           const float gi = g[i];
@@ -62,8 +65,7 @@ void fused_adamw_step(torch::optim::AdamW& optimizer) {
           const float vi = v[i] * b2 + c2 * gi * gi;
           m[i] = mi;
           v[i] = vi;
-          const float wi = with_decay ? w[i] * decay : w[i];
-          w[i] = wi - step_size * (mi / (std::sqrt(vi) * inv_sqrt_bias2 + eps));
+          w[i] = w[i] * keep - step_size * (mi / (std::sqrt(vi) * inv_sqrt_bias2 + eps));
         }
       });
     }
