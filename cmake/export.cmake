@@ -40,5 +40,5 @@ if(TARGET thanos)
 endif()
 
 if(TARGET thanos_tools_tests)
-  target_sources(thanos_tools_tests PRIVATE tests/test_export.cc)
+  target_sources(thanos_tools_tests PRIVATE tests/test_export.cc tests/test_export_ort.cc)
 endif()
