@@ -3,9 +3,26 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 namespace thanos {
 namespace {
+
+// The key libtorch's optimizers file a parameter's state under: its TensorImpl's address, printed
+// (libtorch 1.x, what c10::guts::to_string gives) or as the pointer itself (later releases).
+template <typename Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;
+    s << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return s.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
 
 bool fusable(const torch::Tensor& t) {
   return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
@@ -30,7 +47,7 @@ void fused_adamw_step(torch::optim::AdamW& optimizer) {
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       // The state libtorch's AdamW::step() would create (same key, same zero tensors).
-      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      const auto key = state_key(states, p);
       auto it = states.find(key);
       if (it == states.end()) {
         auto s = std::make_unique<torch::optim::AdamWParamState>();
