@@ -26,19 +26,23 @@ message(STATUS "export: onnx ${ONNX_VERSION}: thanos export enabled")
 # precompiled header was built with. Link the library files only (paths, not imported targets:
 # the test target lives in tests/, where these imported targets are not visible).
 set(THANOS_EXPORT_SOURCES src/export/onnx_graph_builder.cc src/export/export_sidecar.cc src/export/onnx_export.cc
-  src/commands/export.cc)
+  src/commands/export.cc src/export/ort_step_decoder.cc)
 target_sources(thanos_tools PRIVATE ${THANOS_EXPORT_SOURCES})
 set_source_files_properties(src/export/onnx_graph_builder.cc src/export/export_sidecar.cc PROPERTIES
                             SKIP_PRECOMPILE_HEADERS ON)
+# thanos rknn-check (docs/EXPORT.md): a static RK3588 check of any ONNX graph, torch-free.
+target_sources(thanos_tools PRIVATE src/export/rknn_check.cc)
+set_source_files_properties(src/export/rknn_check.cc PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 get_target_property(_thanos_export_onnx onnx LOCATION)
 get_target_property(_thanos_export_onnx_proto onnx_proto LOCATION)
 target_link_libraries(thanos_tools PUBLIC ${_thanos_export_onnx} ${_thanos_export_onnx_proto} ${Protobuf_LIBRARIES})
 
 if(TARGET thanos)
-  target_sources(thanos PRIVATE src/cli/export_command.cc)
+  target_sources(thanos PRIVATE src/cli/export_command.cc src/cli/rknn_check_command.cc)
   set_property(SOURCE src/cli/main.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
 endif()
 
 if(TARGET thanos_tools_tests)
   target_sources(thanos_tools_tests PRIVATE tests/test_export.cc tests/test_export_ort.cc)
+  target_sources(thanos_tools_tests PRIVATE tests/test_rknn_check.cc)
 endif()

@@ -26,6 +26,7 @@
 #include "thanos/decode/beam_search.h"
 #include "thanos/export/onnx_export.h"
 #include "thanos/export/ort_runner.h"
+#include "thanos/export/ort_step_decoder.h"
 
 namespace thanos {
 namespace {
@@ -33,18 +34,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ExportVariant;
 
-OrtTensor ort_of(const std::string& name, const torch::Tensor& t) {
-  if (t.scalar_type() == torch::kLong) {
-    auto c = t.contiguous();
-    return OrtTensor::from_int64(name, c.sizes().vec(), std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()));
-  }
-  auto c = t.to(torch::kFloat).contiguous();
-  return OrtTensor::from_float32(name, c.sizes().vec(), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()));
-}
-
+OrtTensor ort_of(const std::string& name, const torch::Tensor& t) { return to_ort_tensor(name, t); }
 torch::Tensor torch_of(const OrtTensor& o) {
-  if (o.dtype == OrtDtype::kInt64) return torch::tensor(o.int64(), torch::kLong).reshape(o.shape);
-  return torch::tensor(o.float32(), torch::kFloat).reshape(o.shape);
+  auto t = to_torch_tensor(o);
+  return t.is_floating_point() ? t.to(torch::kFloat) : t;
 }
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -77,14 +70,24 @@ class ExportOrt : public ::testing::Test {
     int64_t src_len = 0, tgt_len = 0;
   };
 
-  // Exports `model` (float32; static with `lengths`) to files and loads both graphs.
-  Sessions export_and_load(SuperTransformer& model, const ExportVariant& v,
-                           std::optional<std::pair<int64_t, int64_t>> lengths = {}) {
-    auto ex = export_onnx(*model, v.config, testing::export_options(ExportDtype::kFloat32, lengths));
-    const std::string dir = tmp_->path() + "/" + v.name + (lengths ? "_static" : "_dynamic");
+  // Exports `model` (float32 unless `dtype`; static with `lengths`) with its sidecar to a directory.
+  std::string export_to_dir(SuperTransformer& model, const ExportVariant& v,
+                            std::optional<std::pair<int64_t, int64_t>> lengths = {},
+                            ExportDtype dtype = ExportDtype::kFloat32) {
+    const auto options = testing::export_options(dtype, lengths);
+    auto ex = export_onnx(*model, v.config, options);
+    const std::string dir = tmp_->path() + "/" + v.name + (lengths ? "_static" : "_dynamic") + "_" + export_dtype_name(dtype);
     fs::create_directories(dir);
     write_onnx_model(dir + "/" + kExportEncoderFile, ex.encoder);
     write_onnx_model(dir + "/" + kExportDecoderFile, ex.decoder);
+    write_sidecar(dir + "/" + kExportSidecarFile, make_export_sidecar(model->options(), v.config, options, ex, "test"));
+    return dir;
+  }
+
+  // Exports `model` (float32; static with `lengths`) and loads both graphs.
+  Sessions export_and_load(SuperTransformer& model, const ExportVariant& v,
+                           std::optional<std::pair<int64_t, int64_t>> lengths = {}) {
+    const std::string dir = export_to_dir(model, v, lengths);
     Sessions s;
     s.encoder = runner_->load(dir + "/" + kExportEncoderFile).session;
     s.decoder = runner_->load(dir + "/" + kExportDecoderFile).session;
@@ -232,153 +235,31 @@ TEST_F(ExportOrt, StaticGraphsMatchLibtorchOnPaddedSources) {
 
 // ------------------------------------------------------------------ translations through ORT
 
-// The decoder-step graph for the live hypotheses of one sentence: dynamic graphs run all rows in
-// one call, static (batch-1) graphs once per row with that row's own caches (docs/EXPORT.md).
-// Alongside, libtorch's decode_step on the same tokens, for the logits along the search's path.
-class OrtStepper {
+// ONNX Runtime's logits drive the search; libtorch's decoder follows the same path alongside, so
+// the logits can be compared at every step the search takes.
+class ComparingStepDecoder : public StepDecoder {
  public:
-  OrtStepper(std::function<std::map<std::string, torch::Tensor>(int, const std::map<std::string, torch::Tensor>&)> run,
-             int decoder, bool is_static, int64_t capacity, std::map<std::string, torch::Tensor> encoder_outputs,
-             SuperTransformer model, const SubConfig& config, const torch::Tensor& sentence, int64_t rows)
-      : run_(std::move(run)), decoder_(decoder), static_(is_static), config_(config), model_(std::move(model)) {
-    const auto first = torch::zeros({rows}, torch::kLong);
-    for (auto& [name, t] : encoder_outputs) shared_[name] = static_ ? t : t.index_select(0, first);
-    pasts_ = empty_pasts(config, rows, static_ ? capacity : 0);
-    cache_ = model_->start_decoding(model_->encode(sentence, config), config);
-    cache_.reorder(first);
+  ComparingStepDecoder(StepDecoder& ort, std::unique_ptr<StepDecoder> reference)
+      : ort_(ort), reference_(std::move(reference)) {}
+  void start(const torch::Tensor& src, int64_t beam) override {
+    ort_.start(src, beam);
+    reference_->start(src, beam);
   }
-
-  // Logits [rows, V] for the rows' previous tokens `prev` [rows, 1] at `step`.
-  torch::Tensor step(const torch::Tensor& prev, int64_t step) {
-    const auto ref = model_->decode_step(prev, cache_, config_).squeeze(1);
-    torch::Tensor logits;
-    if (!static_) {
-      auto in = shared_;
-      for (auto& [k, t] : pasts_) in[k] = t;
-      in["prev_token"] = prev;
-      in["step"] = torch::tensor({step}, torch::kLong);
-      auto out = run_(decoder_, in);
-      logits = out.at("logits");
-      for (auto& [k, t] : pasts_) t = out.at("present" + k.substr(4));
-    } else {
-      std::vector<torch::Tensor> rows_logits;
-      std::map<std::string, std::vector<torch::Tensor>> presents;
-      for (int64_t r = 0; r < prev.size(0); ++r) {
-        auto in = shared_;
-        for (auto& [k, t] : pasts_) in[k] = t.narrow(0, r, 1);
-        in["prev_token"] = prev.narrow(0, r, 1).contiguous();
-        in["step"] = torch::tensor({step}, torch::kLong);
-        auto out = run_(decoder_, in);
-        rows_logits.push_back(out.at("logits"));
-        for (auto& [k, t] : pasts_) presents[k].push_back(out.at("present" + k.substr(4)));
-      }
-      logits = torch::cat(rows_logits, 0);
-      for (auto& [k, t] : pasts_) t = torch::cat(presents[k], 0);
-    }
-    max_logit_diff = std::max(max_logit_diff, max_diff(logits, ref));
-    return logits;
+  torch::Tensor next_logits(const torch::Tensor& prefix, int64_t step) override {
+    auto got = ort_.next_logits(prefix, step);
+    max_logit_diff = std::max(max_logit_diff, max_diff(got, reference_->next_logits(prefix, step)));
+    return got;
   }
-
-  // Row i continues row rows[i] (beam search's reordering).
-  void reorder(const std::vector<int64_t>& rows) {
-    const auto index = torch::tensor(rows, torch::kLong);
-    for (auto& [k, t] : pasts_) t = t.index_select(0, index);
-    cache_.reorder(index);
+  void reorder(const torch::Tensor& rows, bool sentences_left) override {
+    ort_.reorder(rows, sentences_left);
+    reference_->reorder(rows, sentences_left);
   }
-
   double max_logit_diff = 0;
 
  private:
-  std::function<std::map<std::string, torch::Tensor>(int, const std::map<std::string, torch::Tensor>&)> run_;
-  int decoder_;
-  bool static_;
-  SubConfig config_;
-  SuperTransformer model_;
-  DecoderCache cache_;
-  std::map<std::string, torch::Tensor> shared_, pasts_;
+  StepDecoder& ort_;
+  std::unique_ptr<StepDecoder> reference_;
 };
-
-// Beam search over one sentence with the rules of Generator::generate (src/decode/beam_search.cc)
-// for a batch of one: log_softmax in float32, NaN and <pad> to -inf, only </s> at the length
-// limit, no </s> before min_len; the best 2 x beam candidates over all beams (the first beam's
-// only at step 0); </s> among the first `beam` candidates finishes a hypothesis (score = cumulative
-// log-probability / length^lenpen, length with </s>) until `beam` are finished or the limit is
-// reached; the best `beam` other candidates continue (dead rows when the vocabulary is too small).
-// Returns the best hypothesis (stable sort by score, as nbest 1).
-Hypothesis host_beam_search(OrtStepper& stepper, const GenerationOptions& o, int64_t max_len, int64_t V) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  const int64_t beam = o.beam;
-  std::vector<std::vector<int64_t>> prefix(beam, std::vector<int64_t>{kEosId});
-  std::vector<std::vector<float>> cum(beam);  // cumulative log-probabilities of tokens 1..step
-  auto scores = torch::zeros({beam}, torch::kFloat);
-  std::vector<Hypothesis> finalized;
-  for (int64_t step = 0;; ++step) {
-    std::vector<int64_t> last;
-    for (const auto& p : prefix) last.push_back(p.back());
-    auto logits = stepper.step(torch::tensor(last, torch::kLong).unsqueeze(1), step);
-    auto lprobs = torch::log_softmax(logits.to(torch::kFloat), -1);
-    lprobs.masked_fill_(lprobs.isnan(), kNegInf);
-    lprobs.select(1, kPadId).fill_(kNegInf);
-    const bool forced = step >= max_len;
-    if (forced) {
-      auto eos = lprobs.select(1, kEosId).clone();
-      lprobs.fill_(kNegInf);
-      lprobs.select(1, kEosId).copy_(eos);
-    }
-    if (step < o.min_len) lprobs.select(1, kEosId).fill_(kNegInf);
-    torch::Tensor flat = step == 0 ? lprobs.narrow(0, 0, 1) : (lprobs + scores.unsqueeze(1)).reshape({1, beam * V});
-    const int64_t k = std::min<int64_t>(2 * beam, flat.size(1));
-    auto top = flat.topk(k, 1, true, true);
-    auto cand_scores = std::get<0>(top)[0].contiguous(), cand_index = std::get<1>(top)[0].contiguous();
-    const float* cs = cand_scores.data_ptr<float>();
-    const int64_t* ci = cand_index.data_ptr<int64_t>();
-    auto is_eos = [&](int64_t c) { return ci[c] % V == kEosId && cs[c] != kNegInf; };
-    for (int64_t c = 0; c < std::min(k, beam); ++c) {
-      if (!is_eos(c) || static_cast<int64_t>(finalized.size()) >= beam) continue;
-      const int64_t row = ci[c] / V;
-      Hypothesis h;
-      float previous = 0;
-      for (int64_t t = 0; t < step; ++t) {
-        h.tokens.push_back(prefix[row][t + 1]);
-        h.positional_scores.push_back(cum[row][t] - previous);
-        previous = cum[row][t];
-      }
-      h.tokens.push_back(kEosId);
-      h.positional_scores.push_back(cs[c] - previous);
-      h.score = cs[c] / std::pow(static_cast<double>(step + 1), o.lenpen);
-      finalized.push_back(std::move(h));
-    }
-    if (static_cast<int64_t>(finalized.size()) >= beam || forced) break;
-    std::vector<int64_t> rows, next_tokens;
-    std::vector<float> next_scores;
-    for (int64_t c = 0; c < k && static_cast<int64_t>(rows.size()) < beam; ++c) {
-      if (is_eos(c)) continue;
-      rows.push_back(ci[c] / V);
-      next_tokens.push_back(ci[c] % V);
-      next_scores.push_back(cs[c]);
-    }
-    while (static_cast<int64_t>(rows.size()) < beam) {
-      rows.push_back(0);
-      next_tokens.push_back(kEosId);
-      next_scores.push_back(kNegInf);
-    }
-    std::vector<std::vector<int64_t>> next_prefix;
-    std::vector<std::vector<float>> next_cum;
-    for (int64_t i = 0; i < beam; ++i) {
-      next_prefix.push_back(prefix[rows[i]]);
-      next_prefix.back().push_back(next_tokens[i]);
-      next_cum.push_back(cum[rows[i]]);
-      next_cum.back().push_back(next_scores[i]);
-    }
-    prefix = std::move(next_prefix);
-    cum = std::move(next_cum);
-    scores = torch::tensor(next_scores, torch::kFloat);
-    stepper.reorder(rows);
-  }
-  std::stable_sort(finalized.begin(), finalized.end(),
-                   [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
-  return finalized.front();
-}
 
 // Test sentences: lengths 3..9 with </s>, random ids.
 std::vector<torch::Tensor> test_sentences(int64_t vocab) {
@@ -428,19 +309,28 @@ class ExportOrtTranslation : public ExportOrt {
       const int64_t tgt_len = generator.max_length(src_len) + 1;  // steps 0..max_len
       for (bool st : {false, true}) {
         SCOPED_TRACE(st ? "static" : "dynamic");
-        const auto s = export_and_load(model, v, st ? std::optional(std::pair<int64_t, int64_t>{src_len, tgt_len}) : std::nullopt);
+        const std::string dir = export_to_dir(model, v, st ? std::optional(std::pair<int64_t, int64_t>{src_len, tgt_len}) : std::nullopt);
+        OrtStepDecoder ort(*runner_, dir);
         double worst = 0, worst_score = 0;
         int finished_early = 0;
-        for (const auto& sentence : test_sentences(v.super_options.src_vocab_size)) {
+        const auto sentences = test_sentences(v.super_options.src_vocab_size);
+        for (const auto& sentence : sentences) {
           const auto expected = generator.generate(sentence).at(0).at(0);
-          auto enc = run(s.encoder, {{"src_tokens", st ? padded_to(sentence, src_len) : sentence}});
-          OrtStepper stepper([this](int session, const std::map<std::string, torch::Tensor>& in) { return run(session, in); },
-                             s.decoder, st, tgt_len, enc, model, v.config, sentence, o.beam);
-          const auto got = host_beam_search(stepper, o, generator.max_length(sentence.size(1)), v.super_options.tgt_vocab_size);
+          ComparingStepDecoder compare(ort, make_libtorch_step_decoder(*model, v.config));
+          const auto got = beam_search(compare, sentence, v.super_options.tgt_vocab_size, o, ort.max_target_positions()).at(0).at(0);
           EXPECT_EQ(got.tokens, expected.tokens) << "ORT: " << tokens_text(got.tokens) << "\nlibtorch: " << tokens_text(expected.tokens);
           worst_score = std::max(worst_score, std::abs(got.score - expected.score));
-          worst = std::max(worst, stepper.max_logit_diff);
+          worst = std::max(worst, compare.max_logit_diff);
           finished_early += static_cast<int64_t>(expected.tokens.size()) <= generator.max_length(sentence.size(1));
+        }
+        if (!st) {
+          // A padded batch of all four at once (dynamic graphs run every row in one call).
+          const int64_t longest = 9;
+          auto batch = torch::full({4, longest}, kPadId, torch::kLong);
+          for (int64_t i = 0; i < 4; ++i) batch[i].narrow(0, 0, sentences[i].size(1)).copy_(sentences[i][0]);
+          const auto expected = generator.generate(batch);
+          const auto got = beam_search(ort, batch, v.super_options.tgt_vocab_size, o, ort.max_target_positions());
+          for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(got.at(i).at(0).tokens, expected.at(i).at(0).tokens) << "batch row " << i;
         }
         std::printf("[ ExportOrt ] %s %s beam %d: max |diff| logits along the search %.3g, scores %.3g; %d/4 ended with </s> "
                     "before the length limit\n",
@@ -464,6 +354,34 @@ TEST_F(ExportOrtTranslation, BeamFourThroughOrtEqualsLibtorch) {
   GenerationOptions o = generation_preset("hat-wmt");  // beam 4, lenpen 0.6
   o.max_len_b = 10;
   check(o);
+}
+
+// float16 graphs (weights and activations in half precision) follow libtorch's float32 model: the
+// logits along a greedy search within 1e-2 of the largest logit's magnitude.
+TEST_F(ExportOrtTranslation, Float16GraphsFollowFloat32) {
+  torch::NoGradGuard no_grad;
+  GenerationOptions o;
+  o.beam = 1;
+  o.max_len_b = 10;
+  for (const ExportVariant& v : {testing::shared_post_norm(), testing::separate_pre_norm()}) {
+    SCOPED_TRACE(v.name);
+    auto model = testing::standalone(v);
+    OrtStepDecoder ort(*runner_, export_to_dir(model, v, std::nullopt, ExportDtype::kFloat16));
+    ASSERT_EQ(ort.sidecar().dtype, "float16");
+    double worst = 0, largest = 0;
+    for (const auto& sentence : test_sentences(v.super_options.src_vocab_size)) {
+      ComparingStepDecoder compare(ort, make_libtorch_step_decoder(*model, v.config));
+      beam_search(compare, sentence, v.super_options.tgt_vocab_size, o, ort.max_target_positions());
+      worst = std::max(worst, compare.max_logit_diff);
+      auto enc = model->encode(sentence, v.config);
+      auto cache = model->start_decoding(enc, v.config);
+      largest = std::max(largest, model->decode_step(torch::full({1, 1}, kEosId, torch::kLong), cache, v.config).abs().max().item<double>());
+    }
+    std::printf("[ ExportOrt ] %s float16: max |diff| logits vs float32 libtorch %.3g (largest |logit| %.3g)\n", v.name.c_str(),
+                worst, largest);
+    EXPECT_GT(worst, 0.0);  // really half precision
+    EXPECT_LE(worst, 1e-2 * std::max(1.0, largest));
+  }
 }
 
 }  // namespace

@@ -80,6 +80,74 @@ std::vector<std::string> generation_preset_names() {
   return names;
 }
 
+namespace {
+
+// libtorch: the cached incremental decoder (DecoderCache), or the whole prefix through the
+// decoder at every step (use_cache = false, the reference for the cache).
+class LibtorchStepDecoder : public StepDecoder {
+ public:
+  LibtorchStepDecoder(SuperTransformerImpl& model, const SubConfig& config, bool use_cache)
+      : model_(model), config_(config), use_cache_(use_cache) {}
+
+  void start(const torch::Tensor& src, int64_t beam) override {
+    beam_ = beam;
+    enc_ = model_.encode(src, config_);
+    const torch::Tensor first_rows =
+        torch::arange(src.size(0), torch::TensorOptions().dtype(torch::kLong).device(device())).repeat_interleave(beam);
+    if (use_cache_) {
+      cache_ = model_.start_decoding(enc_, config_);
+      cache_.reorder(first_rows);
+      enc_ = EncoderOutput();  // the cache holds all the decoder needs
+    } else {
+      enc_ = select_rows(enc_, first_rows);
+    }
+  }
+
+  torch::Tensor next_logits(const torch::Tensor& prefix, int64_t step) override {
+    if (use_cache_) return model_.decode_step(prefix.narrow(1, step, 1), cache_, config_).select(1, 0);
+    // The whole prefix through the decoder layers; only the last position needs the output
+    // projection (projecting the others would only slow this baseline down further).
+    const torch::Tensor h = model_.decoder->features(prefix, enc_, config_);
+    return model_.decoder->output_layer(h.select(1, step), config_.decoder_embed_dim);
+  }
+
+  void reorder(const torch::Tensor& rows, bool sentences_left) override {
+    if (use_cache_) {
+      // Greedy without finished sentences keeps every row where it is: nothing to move.
+      if (sentences_left) {
+        cache_.reorder(rows);
+      } else if (beam_ > 1) {
+        cache_.reorder_self_attention(rows);
+      }
+    } else if (sentences_left) {
+      enc_ = select_rows(enc_, rows);
+    }
+  }
+
+  torch::Device device() const override { return model_.encoder->embed_tokens->weight.device(); }
+
+ private:
+  SuperTransformerImpl& model_;
+  const SubConfig& config_;
+  bool use_cache_;
+  int64_t beam_ = 1;
+  EncoderOutput enc_;
+  DecoderCache cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<StepDecoder> make_libtorch_step_decoder(SuperTransformerImpl& model, const SubConfig& config,
+                                                        bool use_cache) {
+  return std::make_unique<LibtorchStepDecoder>(model, config, use_cache);
+}
+
+int64_t max_generation_length(const GenerationOptions& options, int64_t src_len, int64_t max_target_positions) {
+  const auto by_source = static_cast<int64_t>(std::floor(options.max_len_a * static_cast<double>(src_len) +
+                                                         static_cast<double>(options.max_len_b)));
+  return std::min<int64_t>(by_source, max_target_positions - 1);
+}
+
 Generator::Generator(SuperTransformer model, SubConfig config, GenerationOptions options)
     : model_(std::move(model)), config_(std::move(config)), options_(options) {
   options_.validate();
@@ -87,23 +155,27 @@ Generator::Generator(SuperTransformer model, SubConfig config, GenerationOptions
 }
 
 int64_t Generator::max_length(int64_t src_len) const {
-  // fairseq: int(a * src_len + b), and at most max positions - 1 so that the prefix fed at the
-  // final (forced </s>) step still has a position.
-  const auto by_source = static_cast<int64_t>(std::floor(options_.max_len_a * static_cast<double>(src_len) +
-                                                         static_cast<double>(options_.max_len_b)));
-  return std::min<int64_t>(by_source, model_->options().hyper.max_target_positions - 1);
+  return max_generation_length(options_, src_len, model_->options().hyper.max_target_positions);
 }
 
 std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& src_tokens) {
+  EvalModeGuard eval_mode(*model_);
+  torch::InferenceMode inference;
+  LibtorchStepDecoder decoder(*model_, config_, options_.use_cache);
+  return beam_search(decoder, src_tokens, model_->options().tgt_vocab_size, options_,
+                     model_->options().hyper.max_target_positions);
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(StepDecoder& decoder, const torch::Tensor& src_tokens, int64_t V,
+                                                 const GenerationOptions& options, int64_t max_target_positions) {
+  options.validate();
   if (src_tokens.dim() != 2) {
     throw std::invalid_argument("generate: src_tokens must be [batch, length], got " + std::to_string(src_tokens.dim()) +
                                 " dimensions");
   }
-  EvalModeGuard eval_mode(*model_);
-  torch::InferenceMode inference;
-  const torch::Device device = model_->encoder->embed_tokens->weight.device();
+  const torch::Device device = decoder.device();
   const torch::Tensor src = src_tokens.to(device, torch::kLong);
-  const int64_t B = src.size(0), beam = options_.beam, V = model_->options().tgt_vocab_size;
+  const int64_t B = src.size(0), beam = options.beam;
   if (B == 0) return {};
 
   // Per-sentence length limits. fairseq takes the batch's padded length; per sentence keeps a
@@ -113,28 +185,18 @@ std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& sr
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = src_lens_t[b].item<int64_t>();
     if (len == 0) throw std::invalid_argument("generate: sentence " + std::to_string(b) + " is only padding");
-    max_len[b] = max_length(len);
-    if (max_len[b] < std::max(1, options_.min_len)) {
+    max_len[b] = max_generation_length(options, len, max_target_positions);
+    if (max_len[b] < std::max(1, options.min_len)) {
       throw std::invalid_argument("generate: sentence " + std::to_string(b) + " may get at most " +
                                   std::to_string(max_len[b]) + " tokens (max_len_a * " + std::to_string(len) +
                                   " + max_len_b, capped by the model's max target positions), fewer than min_len " +
-                                  std::to_string(std::max(1, options_.min_len)));
+                                  std::to_string(std::max(1, options.min_len)));
     }
   }
   const int64_t longest = *std::max_element(max_len.begin(), max_len.end());
 
   // Every sentence starts as `beam` identical rows: row = active sentence * beam + beam index.
-  EncoderOutput enc = model_->encode(src, config_);
-  const torch::Tensor first_rows = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(device))
-                                       .repeat_interleave(beam);
-  DecoderCache cache;
-  if (options_.use_cache) {
-    cache = model_->start_decoding(enc, config_);
-    cache.reorder(first_rows);
-    enc = EncoderOutput();  // the cache holds all the decoder needs
-  } else {
-    enc = select_rows(enc, first_rows);
-  }
+  decoder.start(src, beam);
   torch::Tensor tokens = torch::full({B * beam, longest + 2}, kPadId, torch::TensorOptions().dtype(torch::kLong).device(device));
   tokens.select(1, 0).fill_(kEosId);
   // Cumulative log-probabilities of each row's tokens 1..step (float32, as the model).
@@ -148,15 +210,7 @@ std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& sr
 
   for (int64_t step = 0; !sentence.empty(); ++step) {
     const int64_t bsz = static_cast<int64_t>(sentence.size());
-    torch::Tensor logits;
-    if (options_.use_cache) {
-      logits = model_->decode_step(tokens.narrow(1, step, 1), cache, config_).select(1, 0);
-    } else {
-      // The whole prefix through the decoder layers; only the last position needs the output
-      // projection (projecting the others would only slow this baseline down further).
-      const torch::Tensor h = model_->decoder->features(tokens.narrow(1, 0, step + 1), enc, config_);
-      logits = model_->decoder->output_layer(h.select(1, step), config_.decoder_embed_dim);
-    }
+    const torch::Tensor logits = decoder.next_logits(tokens.narrow(1, 0, step + 1), step);
     torch::Tensor lprobs = torch::log_softmax(logits.to(torch::kFloat), -1);
     lprobs.masked_fill_(lprobs.isnan(), kNegInf);
     lprobs.select(1, kPadId).fill_(kNegInf);  // fairseq never generates padding (unk is allowed)
@@ -173,7 +227,7 @@ std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& sr
       const torch::Tensor rows = long_tensor(row_forced, device).to(torch::kBool).unsqueeze(1);
       lprobs.masked_fill_(rows & not_eos_column, kNegInf);
     }
-    if (step < options_.min_len) lprobs.select(1, kEosId).fill_(kNegInf);
+    if (step < options.min_len) lprobs.select(1, kEosId).fill_(kNegInf);
 
     // Candidates: the best 2 x beam continuations of each sentence over all its beams (at step 0
     // the beams are identical, so only the first one's).
@@ -218,7 +272,7 @@ std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& sr
         }
         h.tokens.push_back(kEosId);
         h.positional_scores.push_back(cand_scores[b][c] - previous);
-        h.score = cand_scores[b][c] / std::pow(static_cast<double>(step + 1), options_.lenpen);
+        h.score = cand_scores[b][c] / std::pow(static_cast<double>(step + 1), options.lenpen);
         out.push_back(std::move(h));
       }
       done[b] = static_cast<int64_t>(out.size()) >= beam || forced[b];
@@ -254,21 +308,12 @@ std::vector<std::vector<Hypothesis>> Generator::generate(const torch::Tensor& sr
     tokens.select(1, step + 1).copy_(long_tensor(next_tokens, device));
     scores = scores.index_select(0, rows);
     scores.select(1, step).copy_(torch::tensor(next_scores, torch::kFloat).to(device));
-    if (options_.use_cache) {
-      // Greedy without finished sentences keeps every row where it is: nothing to move.
-      if (dropped) {
-        cache.reorder(rows);
-      } else if (beam > 1) {
-        cache.reorder_self_attention(rows);
-      }
-    } else if (dropped) {
-      enc = select_rows(enc, rows);
-    }
+    decoder.reorder(rows, dropped);
   }
 
   for (auto& hyps : finalized) {
     std::stable_sort(hyps.begin(), hyps.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
-    if (static_cast<int64_t>(hyps.size()) > options_.nbest) hyps.resize(options_.nbest);
+    if (static_cast<int64_t>(hyps.size()) > options.nbest) hyps.resize(options.nbest);
   }
   return finalized;
 }
