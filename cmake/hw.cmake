@@ -5,7 +5,7 @@
 set(THANOS_HW_PLAIN_SOURCES  # torch-free: no precompiled header needed
   src/common/csv.cc src/common/stats.cc src/space/hat_features.cc src/hw/latency_protocol.cc src/hw/host_info.cc
   src/hw/latency_dataset.cc src/hw/dataset_builder.cc)
-target_sources(thanos_core PRIVATE ${THANOS_HW_PLAIN_SOURCES} src/hw/in_process_backend.cc)
+target_sources(thanos_core PRIVATE ${THANOS_HW_PLAIN_SOURCES} src/hw/in_process_backend.cc src/hw/measurement_model.cc)
 # Debian's libtorch is CPU-only; a CUDA libtorch's config lists its CUDA libraries.
 if(TORCH_CUDA_LIBRARIES)
   target_compile_definitions(thanos_core PUBLIC THANOS_WITH_CUDA=1)

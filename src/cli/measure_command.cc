@@ -34,7 +34,7 @@ Command add_measure_command(CLI::App& parent) {
   auto no_extremes = std::make_shared<bool>(false);
   app->add_option("--space", o->space_path, "Search space YAML (HAT's format plus THANOS' QKV keys)");
   app->add_option("--config", o->config_path, "Measure this one SubConfig (YAML or JSON) and print the result");
-  app->add_option("--device", o->device, "cpu, cuda, or remote://HOST:PORT (a `thanos agent`); a comma-separated "
+  app->add_option("--device", o->device, "cpu, cuda, ort-cpu (ONNX Runtime on this CPU, docs/ORT.md), or remote://HOST:PORT (a `thanos agent`); a comma-separated "
                                          "list of agents measures in parallel")
       ->capture_default_str();
   app->add_option("--token-file", o->token_file, "The agents' shared token (remote devices)");

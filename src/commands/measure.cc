@@ -6,6 +6,9 @@
 
 #include "thanos/hw/agent.h"
 #include "thanos/hw/isolated_backend.h"
+#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#include "thanos/hw/ort_backend.h"
+#endif
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 
@@ -35,7 +38,7 @@ void complete_job(MeasureOptions& o) {
 
 }  // namespace
 
-std::string local_device_of(const std::string& device) { return is_remote(device) ? "cpu" : device; }
+std::string local_device_of(const std::string& device) { return is_remote(device) || device == "ort-cpu" ? "cpu" : device; }
 
 std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, const std::string& token_file,
                                                     const std::string& thanos_binary) {
@@ -44,8 +47,18 @@ std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, c
     backends.push_back(make_isolated_backend(thanos_binary));
     return backends;
   }
+  if (device == "ort-cpu") {
+#ifdef THANOS_WITH_ONNX
+    const std::string why = ort_runner_unavailable_reason();
+    if (!why.empty()) throw std::runtime_error("--device ort-cpu: " + why);
+    backends.push_back(std::make_unique<OrtBackend>());
+    return backends;
+#else
+    throw std::invalid_argument("--device ort-cpu: this build has no ONNX export (install libonnx-dev and rebuild; scripts/setup.sh does both)");
+#endif
+  }
   if (!is_remote(device)) {
-    throw std::invalid_argument("--device: expected cpu, cuda or remote://HOST:PORT[,remote://HOST:PORT...], got \"" +
+    throw std::invalid_argument("--device: expected cpu, cuda, ort-cpu or remote://HOST:PORT[,remote://HOST:PORT...], got \"" +
                                 device + "\"");
   }
   if (token_file.empty()) throw std::invalid_argument("--device " + device + ": needs --token-file (the agents' shared token)");

@@ -47,8 +47,8 @@ double proc_status_mib(const std::string& field, pid_t pid) {
   return kNaN;
 }
 
-bool reset_peak_rss() {
-  std::ofstream out("/proc/self/clear_refs");
+bool reset_peak_rss(pid_t pid) {
+  std::ofstream out(pid == 0 ? std::string("/proc/self/clear_refs") : "/proc/" + std::to_string(pid) + "/clear_refs");
   if (!out) return false;
   out << "5";
   out.flush();

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "thanos/hw/host_info.h"
+#include "thanos/hw/measurement_model.h"
 #include "thanos/model/super_transformer.h"
 
 #ifdef THANOS_WITH_CUDA
@@ -47,12 +48,6 @@ double time_ms(bool cuda, Fn&& fn) {
   fn();
   if (cuda) torch::cuda::synchronize();
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// Dummy tokens in [4, vocab): past fairseq's special symbols, so no padding or EOS.
-torch::Tensor dummy_tokens(int64_t rows, int64_t length, int64_t vocab, const torch::Device& device) {
-  auto gen = at::detail::createCPUGenerator(/*seed_in=*/7);
-  return torch::randint(4, vocab, {rows, length}, gen, torch::kLong).to(device);
 }
 
 // The encoder output copied once per beam row, as fairseq's generator does before decoding.
@@ -155,23 +150,14 @@ Measurement measure_in_process(const MeasureRequest& req) {
 
   {
     c10::InferenceMode inference;
-    ModelOptions options;
-    options.capacity = req.config;
-    options.src_vocab_size = options.tgt_vocab_size = req.protocol.vocab_size;
-    options.hyper = req.hyper;
-    options.hyper.max_source_positions = std::max(options.hyper.max_source_positions, req.protocol.src_len + 2);
-    options.hyper.max_target_positions = std::max(options.hyper.max_target_positions, req.protocol.tgt_len + 2);
-    options.validate();
-    torch::manual_seed(1);
-    SuperTransformer model(options);
-    model->eval();
+    SuperTransformer model = build_measurement_model(req);
     model->to(device, dtype);
     const SubConfig& cfg = req.config;
     const auto& p = req.protocol;
 
-    const auto src = dummy_tokens(1, p.src_len, p.vocab_size, device);
+    const auto src = measurement_tokens(1, p.src_len, p.vocab_size).to(device);
     // One dummy target token per step and beam row (HAT feeds a dummy prefix).
-    const auto tgt = dummy_tokens(p.beam, p.tgt_len, p.vocab_size, device);
+    const auto tgt = measurement_tokens(p.beam, p.tgt_len, p.vocab_size).to(device);
 
     std::vector<double> enc_ms, dec_ms;
     EncoderOutput encoded;

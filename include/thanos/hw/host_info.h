@@ -9,9 +9,9 @@ namespace thanos {
 
 // A field of /proc/<pid>/status in MiB ("VmRSS", "VmHWM"); NaN when absent. pid 0 = this process.
 double proc_status_mib(const std::string& field, pid_t pid = 0);
-// Resets this process's VmHWM to its current VmRSS (writes "5" to /proc/self/clear_refs; Linux
-// >= 4.0). Returns false when the kernel does not allow it.
-bool reset_peak_rss();
+// Resets a process's VmHWM to its current VmRSS (writes "5" to /proc/<pid>/clear_refs; Linux
+// >= 4.0; another process must be ours). pid 0 = this process. Returns false when not allowed.
+bool reset_peak_rss(pid_t pid = 0);
 
 std::string host_name();
 std::string cpu_model_name();  // /proc/cpuinfo "model name" (or "Model"/"Hardware" on ARM boards)
