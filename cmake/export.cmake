@@ -26,10 +26,13 @@ message(STATUS "export: onnx ${ONNX_VERSION}: thanos export enabled")
 # precompiled header was built with. Link the library files only (paths, not imported targets:
 # the test target lives in tests/, where these imported targets are not visible).
 set(THANOS_EXPORT_SOURCES src/export/onnx_graph_builder.cc src/export/export_sidecar.cc src/export/onnx_export.cc
-  src/commands/export.cc src/export/ort_step_decoder.cc src/hw/ort_backend.cc)
+  src/commands/export.cc src/export/ort_step_decoder.cc src/hw/ort_backend.cc src/export/npy.cc src/export/calibration.cc
+  src/export/export_runtime.cc)
+set_source_files_properties(src/export/export_runtime.cc PROPERTIES
+  COMPILE_DEFINITIONS THANOS_RKNN_RUNNER_PATH="${PROJECT_SOURCE_DIR}/tools/rknn/runner.py")
 set_source_files_properties(src/hw/ort_backend.cc PROPERTIES COMPILE_DEFINITIONS THANOS_VERSION_STRING="${PROJECT_VERSION}")
 # `--device ort-cpu` (an ONNX Runtime backend over the exported graphs) exists only with the exporter.
-set_property(SOURCE src/commands/measure.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
+set_property(SOURCE src/commands/measure.cc src/commands/eval.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
 target_sources(thanos_tools PRIVATE ${THANOS_EXPORT_SOURCES})
 set_source_files_properties(src/export/onnx_graph_builder.cc src/export/export_sidecar.cc PROPERTIES
                             SKIP_PRECOMPILE_HEADERS ON)
@@ -46,6 +49,6 @@ if(TARGET thanos)
 endif()
 
 if(TARGET thanos_tools_tests)
-  target_sources(thanos_tools_tests PRIVATE tests/test_export.cc tests/test_export_ort.cc tests/test_ort_backend.cc)
+  target_sources(thanos_tools_tests PRIVATE tests/test_export.cc tests/test_export_ort.cc tests/test_ort_backend.cc tests/test_deploy.cc)
   target_sources(thanos_tools_tests PRIVATE tests/test_rknn_check.cc)
 endif()

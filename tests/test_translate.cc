@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "test_util.h"
+#include "translation_fixture.h"
 #include <nlohmann/json.hpp>
 
 #include "thanos/commands/eval.h"
@@ -24,30 +25,6 @@ using thanos::testing::run_cli;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* kWords[] = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                        "red", "green", "blue", "cat", "dog", "bird"};
-
-// Target = the source words upper-cased and reversed.
-void write_corpus(const std::string& prefix, int n, std::uint64_t seed) {
-  Rng rng(seed);
-  std::ofstream en(prefix + ".en"), de(prefix + ".de");
-  for (int i = 0; i < n; ++i) {
-    std::vector<std::string> words;
-    for (int k = 0, len = 1 + static_cast<int>(rng.uniform_index(7)); k < len; ++k) {
-      words.push_back(kWords[rng.uniform_index(16)]);
-    }
-    std::string s, t;
-    for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
-    for (auto it = words.rbegin(); it != words.rend(); ++it) {
-      std::string u = *it;
-      for (auto& ch : u) ch = static_cast<char>(std::toupper(ch));
-      t += (t.empty() ? "" : " ") + u;
-    }
-    en << s << "\n";
-    de << t << "\n";
-  }
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -73,54 +50,7 @@ class Translate : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(::testing::TempDir() + "/thanos_translate_" + std::to_string(::getpid()));
-    const std::string& d = *dir_;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    write_corpus(d + "/train", 300, 1);
-    write_corpus(d + "/valid", 20, 2);
-    write_corpus(d + "/test", 15, 3);
-    PrepareOptions po;
-    po.train_prefix = d + "/train";
-    po.valid_prefix = d + "/valid";
-    po.test_prefix = d + "/test";
-    po.out_dir = d + "/prepared";
-    po.vocab_size = 50;
-    run_prepare(po);
-    std::ofstream(d + "/space.yml") << R"(share-all-embeddings: true
-encoder-embed-choice: [32, 16]
-decoder-embed-choice: [32, 16]
-encoder-ffn-embed-dim-choice: [64, 32]
-decoder-ffn-embed-dim-choice: [64, 32]
-encoder-layer-num-choice: [2]
-decoder-layer-num-choice: [2, 1]
-encoder-self-attention-heads-choice: [4, 2]
-decoder-self-attention-heads-choice: [4, 2]
-decoder-ende-attention-heads-choice: [4, 2]
-decoder-arbitrary-ende-attn-choice: [-1, 1]
-qkv-dim: 32
-)";
-    TrainCommandOptions to;
-    to.data_dir = po.out_dir;
-    to.space_path = d + "/space.yml";
-    to.save_dir = d + "/super";
-    to.train.max_updates = 8;
-    to.train.batching.max_tokens = 300;
-    to.train.lr.warmup_updates = 2;
-    run_train(to, [](const std::string&) {});
-    std::ofstream(d + "/sub.yml") << R"(encoder-embed-dim-subtransformer: 32
-decoder-embed-dim-subtransformer: 16
-encoder-ffn-embed-dim-all-subtransformer: [64, 32]
-decoder-ffn-embed-dim-all-subtransformer: [32, 64]
-encoder-layer-num-subtransformer: 2
-decoder-layer-num-subtransformer: 2
-encoder-self-attention-heads-all-subtransformer: [4, 2]
-decoder-self-attention-heads-all-subtransformer: [2, 4]
-decoder-ende-attention-heads-all-subtransformer: [4, 2]
-decoder-arbitrary-ende-attn-all-subtransformer: [1, -1]
-)";
-    const CliResult ex = run_cli("extract --checkpoint " + d + "/super/checkpoint_last.pt --config " + d +
-                                 "/sub.yml --out " + d + "/sub.pt");
-    ASSERT_EQ(ex.code, 0) << ex.output;
+    thanos::testing::build_translation_fixture(*dir_);
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);

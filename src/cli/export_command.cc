@@ -17,6 +17,12 @@ Command add_export_command(CLI::App& parent) {
   app->add_option("--static", opt->static_lengths, "SRC_LEN,TGT_LEN: static shapes for NPUs (batch 1, fixed source "
                                                    "length, self-attention cache of TGT_LEN steps)");
   app->add_option("--dtype", opt->dtype, "float32 or float16 (weights and activations)")->capture_default_str();
+  app->add_option("--calibration-data", opt->calibration.data_dir,
+                  "Prepared data (`thanos prepare` output): also write int8 calibration inputs of both static graphs to "
+                  "OUT/calibration for rknn-toolkit2 (docs/DEPLOY.md)")->check(CLI::ExistingDirectory);
+  app->add_option("--calibration-split", opt->calibration.split, "Split whose sentences calibrate")->capture_default_str();
+  app->add_option("--calibration-sentences", opt->calibration.sentences, "Sentences translated for calibration")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   return {app, [=]() {
             ExportCommandResult r = run_export(*opt);
             print_warnings(r.warnings);
@@ -24,6 +30,12 @@ Command add_export_command(CLI::App& parent) {
                       << "\n  " << r.encoder_path << " (" << r.encoder_nodes << " nodes)\n  " << r.decoder_path << " ("
                       << r.decoder_nodes << " nodes)\n  " << r.sidecar_path << "\n"
                       << "checked: onnx checker and full shape inference passed for both graphs\n";
+            if (r.calibration) {
+              const auto& c = *r.calibration;
+              std::cout << "calibration: " << c.encoder_samples << " encoder and " << c.decoder_samples << " decoder-step samples from "
+                        << c.sentences << " sentences (" << c.skipped_too_long << " longer than the export skipped)\n  "
+                        << c.encoder_list << "\n  " << c.decoder_list << "\n";
+            }
             return 0;
           }};
 }

@@ -14,6 +14,9 @@
 #include "thanos/decode/batch_decoder.h"
 #include "thanos/decode/chrf.h"
 #include "thanos/train/trainer.h"
+#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#include "thanos/export/export_runtime.h"
+#endif
 
 namespace thanos {
 
@@ -40,29 +43,55 @@ EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::st
                                 std::to_string(data.size()) + " pairs; re-run `thanos prepare`");
   }
 
-  TranslationModel tm = load_translation_model(o.model_path, o.config_path);
-  for (const auto& w : tm.warnings) say("warning: " + w);
-  if (const std::string w = other_data_warning(tm.loaded.info, o.model_path, manifest, o.data_dir); !w.empty()) {
-    say("warning: " + w);
-  }
-  SuperTransformer model = tm.loaded.model;
   const int vocab = manifest.at("vocab_size").get<int>();
-  if (model->options().src_vocab_size != vocab || model->options().tgt_vocab_size != vocab) {
-    throw std::invalid_argument(o.model_path + ": vocabulary " + std::to_string(model->options().src_vocab_size) + "/" +
-                                std::to_string(model->options().tgt_vocab_size) + " (source/target), but " + o.data_dir +
-                                " has " + std::to_string(vocab));
-  }
-  model->to(parse_device(o.device));
   const SubwordModel spm(o.data_dir + "/" + manifest.value("spm_model", "spm.model"));
-
   EvalResult r;
   r.generation = o.generation;
-  r.config_summary = tm.config.summary();
   r.sentences = data.size();
-  Generator generator(model, tm.config, o.generation);
-  const DecodeOutput decoded = decode_in_batches(generator, data, o.max_tokens, [&](const DecodeProgress& p) {
-    say(format_progress(p));
-  });
+  auto report = [&](const DecodeProgress& p) { say(format_progress(p)); };
+  DecodeOutput decoded;
+  if (!o.export_dir.empty()) {
+#ifdef THANOS_WITH_ONNX
+    // Exported graphs in a runtime, translated by the same beam search (docs/DEPLOY.md).
+    ExportRuntimeOptions ro;
+    ro.runtime = o.runtime;
+    ro.rknn_dtype = o.rknn_dtype;
+    ro.core_mask = o.core_mask;
+    ro.python = o.python;
+    ro.threads = o.threads > 0 ? o.threads : static_cast<int>(torch::get_num_threads());  // as libtorch's (--threads)
+    OrtRunner runner(runner_options_for(ro));
+    OrtStepDecoder decoder(runner, o.export_dir, step_decoder_options_for(ro, o.export_dir));
+    const ExportSidecar& sidecar = decoder.sidecar();
+    if (sidecar.src_vocab_size != vocab || sidecar.tgt_vocab_size != vocab) {
+      throw std::invalid_argument(o.export_dir + ": vocabulary " + std::to_string(sidecar.src_vocab_size) + "/" +
+                                  std::to_string(sidecar.tgt_vocab_size) + " (source/target), but " + o.data_dir + " has " +
+                                  std::to_string(vocab));
+    }
+    r.config_summary = sidecar.config.summary() + " [" + o.runtime + (o.runtime == "rknn-sim" ? " " + o.rknn_dtype : "") + ", " +
+                       sidecar.mode + " " + sidecar.dtype + " export]";
+    decoded = decode_in_batches(
+        [&](const torch::Tensor& src) { return beam_search(decoder, src, vocab, o.generation, decoder.max_target_positions()); },
+        data, o.max_tokens, report);
+#else
+    throw std::invalid_argument("--export: this build has no ONNX export (install libonnx-dev and rebuild; scripts/setup.sh)");
+#endif
+  } else {
+    TranslationModel tm = load_translation_model(o.model_path, o.config_path);
+    for (const auto& w : tm.warnings) say("warning: " + w);
+    if (const std::string w = other_data_warning(tm.loaded.info, o.model_path, manifest, o.data_dir); !w.empty()) {
+      say("warning: " + w);
+    }
+    SuperTransformer model = tm.loaded.model;
+    if (model->options().src_vocab_size != vocab || model->options().tgt_vocab_size != vocab) {
+      throw std::invalid_argument(o.model_path + ": vocabulary " + std::to_string(model->options().src_vocab_size) + "/" +
+                                  std::to_string(model->options().tgt_vocab_size) + " (source/target), but " + o.data_dir +
+                                  " has " + std::to_string(vocab));
+    }
+    model->to(parse_device(o.device));
+    r.config_summary = tm.config.summary();
+    Generator generator(model, tm.config, o.generation);
+    decoded = decode_in_batches(generator, data, o.max_tokens, report);
+  }
   r.decode_seconds = decoded.seconds;
   r.generated_tokens = decoded.generated_tokens;
   const std::vector<std::string> hyps = data.size() ? spm.decode(decoded.tokens) : std::vector<std::string>{};

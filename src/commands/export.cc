@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "thanos/commands/translate.h"
+#include "thanos/export/calibration.h"
 #include "thanos/export/onnx_export.h"
 #include "thanos/export/onnx_graph_builder.h"
 #include "thanos/model/extract.h"
@@ -39,6 +40,15 @@ ExportCommandResult run_export(const ExportCommandOptions& opt) {
     auto [src, tgt] = parse_static_lengths(opt.static_lengths);
     eo.static_src_len = src;
     eo.static_tgt_len = tgt;
+  }
+  if (!opt.calibration.data_dir.empty()) {
+    if (!eo.is_static() || eo.dtype != ExportDtype::kFloat32) {
+      throw std::invalid_argument("--calibration-data: int8 calibration data are recorded from a static float32 export "
+                                  "(add --static SRC_LEN,TGT_LEN; the toolkit quantizes the float32 graph)");
+    }
+    if (const std::string why = ort_runner_unavailable_reason(); !why.empty()) {
+      throw std::invalid_argument("--calibration-data: the decoder's inputs are recorded in ONNX Runtime: " + why);
+    }
   }
   namespace fs = std::filesystem;
   if (fs::exists(opt.out_dir) && !fs::is_directory(opt.out_dir)) {
@@ -79,6 +89,11 @@ ExportCommandResult run_export(const ExportCommandOptions& opt) {
   // The sidecar last: a directory with a sidecar holds the graphs it describes.
   write_sidecar(result.sidecar_path,
                 make_export_sidecar(model->options(), tm.config, eo, graphs, opt.checkpoint_path));
+  if (!opt.calibration.data_dir.empty()) {
+    // Recorded from the float32 graphs just written (the inputs the converted model will see).
+    OrtRunner runner;
+    result.calibration = write_calibration_set(runner, opt.out_dir, opt.calibration);
+  }
   return result;
 }
 

@@ -37,6 +37,13 @@ std::string format_progress(const DecodeProgress& p, const char* verb) {
 DecodeOutput decode_in_batches(Generator& generator, const BinarizedSplit& sources, int max_tokens,
                                const std::function<void(const DecodeProgress&)>& progress,
                                double report_every_seconds) {
+  return decode_in_batches([&](const torch::Tensor& src) { return generator.generate(src); }, sources, max_tokens,
+                           progress, report_every_seconds);
+}
+
+DecodeOutput decode_in_batches(const BatchTranslator& translate, const BinarizedSplit& sources, int max_tokens,
+                               const std::function<void(const DecodeProgress&)>& progress,
+                               double report_every_seconds) {
   if (max_tokens < 1) throw std::invalid_argument("max tokens per batch must be >= 1, got " + std::to_string(max_tokens));
   // Batches are sized by the sources alone: the targets are what is being generated.
   BinarizedSplit src_only;
@@ -63,7 +70,7 @@ DecodeOutput decode_in_batches(Generator& generator, const BinarizedSplit& sourc
     for (std::size_t r = 0; r < batch.size(); ++r) {
       for (std::size_t k = 0; k < src_only.src_len(batch[r]); ++k) acc[r][k] = src_only.src(batch[r])[k];
     }
-    const auto hyps = generator.generate(src);
+    const auto hyps = translate(src);
     for (std::size_t r = 0; r < batch.size(); ++r) {
       std::vector<int>& row = out.tokens[batch[r]];
       for (int64_t t : hyps[r].front().tokens) {

@@ -303,6 +303,10 @@ std::string find_ort_runner(const std::string& explicit_path) {
 }
 
 std::string ort_runner_unavailable_reason(const OrtRunnerOptions& options) {
+  if (!options.command.empty()) {
+    if (which(options.command.front()).empty()) return "runner: `" + options.command.front() + "` not found on PATH";
+    return "";  // the runner itself says at its start what it lacks
+  }
   const std::string node = node_program(options);
   if (which(node).empty()) {
     return "ORT runner: Node.js (`" + node + "`) not found; install Debian's nodejs and npm (" + kInstallHint + ")";
@@ -501,8 +505,9 @@ struct OrtRunner::Impl {
 
   void start() {
     if (const std::string why = ort_runner_unavailable_reason(options); !why.empty()) throw OrtRunnerUnavailable(why);
-    runner = find_ort_runner(options.runner_path);
-    const std::string node = which(node_program(options));
+    const bool custom = !options.command.empty();
+    runner = custom ? options.command.size() > 1 ? options.command[1] : options.command[0] : find_ort_runner(options.runner_path);
+    const std::string node = which(custom ? options.command.front() : node_program(options));
     tmp = std::make_unique<TempDir>("ort");
     stderr_path = tmp->path() + "/runner.stderr";
 
@@ -522,6 +527,7 @@ struct OrtRunner::Impl {
     posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const ChildSpawnAttributes attr;
     std::vector<std::string> argv = {node, runner};
+    if (custom) argv.assign(options.command.begin(), options.command.end());
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -539,10 +545,18 @@ struct OrtRunner::Impl {
     }
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(options.start_timeout_s));
-    const auto hello = receive(deadline, "hello").first;
+    json hello;
+    try {
+      hello = receive(deadline, "hello").first;
+    } catch (const std::runtime_error& e) {
+      // Exit status 3: the runner started but its runtime is missing (onnxruntime-node, RKNN Lite);
+      // its message says what to install.
+      if (reaped && WIFEXITED(status) && WEXITSTATUS(status) == 3) throw OrtRunnerUnavailable(e.what());
+      throw;
+    }
     if (!hello.value("ok", false) || hello.value("op", "") != "hello") die("unexpected first message " + hello.dump());
-    ort_version = hello.value("onnxruntime", "");
-    node_version = hello.value("node", "");
+    ort_version = hello.value("onnxruntime", hello.value("runtime", ""));
+    node_version = hello.value("node", hello.value("interpreter", ""));
   }
 
   void stop() {
@@ -601,6 +615,7 @@ OrtSessionInfo OrtRunner::load(const std::string& model_path, const OrtSessionOp
   if (!o.execution_mode.empty()) options["execution_mode"] = o.execution_mode;
   if (o.enable_cpu_mem_arena >= 0) options["enable_cpu_mem_arena"] = o.enable_cpu_mem_arena != 0;
   if (o.enable_mem_pattern >= 0) options["enable_mem_pattern"] = o.enable_mem_pattern != 0;
+  for (const auto& [key, value] : o.runtime_options) options[key] = value;
   json req = {{"op", "load"}, {"path", ec ? model_path : path}, {"intra_op_threads", o.intra_op_threads}, {"options", options}};
   if (o.inter_op_threads > 0) req["inter_op_threads"] = o.inter_op_threads;
   const auto r = impl_->request(req, {}).first;

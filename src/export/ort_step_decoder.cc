@@ -64,8 +64,8 @@ torch::Tensor to_torch_tensor(const OrtTensor& o) {
   return t;
 }
 
-OrtStepDecoder::OrtStepDecoder(OrtRunner& runner, const std::string& export_dir, const OrtSessionOptions& session_options)
-    : runner_(runner) {
+OrtStepDecoder::OrtStepDecoder(OrtRunner& runner, const std::string& export_dir, OrtStepDecoderOptions options)
+    : runner_(runner), options_(std::move(options)) {
   const fs::path dir(export_dir);
   const fs::path sidecar = dir / kExportSidecarFile;
   if (!fs::exists(sidecar)) {
@@ -75,9 +75,16 @@ OrtStepDecoder::OrtStepDecoder(OrtRunner& runner, const std::string& export_dir,
   sidecar_ = read_sidecar(sidecar.string());
   static_ = sidecar_.mode == "static";
   float_dtype_ = sidecar_.dtype == "float16" ? torch::kHalf : torch::kFloat;
-  encoder_ = runner_.load((dir / sidecar_.encoder.file).string(), session_options).session;
+  auto graph_path = [&](const std::string& file) {
+    fs::path p = dir / file;
+    if (!options_.graph_extension.empty()) p.replace_extension(options_.graph_extension);
+    if (!fs::exists(p)) throw std::invalid_argument(p.string() + ": missing (named by " + sidecar.string() + ")");
+    return p.string();
+  };
+  const std::string encoder_path = graph_path(sidecar_.encoder.file), decoder_path = graph_path(sidecar_.decoder.file);
+  encoder_ = runner_.load(encoder_path, options_.session).session;
   try {
-    decoder_ = runner_.load((dir / sidecar_.decoder.file).string(), session_options).session;
+    decoder_ = runner_.load(decoder_path, options_.session).session;
   } catch (...) {
     runner_.close(encoder_);
     throw;
@@ -108,7 +115,7 @@ void OrtStepDecoder::start(const torch::Tensor& src_tokens, int64_t beam) {
   shared_.clear();
   shared_static_.clear();
   if (!static_) {
-    for (auto& out : runner_.run(encoder_, {to_ort_tensor("src_tokens", src)})) {
+    for (auto& out : runner_.run(encoder_, observed("encoder", {to_ort_tensor("src_tokens", src)}))) {
       shared_.emplace_back(out.name, to_torch_tensor(out).index_select(0, first_rows));
     }
   } else {
@@ -125,7 +132,9 @@ void OrtStepDecoder::start(const torch::Tensor& src_tokens, int64_t beam) {
       auto padded = torch::full({1, capacity}, kPadId, torch::kLong);
       padded.narrow(1, 0, sentence.size(0)).copy_(sentence);
       std::vector<std::pair<std::string, torch::Tensor>> outs;
-      for (auto& out : runner_.run(encoder_, {to_ort_tensor("src_tokens", padded)})) outs.emplace_back(out.name, to_torch_tensor(out));
+      for (auto& out : runner_.run(encoder_, observed("encoder", {to_ort_tensor("src_tokens", padded)}))) {
+        outs.emplace_back(out.name, to_torch_tensor(out));
+      }
       shared_static_.push_back(std::move(outs));
     }
     row_sentence_ = first_rows;
@@ -149,6 +158,11 @@ std::vector<OrtTensor> OrtStepDecoder::decoder_feed(int64_t row_begin, int64_t r
   for (const auto& [name, t] : pasts_) feed.push_back(to_ort_tensor(name, t.narrow(0, row_begin, rows)));
   feed.push_back(to_ort_tensor("prev_token", prev));
   feed.push_back(OrtTensor::from_int64("step", {1}, {step}));
+  return observed("decoder", std::move(feed));
+}
+
+std::vector<OrtTensor> OrtStepDecoder::observed(const std::string& graph, std::vector<OrtTensor> feed) const {
+  if (options_.on_feed) options_.on_feed(graph, feed);
   return feed;
 }
 

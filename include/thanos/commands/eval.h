@@ -16,6 +16,15 @@ namespace thanos {
 
 struct EvalOptions {
   std::string model_path;
+  // Instead of a model: a `thanos export` directory run in `runtime` (export/export_runtime.h):
+  // ort | rknn-sim (rknn_dtype fp16 | int8) | rknn (on the board, core_mask), `python` having
+  // Rockchip's package; `threads` for ONNX Runtime.
+  std::string export_dir;
+  std::string runtime = "ort";
+  std::string rknn_dtype = "fp16";
+  std::string core_mask = "auto";
+  std::string python = "python3";
+  int threads = 0;  // 0: libtorch's thread count (the global --threads)
   std::string config_path;       // SubConfig for a SuperTransformer
   std::string data_dir;          // `thanos prepare` output
   std::string split = "test";

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "thanos/export/calibration.h"
 #include "thanos/space/sub_config.h"
 
 namespace thanos {
@@ -22,6 +23,9 @@ struct ExportCommandOptions {
   std::string out_dir;          // created if missing; the three files are replaced atomically
   std::string static_lengths;   // "SRC_LEN,TGT_LEN" for static mode; empty = dynamic
   std::string dtype = "float32";  // float32 | float16
+  // With data_dir: int8 calibration data for rknn-toolkit2 in <out_dir>/calibration (static
+  // float32 exports only; needs the ONNX Runtime runner, docs/DEPLOY.md).
+  CalibrationOptions calibration;
 };
 
 struct ExportCommandResult {
@@ -30,6 +34,7 @@ struct ExportCommandResult {
   bool extracted = false;  // the SubTransformer was extracted from a SuperTransformer
   int encoder_nodes = 0, decoder_nodes = 0;
   std::vector<std::string> warnings;
+  std::optional<CalibrationSet> calibration;
 };
 
 // "SRC_LEN,TGT_LEN" -> the two lengths (each >= 1). Throws std::invalid_argument naming --static.

@@ -31,6 +31,13 @@ DecodeOutput decode_in_batches(Generator& generator, const BinarizedSplit& sourc
                                const std::function<void(const DecodeProgress&)>& progress = nullptr,
                                double report_every_seconds = 1.0);
 
+// The same over any translator of a padded source batch [B, S] (e.g. beam_search over exported
+// graphs in ONNX Runtime or on an NPU, export/ort_step_decoder.h).
+using BatchTranslator = std::function<std::vector<std::vector<Hypothesis>>(const torch::Tensor& src_tokens)>;
+DecodeOutput decode_in_batches(const BatchTranslator& translate, const BinarizedSplit& sources, int max_tokens,
+                               const std::function<void(const DecodeProgress&)>& progress = nullptr,
+                               double report_every_seconds = 1.0);
+
 // "translated 120/337 sentences | 14.2 sentences/s | elapsed 0:00:08 | eta 0:00:15"
 std::string format_progress(const DecodeProgress& p, const char* verb = "translated");
 

@@ -77,6 +77,9 @@ struct OrtSessionOptions {
   int enable_cpu_mem_arena = -1;                 // -1: ORT's default; 0/1
   int enable_mem_pattern = -1;                   // -1: ORT's default; 0/1
   int log_severity_level = 3;                    // 0 verbose .. 4 fatal; the runner's stderr
+  // Extra string settings in the load request's "options", for runners other than runner.js
+  // (tools/rknn/runner.py reads rknn_dtype and calibration_dir); runner.js ignores unknown keys.
+  std::vector<std::pair<std::string, std::string>> runtime_options;
 };
 
 // HAT's repetition and trimming (include/thanos/hw/latency_protocol.h): warm-ups, timed runs,
@@ -123,6 +126,10 @@ struct OrtLoopResult {
 };
 
 struct OrtRunnerOptions {
+  // Another runner speaking the same protocol instead of runner.js, as {program, args...}
+  // (program found on PATH): e.g. {"python3", "tools/rknn/runner.py", "--runtime", "lite"} for
+  // RKNN on the board (docs/DEPLOY.md). Empty: `node runner.js` as below.
+  std::vector<std::string> command;
   std::string runner_path;  // runner.js; empty: $THANOS_ORT_RUNNER, else found (find_ort_runner)
   std::string node;         // the node executable; empty: $THANOS_NODE, else `node` on PATH
   double start_timeout_s = 60;     // until the runner has loaded ONNX Runtime and said hello
@@ -174,7 +181,9 @@ class OrtRunner {
   pid_t pid() const;
   bool running() const;  // the process is up and the stream in sync
   const std::string& runner_path() const;
-  std::string onnxruntime_version() const;  // from the hello, e.g. "1.22.0"
+  // From the hello: runner.js sends its ONNX Runtime version ("1.22.0") and Node's; another runner
+  // (`command`) its runtime ("rknn-toolkit-lite2 2.3.0") and interpreter ("python 3.11.2").
+  std::string onnxruntime_version() const;
   std::string node_version() const;
 
   struct Impl;

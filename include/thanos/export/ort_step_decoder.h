@@ -10,6 +10,7 @@
 // row's own past keys/values; encoder outputs are shared by a sentence's rows, never copied.
 #include <torch/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,11 +26,21 @@ namespace thanos {
 OrtTensor to_ort_tensor(const std::string& name, const torch::Tensor& tensor);
 torch::Tensor to_torch_tensor(const OrtTensor& tensor);
 
+struct OrtStepDecoderOptions {
+  OrtSessionOptions session;
+  // Load the graphs with this extension instead of the sidecar's ".onnx" (".rknn": converted
+  // models beside the sidecar, tools/rknn/convert.py).
+  std::string graph_extension;
+  // Called with every feed before it is run ("encoder" or "decoder", the named inputs): how
+  // `thanos export --calibration-data` records real inputs of each graph for int8 calibration.
+  std::function<void(const std::string& graph, const std::vector<OrtTensor>& feed)> on_feed;
+};
+
 class OrtStepDecoder : public StepDecoder {
  public:
   // Reads the sidecar of `export_dir` and loads both graphs into `runner` (which must outlive this
   // object). Throws std::invalid_argument naming the file when the directory is not an export.
-  OrtStepDecoder(OrtRunner& runner, const std::string& export_dir, const OrtSessionOptions& session_options = {});
+  OrtStepDecoder(OrtRunner& runner, const std::string& export_dir, OrtStepDecoderOptions options = {});
   ~OrtStepDecoder() override;  // closes both sessions (errors ignored: the runner may be gone)
   OrtStepDecoder(const OrtStepDecoder&) = delete;
   OrtStepDecoder& operator=(const OrtStepDecoder&) = delete;
@@ -49,7 +60,10 @@ class OrtStepDecoder : public StepDecoder {
   std::vector<OrtTensor> decoder_feed(int64_t row_begin, int64_t rows, int64_t shared_index, const torch::Tensor& prev,
                                       int64_t step) const;
 
+  std::vector<OrtTensor> observed(const std::string& graph, std::vector<OrtTensor> feed) const;
+
   OrtRunner& runner_;
+  OrtStepDecoderOptions options_;
   ExportSidecar sidecar_;
   int encoder_ = 0, decoder_ = 0;
   bool static_ = false;
