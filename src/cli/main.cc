@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
       thanos::cli::add_fit_predictor_command(app)};
 #ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
   commands.push_back(thanos::cli::add_export_command(app));
+  commands.push_back(thanos::cli::add_rknn_check_command(app));
 #endif
   try {
     app.parse(argc, argv);
