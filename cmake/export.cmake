@@ -27,10 +27,11 @@ message(STATUS "export: onnx ${ONNX_VERSION}: thanos export enabled")
 # the test target lives in tests/, where these imported targets are not visible).
 set(THANOS_EXPORT_SOURCES src/export/onnx_graph_builder.cc src/export/export_sidecar.cc src/export/onnx_export.cc
   src/commands/export.cc src/export/ort_step_decoder.cc src/hw/ort_backend.cc src/export/npy.cc src/export/calibration.cc
-  src/export/export_runtime.cc)
+  src/export/export_runtime.cc src/hw/rknn_backend.cc)
 set_source_files_properties(src/export/export_runtime.cc PROPERTIES
   COMPILE_DEFINITIONS THANOS_RKNN_RUNNER_PATH="${PROJECT_SOURCE_DIR}/tools/rknn/runner.py")
-set_source_files_properties(src/hw/ort_backend.cc PROPERTIES COMPILE_DEFINITIONS THANOS_VERSION_STRING="${PROJECT_VERSION}")
+set_source_files_properties(src/hw/ort_backend.cc src/hw/rknn_backend.cc PROPERTIES
+                            COMPILE_DEFINITIONS THANOS_VERSION_STRING="${PROJECT_VERSION}")
 # `--device ort-cpu` (an ONNX Runtime backend over the exported graphs) exists only with the exporter.
 set_property(SOURCE src/commands/measure.cc src/commands/eval.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
 target_sources(thanos_tools PRIVATE ${THANOS_EXPORT_SOURCES})
@@ -45,7 +46,7 @@ target_link_libraries(thanos_tools PUBLIC ${_thanos_export_onnx} ${_thanos_expor
 
 if(TARGET thanos)
   target_sources(thanos PRIVATE src/cli/export_command.cc src/cli/rknn_check_command.cc)
-  set_property(SOURCE src/cli/main.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
+  set_property(SOURCE src/cli/main.cc src/cli/agent_command.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
 endif()
 
 if(TARGET thanos_tools_tests)

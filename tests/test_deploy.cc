@@ -19,6 +19,10 @@
 #include "thanos/export/export_sidecar.h"
 #include "thanos/export/npy.h"
 #include "thanos/export/ort_runner.h"
+#include "loopback_agent.h"
+#include "thanos/export/rknn_check.h"
+#include "thanos/hw/rknn_backend.h"
+#include "thanos/space/config_io.h"
 #include "translation_fixture.h"
 
 namespace thanos {
@@ -196,6 +200,80 @@ TEST_F(Deploy, RknnSimulatorWithoutRockchipsToolkitSaysWhatToInstall) {
   const auto board = run_cli("eval --export " + out + " --data " + dir() + "/prepared --runtime rknn --python /usr/bin/python3");
   EXPECT_NE(board.code, 0);
   EXPECT_NE(board.output.find("rknn-toolkit-lite2"), std::string::npos) << board.output;
+}
+
+// ------------------------------------------------------------------ the NPU measurement path
+
+MeasureRequest npu_request(int tgt_len = 8, int vocab = 300) {
+  MeasureRequest r;
+  r.config.encoder_embed_dim = r.config.decoder_embed_dim = 64;
+  r.config.encoder_layers.push_back({128, 4, 64});
+  r.config.decoder_layers.push_back({128, 4, 64, 4, 64, 1});
+  r.protocol = latency_protocol_preset("quick");
+  r.protocol.src_len = 12;
+  r.protocol.tgt_len = tgt_len;
+  r.protocol.vocab_size = vocab;
+  r.protocol.dtype = "float16";
+  r.run.device = "rknn";
+  return r;
+}
+
+TEST(RknnBackend, CacheKeySeparatesWhatChangesTheConvertedModel) {
+  const std::string base = rknn_cache_key(npu_request());
+  EXPECT_EQ(rknn_cache_key(npu_request()), base);
+  EXPECT_NE(rknn_cache_key(npu_request(9)), base);
+  EXPECT_NE(rknn_cache_key(npu_request(8, 301)), base);
+  MeasureRequest other = npu_request();
+  other.config.decoder_layers[0].ffn_dim = 64;
+  EXPECT_NE(rknn_cache_key(other), base);
+  MeasureRequest pre = npu_request();
+  pre.hyper.encoder_normalize_before = !pre.hyper.encoder_normalize_before;
+  EXPECT_NE(rknn_cache_key(pre), base);
+}
+
+// Without Rockchip's toolkit (this machine): the static export of the candidate is written and is
+// clean for the RK3588 (rknn-check), and the conversion step says what to install.
+TEST(RknnBackend, WithoutRockchipsToolkitExportsCleanGraphsAndSaysWhatToInstall) {
+  TempDir cache("rknn-cache");
+  RknnBackend backend(RknnBackendOptions{"/usr/bin/python3", cache.path(), "auto"});
+  const MeasureRequest r = npu_request();
+  std::string message;
+  try {
+    backend.measure(r);
+    FAIL() << "measured on an NPU that is not there";
+  } catch (const OrtRunnerUnavailable& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("rknn-toolkit2"), std::string::npos) << message;
+  const std::string entry = cache.path() + "/" + rknn_cache_key(r);
+  for (const char* graph : {"/encoder.onnx", "/decoder_step.onnx"}) {
+    const RknnCheckReport report = rknn_check_file(entry + graph);
+    EXPECT_TRUE(report.findings.empty()) << graph << ": " << format_rknn_report_table({report});
+  }
+  EXPECT_EQ(read_sidecar(entry + "/thanos_export.json").static_tgt_len, 8);
+  EXPECT_FALSE(fs::exists(entry + "/rknn-fp16/thanos_export.json"));  // nothing pretends to be converted
+
+  MeasureRequest cpu = npu_request();
+  cpu.run.device = "cpu";
+  EXPECT_THROW(backend.measure(cpu), std::invalid_argument);
+  MeasureRequest f32 = npu_request();
+  f32.protocol.dtype = "float32";
+  EXPECT_NE(testing::invalid_argument_message([&] { backend.measure(f32); }).find("float16"), std::string::npos);
+}
+
+// `measure --backend rknn` reaches the agent's NPU backend (started with --rknn), whose missing
+// toolkit comes back as the agent's failure, naming it.
+TEST(RknnBackend, MeasureThroughAnAgentReachesItsNpuBackend) {
+  TempDir dir("rknn-agent");
+  testing::LoopbackAgent agent(dir.path(), "--rknn --python /usr/bin/python3 --rknn-cache " + dir.path() + "/cache");
+  ASSERT_FALSE(agent.address().empty()) << agent.log();
+  write_file_atomically(dir.path() + "/sub.yml", config_to_yaml(npu_request().config));
+  const auto r = run_cli("measure --config " + dir.path() + "/sub.yml --device remote://" + agent.address() + " --token-file " +
+                         agent.token_file() + " --backend rknn --protocol quick --dtype float16 --vocab-size 300");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("rknn-toolkit2"), std::string::npos) << r.output << agent.log();
+  const auto bad = run_cli("measure --config " + dir.path() + "/sub.yml --device cpu --backend rknn --protocol quick");
+  EXPECT_NE(bad.output.find("only with --device remote://"), std::string::npos) << bad.output;
 }
 
 }  // namespace

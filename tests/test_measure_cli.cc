@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "loopback_agent.h"
 #include "test_util.h"
 #include "thanos/common/csv.h"
 #include "thanos/common/subprocess.h"
@@ -222,28 +223,9 @@ TEST(MeasureCli, BadInputSaysWhatIsWrong) {
 // The measurement path through an agent on loopback: `thanos agent` + `thanos measure --device remote://`.
 TEST(MeasureCli, ThroughALoopbackAgent) {
   Files f;
-  const std::string token = f.dir.path() + "/token";
-  write_file_atomically(token, "measure-cli-test-token\n");
-  ::chmod(token.c_str(), 0600);
-  const std::string log = f.dir.path() + "/agent.log", pid_file = f.dir.path() + "/agent.pid";
-  const std::string start = std::string(THANOS_BINARY) + " --threads 1 agent --listen 127.0.0.1:0 --token-file " + token +
-                            " > " + log + " 2>&1 & echo $! > " + pid_file;
-  ASSERT_EQ(std::system(start.c_str()), 0);
-  std::string address;
-  for (int i = 0; i < 200 && address.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::string text;
-    try {
-      text = read_text_file(log);
-    } catch (const std::exception&) {
-    }
-    const auto at = text.find("listening on ");
-    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
-      address = text.substr(at + 13, text.find('\n', at) - at - 13);
-    }
-  }
-  const int pid = std::stoi(read_text_file(pid_file));
-  ASSERT_FALSE(address.empty()) << read_text_file(log);
+  testing::LoopbackAgent agent(f.dir.path());
+  const std::string address = agent.address(), token = agent.token_file();
+  ASSERT_FALSE(address.empty()) << agent.log();
   const auto r = run_cli("--threads 1 measure --space " + f.space + " --device remote://" + address + " --token-file " + token +
                          " --samples 1 --out " + f.csv + kQuick + " --json");
   const auto wrong = f.dir.path() + "/wrong";
@@ -251,8 +233,7 @@ TEST(MeasureCli, ThroughALoopbackAgent) {
   ::chmod(wrong.c_str(), 0600);
   const auto refused = run_cli("--threads 1 measure --space " + f.space + " --device remote://" + address +
                                " --token-file " + wrong + " --samples 1 --out " + f.dir.path() + "/other.csv" + kQuick);
-  ::kill(pid, SIGTERM);
-  ASSERT_EQ(r.code, 0) << r.output << read_text_file(log);
+  ASSERT_EQ(r.code, 0) << r.output << agent.log();
   const auto rows = csv_rows(f.csv);
   ASSERT_EQ(rows.size(), 3u);
   for (const auto& row : rows) {

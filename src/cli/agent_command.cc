@@ -6,8 +6,19 @@
 #include "thanos/hw/agent.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
+#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#include "thanos/hw/rknn_backend.h"
+#endif
 
 namespace thanos::cli {
+namespace {
+// --rknn's settings (hw/rknn_backend.h's RknnBackendOptions, which needs the ONNX build).
+struct RknnBackendOptionsForCli {
+  std::string python = "python3";
+  std::string cache_dir;
+  std::string core_mask = "auto";
+};
+}  // namespace
 namespace {
 
 // The running server, for the signal handler: stop() only stores an atomic flag and writes one
@@ -50,6 +61,13 @@ Command add_agent_command(CLI::App& parent) {
                   "Memory cap of every measurement in MiB; a client may ask for less, never more (default: the "
                   "client's)")
       ->check(CLI::PositiveNumber);
+  auto rknn = std::make_shared<bool>(false);
+  auto rknn_options = std::make_shared<RknnBackendOptionsForCli>();
+  app->add_flag("--rknn", *rknn, "Also measure on this board's RK3588 NPU (requests with --backend rknn): rknn-toolkit2 "
+                                 "converts, rknn-toolkit-lite2 runs (docs/DEPLOY.md)");
+  app->add_option("--python", rknn_options->python, "--rknn: the Python that has Rockchip's packages")->capture_default_str();
+  app->add_option("--rknn-cache", rknn_options->cache_dir, "--rknn: where converted models are kept (default ~/.cache/thanos/rknn)");
+  app->add_option("--core-mask", rknn_options->core_mask, "--rknn: NPU cores auto | 0 | 1 | 2 | 0_1 | 0_1_2")->capture_default_str();
   app->add_option("--max-clients", opt->max_clients, "Connections served at once; more are refused")
       ->check(CLI::PositiveNumber)->capture_default_str();
   return {app, [=]() {
@@ -64,7 +82,20 @@ Command add_agent_command(CLI::App& parent) {
             std::signal(SIGPIPE, SIG_IGN);
             // Each measurement in a fresh `thanos measure-worker` of this very binary: a peak-memory
             // figure of its own, and a candidate killed by the memory cap costs a worker, not the agent.
-            const std::unique_ptr<Backend> backend = make_isolated_backend(this_thanos_binary());
+            const std::unique_ptr<Backend> isolated = make_isolated_backend(this_thanos_binary());
+            Backend* backend = isolated.get();
+#ifdef THANOS_WITH_ONNX
+            std::unique_ptr<RknnBackend> npu;
+            std::unique_ptr<DeviceRoutingBackend> routing;
+            if (*rknn) {
+              npu = std::make_unique<RknnBackend>(RknnBackendOptions{rknn_options->python, rknn_options->cache_dir, rknn_options->core_mask});
+              routing = std::make_unique<DeviceRoutingBackend>(*isolated, *npu);
+              backend = routing.get();
+              options.devices.push_back("rknn");
+            }
+#else
+            if (*rknn) throw std::invalid_argument("--rknn: this build has no ONNX export (install libonnx-dev and rebuild)");
+#endif
             AgentServer server(*backend, options);
             // The first line of stdout, flushed: scripts and tests read the port picked for port 0.
             std::cout << "thanos agent: listening on " << server.address() << std::endl;

@@ -34,10 +34,12 @@ Command add_measure_command(CLI::App& parent) {
   auto no_extremes = std::make_shared<bool>(false);
   app->add_option("--space", o->space_path, "Search space YAML (HAT's format plus THANOS' QKV keys)");
   app->add_option("--config", o->config_path, "Measure this one SubConfig (YAML or JSON) and print the result");
-  app->add_option("--device", o->device, "cpu, cuda, ort-cpu (ONNX Runtime on this CPU, docs/ORT.md), or remote://HOST:PORT (a `thanos agent`); a comma-separated "
+  app->add_option("--device", o->device, "cpu, cuda, ort-cpu (ONNX Runtime on this CPU, docs/ORT.md), rknn (this board's NPU, docs/DEPLOY.md), or remote://HOST:PORT (a `thanos agent`); a comma-separated "
                                          "list of agents measures in parallel")
       ->capture_default_str();
   app->add_option("--token-file", o->token_file, "The agents' shared token (remote devices)");
+  app->add_option("--backend", o->remote_backend, "Remote devices: what the agent measures with: cpu (default), cuda, or rknn "
+                                                   "(the board's NPU; an agent started with --rknn, docs/DEPLOY.md)");
   app->add_option("--samples", o->job.samples, "Random SubTransformers (after the smallest and largest)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app->add_option("--out", o->out_path, "Dataset CSV: HAT's columns, then THANOS' (appended; rows already there are skipped)");

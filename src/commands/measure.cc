@@ -8,6 +8,7 @@
 #include "thanos/hw/isolated_backend.h"
 #ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
 #include "thanos/hw/ort_backend.h"
+#include "thanos/hw/rknn_backend.h"
 #endif
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
@@ -30,6 +31,13 @@ void complete_job(MeasureOptions& o) {
   if (o.space_path.empty() && o.config_path.empty()) throw std::invalid_argument("--space (or --config) is required");
   if (!o.space_path.empty()) o.job.space = load_search_space(o.space_path).space;
   o.job.run.device = local_device_of(o.device);
+  if (!o.remote_backend.empty()) {
+    if (!is_remote(o.device)) throw std::invalid_argument("--backend " + o.remote_backend + ": only with --device remote://HOST:PORT");
+    if (o.remote_backend != "cpu" && o.remote_backend != "cuda" && o.remote_backend != "rknn") {
+      throw std::invalid_argument("--backend: expected cpu, cuda or rknn (what the agent measures with), got \"" + o.remote_backend + "\"");
+    }
+    o.job.run.device = o.remote_backend;
+  }
   if (!o.reference_path.empty()) {
     o.job.reference = load_config_file(o.reference_path, o.job.space.qkv_dim > 0 ? o.job.space.qkv_dim : kHatQkvDim).config;
   }
@@ -57,8 +65,16 @@ std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, c
     throw std::invalid_argument("--device ort-cpu: this build has no ONNX export (install libonnx-dev and rebuild; scripts/setup.sh does both)");
 #endif
   }
+  if (device == "rknn") {
+#ifdef THANOS_WITH_ONNX
+    backends.push_back(std::make_unique<RknnBackend>());
+    return backends;
+#else
+    throw std::invalid_argument("--device rknn: this build has no ONNX export (install libonnx-dev and rebuild)");
+#endif
+  }
   if (!is_remote(device)) {
-    throw std::invalid_argument("--device: expected cpu, cuda, ort-cpu or remote://HOST:PORT[,remote://HOST:PORT...], got \"" +
+    throw std::invalid_argument("--device: expected cpu, cuda, ort-cpu, rknn or remote://HOST:PORT[,remote://HOST:PORT...], got \"" +
                                 device + "\"");
   }
   if (token_file.empty()) throw std::invalid_argument("--device " + device + ": needs --token-file (the agents' shared token)");

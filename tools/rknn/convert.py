@@ -84,8 +84,6 @@ def bleu_report(args, export_dir, out_dir):
                          ("int8 (rknn-toolkit2 %s)" % (args.target or "simulator"), ["--runtime", "rknn-sim", "--rknn-dtype", "int8"])):
         command = [args.thanos, "eval", "--export", export_dir, "--data", args.bleu, "--split", args.split, "--json",
                    "--python", sys.executable] + extra
-        if args.sentences_limit:
-            pass  # the split is translated whole: make a smaller split with `thanos prepare --test` for a quick check
         print("convert.py: " + " ".join(command), flush=True)
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
         if done.returncode != 0:
@@ -110,7 +108,6 @@ def main():
     parser.add_argument("--bleu", metavar="DATA", help="prepared data: BLEU of fp32/fp16/int8 on --split")
     parser.add_argument("--split", default="test")
     parser.add_argument("--thanos", default="thanos", help="the thanos executable (for --bleu)")
-    parser.add_argument("--sentences-limit", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     export_dir = os.path.abspath(args.export)

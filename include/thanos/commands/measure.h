@@ -17,8 +17,9 @@ struct MeasureOptions {
   std::string space_path;      // search space YAML
   std::string config_path;     // one SubConfig to measure instead of a dataset
   std::string reference_path;  // drift reference SubConfig (default: the space's smallest)
-  std::string device = "cpu";  // cpu | cuda | remote://HOST:PORT[,remote://HOST:PORT...]
+  std::string device = "cpu";  // cpu | cuda | ort-cpu | rknn | remote://HOST:PORT[,remote://HOST:PORT...]
   std::string token_file;      // the agents' shared token (remote devices)
+  std::string remote_backend;  // remote devices: what the agent measures with (cpu | cuda | rknn); empty: cpu
   std::string out_path;        // dataset CSV (appended; re-runs resume)
   std::string thanos_binary;   // started as `thanos measure-worker` (empty: this executable)
   MeasureJob job;              // protocol, run settings, samples, seed, drift guard (space filled in)

@@ -35,8 +35,12 @@ namespace memory_kind {
 inline constexpr const char* kRssPeak = "rss-peak-minus-baseline";
 // libtorch's CUDA caching allocator: peak bytes allocated during the run.
 inline constexpr const char* kCudaAllocatorPeak = "cuda-allocator-peak";
-// RKNN's total DMA allocation plus the host process's resident peak.
+// RKNN's total DMA allocation plus the host process's resident peak (the C API's
+// RKNN_QUERY_MEM_SIZE; needs Rockchip's rknn_api.h: not built here).
 inline constexpr const char* kRknnDmaPlusHost = "rknn-dma-plus-host";
+// The RKNN Lite runner process's resident peak minus its baseline (hw/rknn_backend.h): the Python
+// runtime has no memory query.
+inline constexpr const char* kRknnLiteRssPeak = "rknn-lite-rss-peak";
 }  // namespace memory_kind
 
 // How the worker's memory cap was enforced.
