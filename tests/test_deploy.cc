@@ -126,6 +126,22 @@ TEST_F(Deploy, EvalOfTheExportEqualsEvalOfTheModel) {
   }
 }
 
+// Text in, text out: `translate --export` (sentencepiece, the graphs, the host-side search,
+// detokenisation: the path a board runs with --runtime rknn) equals `translate --model`.
+TEST_F(Deploy, TranslateWithTheExportEqualsTheModel) {
+  const std::string out = dir() + "/export_translate";
+  ASSERT_EQ(run_cli("export --checkpoint " + dir() + "/sub.pt --out " + out + " --static 40,16").code, 0);
+  const std::string common = " --data " + dir() + "/prepared --input " + dir() + "/prepared/test.raw.en --beam 4 --max-len-b 12 --output ";
+  const auto model = run_cli("translate --model " + dir() + "/sub.pt" + common + dir() + "/model.txt");
+  ASSERT_EQ(model.code, 0) << model.output;
+  const auto exported = run_cli("translate --export " + out + common + dir() + "/export.txt");
+  ASSERT_EQ(exported.code, 0) << exported.output;
+  EXPECT_EQ(read_text_file(dir() + "/export.txt"), read_text_file(dir() + "/model.txt"));
+  EXPECT_EQ(split_lines(read_text_file(dir() + "/export.txt"), false).size(), 15u);
+  const auto both = run_cli("translate --model " + dir() + "/sub.pt --export " + out + common + dir() + "/x.txt");
+  EXPECT_NE(both.code, 0);
+}
+
 TEST_F(Deploy, CalibrationDataAreRealInputsOfEachStaticGraph) {
   const std::string out = dir() + "/export_calibrated";
   const auto ex = run_cli("export --checkpoint " + dir() + "/sub.pt --out " + out + " --static 24,16 --calibration-data " + dir() +

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "export_runtime_flags.h"
 #include "generation_flags.h"
 #include "thanos/commands/eval.h"
 
@@ -15,16 +16,7 @@ Command add_eval_command(CLI::App& parent) {
   auto tokenize = std::make_shared<std::string>("13a");
   auto* model = app->add_option("--model", o->model_path, "Model file: a standalone SubTransformer, or a SuperTransformer with --config")
                     ->check(CLI::ExistingFile);
-  auto* exported = app->add_option("--export", o->export_dir, "Instead of --model: a `thanos export` directory, translated "
-                                                              "in --runtime (docs/DEPLOY.md)")
-                       ->check(CLI::ExistingDirectory);
-  model->excludes(exported);
-  app->add_option("--runtime", o->runtime, "With --export: ort (ONNX Runtime), rknn-sim (rknn-toolkit2's simulator, "
-                                           "static export) or rknn (RKNN Lite on the board, converted .rknn files)")
-      ->capture_default_str();
-  app->add_option("--rknn-dtype", o->rknn_dtype, "rknn-sim: fp16 or int8 (int8 needs export --calibration-data)")->capture_default_str();
-  app->add_option("--core-mask", o->core_mask, "rknn: NPU cores auto | 0 | 1 | 2 | 0_1 | 0_1_2")->capture_default_str();
-  app->add_option("--python", o->python, "rknn runtimes: the Python that has Rockchip's package")->capture_default_str();
+  add_export_runtime_flags(app, model, *o);
   app->add_option("--config", o->config_path, "SubTransformer to run (HAT YAML or JSON); required for a SuperTransformer")
       ->check(CLI::ExistingFile);
   app->add_option("--data", o->data_dir, "Prepared data directory (thanos prepare)")->required()->check(CLI::ExistingDirectory);
@@ -43,7 +35,7 @@ Command add_eval_command(CLI::App& parent) {
   app->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
 
   return {app, [=]() {
-            if (o->model_path.empty() == o->export_dir.empty()) throw std::invalid_argument("eval: give --model or --export");
+            check_model_or_export(*o, "eval");
             if (o->compound_split && !o->fairseq_bleu) {
               throw std::invalid_argument("--compound-split applies to --fairseq-bleu only");
             }

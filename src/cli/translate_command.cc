@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "command.h"
+#include "export_runtime_flags.h"
 #include "generation_flags.h"
 #include "thanos/commands/translate.h"
 
@@ -11,9 +12,9 @@ Command add_translate_command(CLI::App& parent) {
                                                  "out; empty lines stay empty; output in input order)");
   auto o = std::make_shared<TranslateOptions>();
 
-  app->add_option("--model", o->model_path, "Model file: a standalone SubTransformer, or a SuperTransformer with --config")
-      ->required()
+  auto* model = app->add_option("--model", o->model_path, "Model file: a standalone SubTransformer, or a SuperTransformer with --config")
       ->check(CLI::ExistingFile);
+  add_export_runtime_flags(app, model, *o);
   app->add_option("--config", o->config_path, "SubTransformer to run (HAT YAML or JSON); required for a SuperTransformer")
       ->check(CLI::ExistingFile);
   app->add_option("--spm", o->spm_path, "Sentencepiece model")->check(CLI::ExistingFile);
@@ -30,6 +31,7 @@ Command add_translate_command(CLI::App& parent) {
   app->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
 
   return {app, [=]() {
+            check_model_or_export(*o, "translate");
             o->generation = generation.resolve();
             const TranslateResult r =
                 run_translate(*o, [](const std::string& line) { std::cerr << "thanos translate: " << line << std::endl; },

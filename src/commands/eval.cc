@@ -59,9 +59,8 @@ EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::st
     ro.core_mask = o.core_mask;
     ro.python = o.python;
     ro.threads = o.threads > 0 ? o.threads : static_cast<int>(torch::get_num_threads());  // as libtorch's (--threads)
-    OrtRunner runner(runner_options_for(ro));
-    OrtStepDecoder decoder(runner, o.export_dir, step_decoder_options_for(ro, o.export_dir));
-    const ExportSidecar& sidecar = decoder.sidecar();
+    ExportSidecar sidecar;
+    const BatchTranslator translate = make_export_translator(o.export_dir, ro, o.generation, &sidecar);
     if (sidecar.src_vocab_size != vocab || sidecar.tgt_vocab_size != vocab) {
       throw std::invalid_argument(o.export_dir + ": vocabulary " + std::to_string(sidecar.src_vocab_size) + "/" +
                                   std::to_string(sidecar.tgt_vocab_size) + " (source/target), but " + o.data_dir + " has " +
@@ -69,9 +68,7 @@ EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::st
     }
     r.config_summary = sidecar.config.summary() + " [" + o.runtime + (o.runtime == "rknn-sim" ? " " + o.rknn_dtype : "") + ", " +
                        sidecar.mode + " " + sidecar.dtype + " export]";
-    decoded = decode_in_batches(
-        [&](const torch::Tensor& src) { return beam_search(decoder, src, vocab, o.generation, decoder.max_target_positions()); },
-        data, o.max_tokens, report);
+    decoded = decode_in_batches(translate, data, o.max_tokens, report);
 #else
     throw std::invalid_argument("--export: this build has no ONNX export (install libonnx-dev and rebuild; scripts/setup.sh)");
 #endif

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <sstream>
 
@@ -20,6 +21,9 @@
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 #include "thanos/train/trainer.h"
+#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#include "thanos/export/export_runtime.h"
+#endif
 
 namespace thanos {
 
@@ -106,18 +110,50 @@ TranslateResult run_translate(const TranslateOptions& o, const std::function<voi
     if (log) log("warning: " + w);
   };
 
-  TranslationModel tm = load_translation_model(o.model_path, o.config_path);
-  for (const auto& w : tm.warnings) warn(w);
-  SuperTransformer model = tm.loaded.model;
-  const ModelOptions& mo = model->options();
-  const SubwordModel spm(find_spm_model(o, tm.loaded.info, warn));
-  if (spm.vocab_size() != mo.src_vocab_size || spm.vocab_size() != mo.tgt_vocab_size) {
-    throw std::invalid_argument(spm.path() + ": vocabulary of " + std::to_string(spm.vocab_size()) + " pieces, but " +
-                                o.model_path + " has " + std::to_string(mo.src_vocab_size) + " (source) and " +
-                                std::to_string(mo.tgt_vocab_size) + " (target) entries; use the model's own "
+  // The engine: a model in libtorch, or an export in a runtime; the rest is the same.
+  int src_vocab = 0, tgt_vocab = 0, max_source_positions = 0;
+  std::string source_name;
+  BatchTranslator translate;
+  std::unique_ptr<SubwordModel> spm;
+  if (!o.export_dir.empty()) {
+#ifdef THANOS_WITH_ONNX
+    if (!o.model_path.empty()) throw std::invalid_argument("thanos translate: give --model or --export, not both");
+    ExportRuntimeOptions ro;
+    ro.runtime = o.runtime;
+    ro.rknn_dtype = o.rknn_dtype;
+    ro.core_mask = o.core_mask;
+    ro.python = o.python;
+    ro.threads = static_cast<int>(torch::get_num_threads());
+    ExportSidecar sidecar;
+    translate = make_export_translator(o.export_dir, ro, o.generation, &sidecar);
+    src_vocab = sidecar.src_vocab_size;
+    tgt_vocab = sidecar.tgt_vocab_size;
+    max_source_positions = sidecar.mode == "static" ? static_cast<int>(sidecar.static_src_len) : sidecar.max_source_positions;
+    source_name = o.export_dir;
+    spm = std::make_unique<SubwordModel>(find_spm_model(o, ModelFileInfo{}, warn));
+#else
+    throw std::invalid_argument("thanos translate: --export needs a build with ONNX export (install libonnx-dev and rebuild)");
+#endif
+  } else {
+    TranslationModel tm = load_translation_model(o.model_path, o.config_path);
+    for (const auto& w : tm.warnings) warn(w);
+    SuperTransformer model = tm.loaded.model;
+    const ModelOptions& mo = model->options();
+    src_vocab = mo.src_vocab_size;
+    tgt_vocab = mo.tgt_vocab_size;
+    max_source_positions = mo.hyper.max_source_positions;
+    source_name = o.model_path;
+    spm = std::make_unique<SubwordModel>(find_spm_model(o, tm.loaded.info, warn));
+    model->to(parse_device(o.device));
+    auto generator = std::make_shared<Generator>(model, tm.config, o.generation);
+    translate = [generator](const torch::Tensor& src) { return generator->generate(src); };
+  }
+  if (spm->vocab_size() != src_vocab || spm->vocab_size() != tgt_vocab) {
+    throw std::invalid_argument(spm->path() + ": vocabulary of " + std::to_string(spm->vocab_size()) + " pieces, but " +
+                                source_name + " has " + std::to_string(src_vocab) + " (source) and " +
+                                std::to_string(tgt_vocab) + " (target) entries; use the model's own "
                                 "sentencepiece model");
   }
-  model->to(parse_device(o.device));
 
   // Lines in; the non-empty ones are encoded in one sentencepiece call.
   const std::string input_name = o.input_path.empty() ? "standard input" : o.input_path;
@@ -136,25 +172,24 @@ TranslateResult run_translate(const TranslateOptions& o, const std::function<voi
   }
   std::vector<std::string> translations(lines.size());
   if (!texts.empty()) {
-    const auto ids = spm.encode(texts);
+    const auto ids = spm->encode(texts);
     // Sources with their </s>; targets unknown, so the batches are sized by source length alone.
     BinarizedSplit sources;
     for (std::size_t j = 0; j < ids.size(); ++j) {
       std::vector<std::int32_t> src(ids[j].begin(), ids[j].end());
       src.push_back(kEosId);
-      if (static_cast<int>(src.size()) > mo.hyper.max_source_positions) {
+      if (static_cast<int>(src.size()) > max_source_positions) {
         throw std::invalid_argument(input_name + ", line " + std::to_string(todo[j] + 1) + ": " +
-                                    std::to_string(src.size()) + " subword tokens (with </s>) exceed the model's " +
-                                    std::to_string(mo.hyper.max_source_positions) + " source positions");
+                                    std::to_string(src.size()) + " subword tokens (with </s>) exceed the " +
+                                    std::to_string(max_source_positions) + " source positions of " + source_name);
       }
       sources.add(src, {kEosId});
     }
-    Generator generator(model, tm.config, o.generation);
-    const DecodeOutput decoded = decode_in_batches(generator, sources, o.max_tokens, [&](const DecodeProgress& p) {
+    const DecodeOutput decoded = decode_in_batches(translate, sources, o.max_tokens, [&](const DecodeProgress& p) {
       if (log) log(format_progress(p));
     });
     const auto& hyp_ids = decoded.tokens;
-    const auto text = spm.decode(hyp_ids);
+    const auto text = spm->decode(hyp_ids);
     for (std::size_t j = 0; j < todo.size(); ++j) translations[todo[j]] = text[j];
   }
   result.sentences = todo.size();

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 
 namespace thanos {
@@ -78,6 +79,23 @@ OrtStepDecoderOptions step_decoder_options_for(const ExportRuntimeOptions& o, co
     }
   }
   return d;
+}
+
+BatchTranslator make_export_translator(const std::string& export_dir, const ExportRuntimeOptions& options,
+                                       const GenerationOptions& generation, ExportSidecar* sidecar) {
+  // Members are destroyed in reverse order: the decoder closes its sessions before the runner stops.
+  struct Engine {
+    std::unique_ptr<OrtRunner> runner;
+    std::unique_ptr<OrtStepDecoder> decoder;
+  };
+  auto engine = std::make_shared<Engine>();
+  engine->runner = std::make_unique<OrtRunner>(runner_options_for(options));
+  engine->decoder = std::make_unique<OrtStepDecoder>(*engine->runner, export_dir, step_decoder_options_for(options, export_dir));
+  if (sidecar) *sidecar = engine->decoder->sidecar();
+  const int64_t vocab = engine->decoder->sidecar().tgt_vocab_size;
+  return [engine, generation, vocab](const torch::Tensor& src) {
+    return beam_search(*engine->decoder, src, vocab, generation, engine->decoder->max_target_positions());
+  };
 }
 
 }  // namespace thanos

@@ -32,6 +32,13 @@ std::string other_data_warning(const ModelFileInfo& info, const std::string& mod
 
 struct TranslateOptions {
   std::string model_path;
+  // Instead of a model: a `thanos export` directory run in `runtime` (ort | rknn-sim | rknn;
+  // export/export_runtime.h), e.g. on the board with RKNN Lite (docs/DEPLOY.md).
+  std::string export_dir;
+  std::string runtime = "ort";
+  std::string rknn_dtype = "fp16";
+  std::string core_mask = "auto";
+  std::string python = "python3";
   std::string config_path;   // SubConfig for a SuperTransformer
   std::string spm_path;      // sentencepiece model; or
   std::string data_dir;      // a `thanos prepare` directory whose sentencepiece model is used

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "thanos/decode/batch_decoder.h"
 #include "thanos/export/ort_runner.h"
 #include "thanos/export/ort_step_decoder.h"
 
@@ -32,6 +33,12 @@ struct ExportRuntimeOptions {
 std::string find_rknn_runner();
 
 OrtRunnerOptions runner_options_for(const ExportRuntimeOptions& options);
+
+// A translator of padded source batches over the export in `export_dir` run in `options.runtime`:
+// it owns its runner process and step decoder (both live as long as the returned function).
+// `sidecar` (optional) receives the export's sidecar, for vocabulary and length checks.
+BatchTranslator make_export_translator(const std::string& export_dir, const ExportRuntimeOptions& options,
+                                       const GenerationOptions& generation, ExportSidecar* sidecar = nullptr);
 OrtStepDecoderOptions step_decoder_options_for(const ExportRuntimeOptions& options, const std::string& export_dir);
 
 }  // namespace thanos
