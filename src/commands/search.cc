@@ -245,7 +245,8 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       r.config = e.config;
       r.hyper = space.hyper;
       r.protocol = protocol;
-      r.run.device = local_device_of(o.verify_device);
+      r.run.device = o.verify_backend.empty() ? local_device_of(o.verify_device) : o.verify_backend;
+      if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (hw/rknn_backend.h)
       r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
       const Measurement meas = backends.front()->measure(r);
       c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
@@ -343,7 +344,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
                               {"reference_loss_from", o.hv_reference_loss > 0 ? "--hv-reference-loss" : "worst loss of the first (random) batch"},
                               {"predicted_costs", true}};
   }
-  summary["verification"] = {{"device", o.verify_device},
+  summary["verification"] = {{"device", o.verify_device}, {"backend", o.verify_backend},
                              {"measured", backends.empty() ? 0 : static_cast<int>(top.size())},
                              {"predicted_feasible_but_failed", failed_verification},
                              {"worst_latency_excess_ms", worst_latency_miss},

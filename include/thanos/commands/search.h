@@ -29,7 +29,8 @@ struct SearchOptions {
   std::string target_device_name;       // compared with the predictor's device ("" = not compared)
   int target_threads = 0;               // compared with the predictor's threads (0 = not compared)
   FitnessOptions fitness;
-  std::string verify_device;            // cpu | cuda | remote://... ("" = no verification)
+  std::string verify_device;            // cpu | cuda | ort-cpu | rknn | remote://... ("" = no verification)
+  std::string verify_backend;           // remote devices: cpu | cuda | rknn (what the agent measures with; "" = cpu)
   std::string token_file;
   int top_k = 3;                        // candidates measured on the target (Pareto modes: the front)
   double hv_reference_loss = 0;         // Pareto modes: the hypervolume's loss reference (0 = worst of the random first batch)
