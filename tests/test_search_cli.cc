@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "translation_fixture.h"
 #include "thanos/commands/prepare.h"
 #include "thanos/commands/train.h"
 #include "thanos/common/csv.h"
@@ -33,49 +34,9 @@ class SearchCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(::testing::TempDir() + "/thanos_search_" + std::to_string(::getpid()));
     const std::string& d = *dir_;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    Rng rng(3);
-    const char* words[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
-    for (const char* split : {"train", "valid", "test"}) {
-      std::ofstream en(d + "/" + split + ".en"), de(d + "/" + split + ".de");
-      for (int i = 0; i < (std::string(split) == "train" ? 200 : 20); ++i) {
-        std::string s;
-        for (int k = 0, n = 1 + static_cast<int>(rng.uniform_index(6)); k < n; ++k) s += std::string(k ? " " : "") + words[rng.uniform_index(8)];
-        en << s << "\n";
-        de << s << " x\n";
-      }
-    }
-    PrepareOptions po;
-    po.train_prefix = d + "/train";
-    po.valid_prefix = d + "/valid";
-    po.test_prefix = d + "/test";
-    po.out_dir = d + "/prepared";
-    po.vocab_size = 30;
-    run_prepare(po);
-    std::ofstream(d + "/space.yml") << R"(share-all-embeddings: true
-encoder-embed-choice: [32, 16]
-decoder-embed-choice: [32, 16]
-encoder-ffn-embed-dim-choice: [64, 32]
-decoder-ffn-embed-dim-choice: [64, 32]
-encoder-layer-num-choice: [2]
-decoder-layer-num-choice: [2, 1]
-encoder-self-attention-heads-choice: [4, 2]
-decoder-self-attention-heads-choice: [4, 2]
-decoder-ende-attention-heads-choice: [4, 2]
-decoder-arbitrary-ende-attn-choice: [-1, 1]
-qkv-dim: 32
-)";
-    TrainCommandOptions to;
-    to.data_dir = po.out_dir;
-    to.space_path = d + "/space.yml";
-    to.save_dir = d + "/super";
-    to.train.max_updates = 4;
-    to.train.batching.max_tokens = 300;
-    to.train.lr.warmup_updates = 2;
-    run_train(to, [](const std::string&) {});
+    thanos::testing::build_translation_fixture(d);  // prepared/, space.yml, super/
     space_ = new SearchSpace(load_search_space(d + "/space.yml").space);
-    vocab_ = load_prepared_manifest(po.out_dir).at("vocab_size").get<int>();
+    vocab_ = load_prepared_manifest(d + "/prepared").at("vocab_size").get<int>();
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);

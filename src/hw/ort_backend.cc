@@ -72,9 +72,9 @@ class RssWatchdog {
   std::thread thread_;
 };
 
-// The loop request of HAT's protocol for exported graphs: one source sentence, `beam` decoder rows
-// fed the encoder's outputs, tgt_len steps of dummy tokens, present keys/values fed back as past.
-OrtLoopRequest protocol_loop(const ExportSidecar& sidecar, const MeasureRequest& req, int encoder, int decoder) {
+}  // namespace
+
+OrtLoopRequest export_protocol_loop(const ExportSidecar& sidecar, const MeasureRequest& req, int encoder, int decoder) {
   const auto& p = req.protocol;
   OrtLoopRequest q;
   q.encoder_session = encoder;
@@ -85,7 +85,10 @@ OrtLoopRequest protocol_loop(const ExportSidecar& sidecar, const MeasureRequest&
   q.step_inputs.push_back(to_ort_tensor("prev_token", tgt));
   q.step_inputs.push_back(to_ort_tensor("step", torch::arange(p.tgt_len, torch::kLong).unsqueeze(1)));
   q.steps = p.tgt_len;
+  // Dynamic graphs: the encoder's outputs tiled per beam row, one call for all rows. Static
+  // (batch-1) graphs: the runner calls the step graph once per row (tools/rknn/runner.py).
   q.replicate = p.beam;
+  const bool is_static = sidecar.mode == "static";
   const auto float_dtype = sidecar.dtype == "float16" ? torch::kHalf : torch::kFloat;
   for (const auto& input : sidecar.decoder.inputs) {
     if (input.name == "encoder_padding_mask" || input.name.rfind("cross_", 0) == 0) q.from_encoder.emplace_back(input.name, input.name);
@@ -94,15 +97,15 @@ OrtLoopRequest protocol_loop(const ExportSidecar& sidecar, const MeasureRequest&
     const auto& d = req.config.decoder_layers[l];
     for (const std::string kv : {"key", "value"}) {
       const std::string past = "past_" + kv + "_" + std::to_string(l);
-      q.decoder_inputs.push_back(to_ort_tensor(past, torch::zeros({p.beam, d.self_heads, 0, d.self_qkv_dim / d.self_heads}, float_dtype)));
+      // Empty caches that grow (dynamic), or TGT_LEN slots per row (static).
+      const int64_t positions = is_static ? p.tgt_len : 0;
+      q.decoder_inputs.push_back(to_ort_tensor(past, torch::zeros({p.beam, d.self_heads, positions, d.self_qkv_dim / d.self_heads}, float_dtype)));
       q.feedback.emplace_back("present_" + kv + "_" + std::to_string(l), past);
     }
   }
   q.protocol = ort_timing_protocol(p);
   return q;
 }
-
-}  // namespace
 
 OrtBackend::OrtBackend(OrtRunnerOptions runner_options) : runner_options_(std::move(runner_options)) {}
 
@@ -158,7 +161,7 @@ Measurement OrtBackend::measure(const MeasureRequest& req) {
     const ExportSidecar sidecar = read_sidecar(dir.path() + "/thanos_export.json");
     const int encoder = runner.load(dir.path() + "/encoder.onnx", session).session;
     const int decoder = runner.load(dir.path() + "/decoder_step.onnx", session).session;
-    const OrtLoopResult r = runner.time_loop(protocol_loop(sidecar, req, encoder, decoder));
+    const OrtLoopResult r = runner.time_loop(export_protocol_loop(sidecar, req, encoder, decoder));
     m.peak_memory_mib = proc_status_mib("VmHWM", runner.pid()) - m.baseline_memory_mib;
     m.memory_kind = memory_kind::kRssPeak;
     m.encoder_mean_ms = r.encoder.mean_ms;

@@ -14,6 +14,7 @@
 #include "thanos/export/ort_step_decoder.h"
 #include "thanos/hw/host_info.h"
 #include "thanos/hw/measurement_model.h"
+#include "thanos/hw/ort_backend.h"
 
 #ifndef THANOS_VERSION_STRING
 #define THANOS_VERSION_STRING "unknown"
@@ -109,29 +110,7 @@ Measurement RknnBackend::measure(const MeasureRequest& req) {
   const ExportSidecar sidecar = read_sidecar((converted / "thanos_export.json").string());
   const int encoder = runner.load((converted / "encoder.rknn").string()).session;
   const int decoder = runner.load((converted / "decoder_step.rknn").string()).session;
-  const auto& p = req.protocol;
-  OrtLoopRequest q;
-  q.encoder_session = encoder;
-  q.decoder_session = decoder;
-  q.encoder_inputs.push_back(to_ort_tensor("src_tokens", measurement_tokens(1, p.src_len, p.vocab_size)));
-  q.step_inputs.push_back(to_ort_tensor("prev_token", measurement_tokens(p.beam, p.tgt_len, p.vocab_size).t().contiguous().unsqueeze(2)));
-  q.step_inputs.push_back(to_ort_tensor("step", torch::arange(p.tgt_len, torch::kLong).unsqueeze(1)));
-  q.steps = p.tgt_len;
-  q.replicate = p.beam;  // batch-1 graphs: the runner calls the step graph once per beam row
-  for (const auto& input : sidecar.decoder.inputs) {
-    if (input.name == "encoder_padding_mask" || input.name.rfind("cross_", 0) == 0) q.from_encoder.emplace_back(input.name, input.name);
-  }
-  for (int l = 0; l < req.config.decoder_layer_num(); ++l) {
-    const auto& d = req.config.decoder_layers[l];
-    for (const std::string kv : {"key", "value"}) {
-      const std::string past = "past_" + kv + "_" + std::to_string(l);
-      // Static caches: TGT_LEN slots per row (the runner gives each row its own slice).
-      q.decoder_inputs.push_back(to_ort_tensor(past, torch::zeros({p.beam, d.self_heads, p.tgt_len, d.self_qkv_dim / d.self_heads})));
-      q.feedback.emplace_back("present_" + kv + "_" + std::to_string(l), past);
-    }
-  }
-  q.protocol = ort_timing_protocol(p);
-  const OrtLoopResult result = runner.time_loop(q);
+  const OrtLoopResult result = runner.time_loop(export_protocol_loop(sidecar, req, encoder, decoder));
   m.encoder_mean_ms = result.encoder.mean_ms;
   m.encoder_std_ms = result.encoder.std_ms;
   m.decoder_mean_ms = result.decoder.mean_ms;

@@ -23,6 +23,15 @@ namespace thanos {
 
 inline constexpr const char* kOrtCpuDevice = "ort-cpu";
 
+struct ExportSidecar;
+
+// HAT's protocol for exported graphs as a runner's timing loop (OrtRunner::time_loop), shared by the
+// ONNX Runtime and RKNN backends: the measurement tokens (hw/measurement_model.h) as the source and
+// the beam's dummy prefix, encoder outputs fed to every step, present keys/values fed back as past
+// (empty caches for dynamic exports, TGT_LEN-slot ones for static exports).
+OrtLoopRequest export_protocol_loop(const ExportSidecar& sidecar, const MeasureRequest& request, int encoder_session,
+                                    int decoder_session);
+
 class OrtBackend : public Backend {
  public:
   explicit OrtBackend(OrtRunnerOptions runner_options = {});
