@@ -33,7 +33,7 @@ set_source_files_properties(src/export/export_runtime.cc PROPERTIES
 set_source_files_properties(src/hw/ort_backend.cc src/hw/rknn_backend.cc PROPERTIES
                             COMPILE_DEFINITIONS THANOS_VERSION_STRING="${PROJECT_VERSION}")
 # `--device ort-cpu` (an ONNX Runtime backend over the exported graphs) exists only with the exporter.
-set_property(SOURCE src/commands/measure.cc src/commands/eval.cc src/commands/translate.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
+set_property(SOURCE src/commands/measure.cc src/commands/eval.cc src/commands/translate.cc src/pipeline/pipeline.cc APPEND PROPERTY COMPILE_DEFINITIONS THANOS_WITH_ONNX=1)
 target_sources(thanos_tools PRIVATE ${THANOS_EXPORT_SOURCES})
 set_source_files_properties(src/export/onnx_graph_builder.cc src/export/export_sidecar.cc PROPERTIES
                             SKIP_PRECOMPILE_HEADERS ON)

@@ -32,6 +32,7 @@ Command add_measure_worker_command(CLI::App& parent);
 Command add_measure_command(CLI::App& parent);
 Command add_search_command(CLI::App& parent);
 Command add_fit_predictor_command(CLI::App& parent);
+Command add_run_command(CLI::App& parent);
 Command add_export_command(CLI::App& parent);  // only with libonnx-dev (THANOS_WITH_ONNX)
 Command add_rknn_check_command(CLI::App& parent);  // only with libonnx-dev (THANOS_WITH_ONNX)
 

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       thanos::cli::add_translate_command(app), thanos::cli::add_eval_command(app),
       thanos::cli::add_score_command(app), thanos::cli::add_agent_command(app),
       thanos::cli::add_measure_worker_command(app), thanos::cli::add_measure_command(app), thanos::cli::add_search_command(app),
-      thanos::cli::add_fit_predictor_command(app)};
+      thanos::cli::add_fit_predictor_command(app), thanos::cli::add_run_command(app)};
 #ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
   commands.push_back(thanos::cli::add_export_command(app));
   commands.push_back(thanos::cli::add_rknn_check_command(app));

@@ -1,0 +1,89 @@
+#pragma once
+// The one YAML file that describes a whole `thanos run` (docs/PIPELINE.md): corpus, search space,
+// target device and protocol, budgets, the settings of every stage (training budgets in updates, so
+// runs are deterministic), seeds and the stage time budget. Validation errors name the file, the
+// line, the key, the value and what is allowed.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace thanos {
+
+// A budget as written: absolute ("150ms", "150", "300MiB") or a percentile of the measured dataset
+// ("p40"), resolved at run time.
+struct BudgetSpec {
+  std::string text;         // as written ("" = no budget)
+  bool percentile = false;
+  double value = 0;         // ms / MiB, or the percentile in [0, 100]
+  bool empty() const { return text.empty(); }
+};
+
+// One model to find: a pair of budgets (HAT's table of models per device has one row per pair).
+struct BudgetPair {
+  std::string name;  // "b0", ... or as given
+  BudgetSpec latency, memory;
+};
+
+struct TrainStageSettings {
+  int64_t updates = 300;
+  int max_tokens = 2048;
+  double lr = 1e-3;
+  int64_t warmup = 100;
+  int update_freq = 1;
+  double dropout_free = 0;  // reserved
+};
+
+struct RunConfig {
+  std::string source;  // the file it was read from (for messages)
+  std::string name = "run";
+  uint64_t seed = 1;
+
+  // corpus: the bundled one (data/corpus-en-de, made by scripts/build-corpus.sh) or a folder of raw
+  // parallel text with train/valid/test prefixes (relative paths: to --data, else the config's folder).
+  std::string corpus = "bundled";    // "bundled" | a folder
+  std::string train_prefix = "train", valid_prefix = "valid", test_prefix = "test";
+  std::string src_lang = "en", tgt_lang = "de";
+  int vocab_size = 8000;
+
+  std::string space;  // search space YAML (relative to the config's folder, or the project root)
+
+  // target
+  std::string device = "cpu";        // cpu | cuda | ort-cpu | remote://HOST:PORT
+  std::string backend;               // remote devices: cpu | cuda | rknn
+  std::string token_file;            // remote devices
+  int threads = 0;                   // 0: all cores
+  std::string protocol = "hat-wmt";  // latency protocol preset
+  std::string dtype = "float32";
+
+  std::vector<BudgetPair> budgets;
+
+  TrainStageSettings super;          // SuperTransformer
+  int measure_samples = 40;
+  std::string strategy = "evo";
+  std::map<std::string, double> strategy_settings;
+  int valid_subset = 200;            // fitness: valid pairs scored per candidate (0 = all)
+  int top_k = 2;
+  std::string final_mode = "finetune";  // finetune (inherited weights) | scratch
+  TrainStageSettings final_train;    // each of chosen, largest, baseline
+  std::string generation_preset = "hat-wmt";
+  int max_len_b = 200;
+  int static_src_len = 64, static_tgt_len = 64;
+  // Planned minutes per stage (the demo's 15-minute promise); `--dry-run` compares its estimates.
+  std::map<std::string, double> stage_budget_minutes;
+
+  // The config folder (relative paths resolve there first).
+  std::string base_dir;
+};
+
+// Parses and validates. Throws std::invalid_argument "FILE:LINE: KEY: VALUE: expected ...".
+RunConfig load_run_config(const std::string& path);
+RunConfig parse_run_config(const std::string& text, const std::string& source);
+
+// "p40" | "150ms" | "150" (ms) / "300MiB" | "300MB" | "300" (MiB). Throws naming `key`.
+BudgetSpec parse_budget(const std::string& text, const std::string& unit, const std::string& key);
+
+// The stages, in order.
+const std::vector<std::string>& pipeline_stages();
+
+}  // namespace thanos

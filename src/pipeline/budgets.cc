@@ -1,0 +1,71 @@
+#include "thanos/pipeline/budgets.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "thanos/common/csv.h"
+#include "thanos/common/text.h"
+#include "thanos/hw/latency_dataset.h"
+
+namespace thanos {
+
+std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
+  const auto lines = split_lines(read_text_file(path), false);
+  if (lines.empty()) throw std::invalid_argument(path + ": empty dataset");
+  const auto header = split_csv_line(lines[0]);
+  auto col = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end()) throw std::invalid_argument(path + ": no column '" + name + "' (not a THANOS dataset)");
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  const std::size_t enc = col("latency_mean_encoder"), dec = col("latency_mean_decoder"), mem = col("peak_memory_mib"),
+                    feasible = col("feasible");
+  std::vector<MeasuredPoint> out;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    const auto f = split_csv_line(lines[i]);
+    if (f.size() != header.size()) {
+      throw std::invalid_argument(path + ":" + std::to_string(i + 1) + ": " + std::to_string(f.size()) + " fields, the header has " +
+                                  std::to_string(header.size()));
+    }
+    if (f[feasible] != "1") continue;
+    out.push_back({std::stod(f[enc]) + std::stod(f[dec]), std::stod(f[mem])});
+  }
+  return out;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) throw std::invalid_argument("percentile of no values (the dataset has no feasible row)");
+  std::sort(values.begin(), values.end());
+  const double rank = p / 100.0 * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(rank));
+  const std::size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (rank - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
+ResolvedBudgets resolve_budgets(const BudgetPair& pair, const std::vector<MeasuredPoint>& points) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  ResolvedBudgets r;
+  r.name = pair.name;
+  r.latency_text = pair.latency.text;
+  r.memory_text = pair.memory.text;
+  std::vector<double> lat, mem;
+  for (const auto& p : points) {
+    lat.push_back(p.latency_ms);
+    mem.push_back(p.memory_mib);
+  }
+  auto resolve = [&](const BudgetSpec& b, const std::vector<double>& v) {
+    if (b.empty()) return kInf;
+    return b.percentile ? percentile(v, b.value) : b.value;
+  };
+  r.latency_ms = resolve(pair.latency, lat);
+  r.memory_mib = resolve(pair.memory, mem);
+  int fit = 0;
+  for (const auto& p : points) fit += p.latency_ms <= r.latency_ms && p.memory_mib <= r.memory_mib;
+  r.feasible_fraction = points.empty() ? 0.0 : static_cast<double>(fit) / static_cast<double>(points.size());
+  return r;
+}
+
+}  // namespace thanos

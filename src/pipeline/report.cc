@@ -1,0 +1,346 @@
+#include "thanos/pipeline/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "thanos/common/csv.h"
+#include "thanos/common/text.h"
+
+namespace thanos {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string num(double v, int digits = 3) {
+  if (!std::isfinite(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+  return buf;
+}
+
+std::string fixed(const json& v, int decimals) {
+  if (v.is_null()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v.get<double>());
+  return buf;
+}
+
+json read_json(const std::string& path) { return json::parse(read_text_file(path)); }
+
+// "Nice" tick values covering [lo, hi].
+std::vector<double> ticks(double lo, double hi) {
+  const double span = hi - lo;
+  if (!(span > 0)) return {lo};
+  const double raw = span / 5;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (raw <= m * mag) {
+      step = m * mag;
+      break;
+    }
+  }
+  std::vector<double> out;
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * span; t += step) out.push_back(t);
+  return out;
+}
+
+}  // namespace
+
+std::string svg_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                      const std::vector<ChartSeries>& series, const std::vector<ChartLine>& lines) {
+  const double W = 560, H = 340, L = 64, R = 16, T = 34, B = 48;
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  for (const auto& s : series) {
+    for (const auto& [x, y] : s.points) {
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  }
+  for (const auto& l : lines) {
+    if (!std::isfinite(l.at)) continue;
+    if (l.vertical) x0 = std::min(x0, l.at), x1 = std::max(x1, l.at);
+    else y0 = std::min(y0, l.at), y1 = std::max(y1, l.at);
+  }
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
+    << " " << H << "\" role=\"img\" aria-label=\"" << html_escape(title) << "\">\n";
+  o << "<text x=\"" << W / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">" << html_escape(title)
+    << "</text>\n";
+  if (!std::isfinite(x0)) {
+    o << "<text x=\"" << W / 2 << "\" y=\"" << H / 2 << "\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n</svg>\n";
+    return o.str();
+  }
+  // Some room around the data.
+  const double px = (x1 - x0) > 0 ? 0.05 * (x1 - x0) : std::max(1.0, std::abs(x0) * 0.1);
+  const double py = (y1 - y0) > 0 ? 0.05 * (y1 - y0) : std::max(1.0, std::abs(y0) * 0.1);
+  x0 -= px, x1 += px, y0 -= py, y1 += py;
+  auto sx = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
+  auto sy = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
+  o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\"" << H - T - B
+    << "\" fill=\"none\" stroke=\"#444\"/>\n";
+  for (double t : ticks(x0, x1)) {
+    o << "<line x1=\"" << sx(t) << "\" y1=\"" << H - B << "\" x2=\"" << sx(t) << "\" y2=\"" << H - B + 4 << "\" stroke=\"#444\"/>"
+      << "<text x=\"" << sx(t) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\" font-size=\"11\">" << num(t) << "</text>\n";
+  }
+  for (double t : ticks(y0, y1)) {
+    o << "<line x1=\"" << L - 4 << "\" y1=\"" << sy(t) << "\" x2=\"" << L << "\" y2=\"" << sy(t) << "\" stroke=\"#444\"/>"
+      << "<text x=\"" << L - 6 << "\" y=\"" << sy(t) + 4 << "\" text-anchor=\"end\" font-size=\"11\">" << num(t) << "</text>\n";
+  }
+  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 10 << "\" text-anchor=\"middle\" font-size=\"12\">" << html_escape(x_label)
+    << "</text>\n";
+  o << "<text x=\"14\" y=\"" << (T + H - B) / 2 << "\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 14 "
+    << (T + H - B) / 2 << ")\">" << html_escape(y_label) << "</text>\n";
+  for (const auto& l : lines) {
+    if (!std::isfinite(l.at)) continue;
+    if (l.vertical) {
+      o << "<line class=\"budget\" x1=\"" << sx(l.at) << "\" y1=\"" << T << "\" x2=\"" << sx(l.at) << "\" y2=\"" << H - B
+        << "\" stroke=\"#c00\" stroke-dasharray=\"5,4\"/><text x=\"" << sx(l.at) + 3 << "\" y=\"" << T + 12
+        << "\" font-size=\"11\" fill=\"#c00\">" << html_escape(l.label) << "</text>\n";
+    } else {
+      o << "<line class=\"budget\" x1=\"" << L << "\" y1=\"" << sy(l.at) << "\" x2=\"" << W - R << "\" y2=\"" << sy(l.at)
+        << "\" stroke=\"#c00\" stroke-dasharray=\"5,4\"/><text x=\"" << L + 3 << "\" y=\"" << sy(l.at) - 3
+        << "\" font-size=\"11\" fill=\"#c00\">" << html_escape(l.label) << "</text>\n";
+    }
+  }
+  int legend = 0;
+  for (const auto& s : series) {
+    auto pts = s.points;
+    if (s.line) {
+      std::sort(pts.begin(), pts.end());
+      o << "<polyline class=\"series\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.5\" points=\"";
+      for (const auto& [x, y] : pts) {
+        if (std::isfinite(x) && std::isfinite(y)) o << sx(x) << "," << sy(y) << " ";
+      }
+      o << "\"/>\n";
+    } else {
+      for (const auto& [x, y] : pts) {
+        if (!std::isfinite(x) || !std::isfinite(y)) continue;
+        o << "<circle class=\"point\" cx=\"" << sx(x) << "\" cy=\"" << sy(y) << "\" r=\"3.5\" fill=\"" << s.color
+          << "\" fill-opacity=\"0.75\"/>\n";
+      }
+    }
+    o << "<rect x=\"" << W - R - 150 << "\" y=\"" << T + 8 + 16 * legend << "\" width=\"10\" height=\"10\" fill=\"" << s.color
+      << "\"/><text x=\"" << W - R - 136 << "\" y=\"" << T + 17 + 16 * legend << "\" font-size=\"11\">" << html_escape(s.name)
+      << "</text>\n";
+    ++legend;
+  }
+  o << "</svg>\n";
+  return o.str();
+}
+
+json write_run_report(const std::string& workdir, const RunConfig& config, const std::vector<StagePlan>& stages) {
+  const json search = read_json(workdir + "/stages/search.json").at("outputs");
+  const json evaluated = read_json(workdir + "/stages/evaluate.json").at("outputs");
+  const json exported = read_json(workdir + "/stages/export.json").at("outputs");
+  const json measure = read_json(workdir + "/stages/measure.json").at("outputs");
+
+  auto model_entry = [&](const std::string& role, const std::string& budget) {
+    for (const auto& e : evaluated) {
+      if (e.at("role") == role && (role == "largest" || e.at("budget") == budget)) return json(e);
+    }
+    return json(nullptr);
+  };
+  json summary;
+  summary["format"] = "thanos.run-summary";
+  summary["version"] = 1;
+  summary["name"] = config.name;
+  summary["target"] = {{"device", config.device}, {"backend", config.backend}, {"protocol", config.protocol}, {"dtype", config.dtype}};
+  json budgets = json::array();
+  for (const auto& s : search) {
+    const std::string name = s.at("name").get<std::string>();
+    json b = {{"name", name},
+              {"budget", s.at("budget")},
+              {"feasible_fraction", s.at("feasible_fraction")},
+              {"chosen", model_entry("chosen", name)},
+              {"baseline", model_entry("baseline", name)}};
+    const json& c = b["chosen"];
+    const json& bl = b["baseline"];
+    b["chosen_fits_measured"] = !c.is_null() && !c["latency_ms_measured"].is_null() &&
+                                (s["budget"]["latency_ms"].is_null() || c["latency_ms_measured"].get<double>() <= s["budget"]["latency_ms"].get<double>()) &&
+                                (s["budget"]["memory_mb"].is_null() || c["memory_mb_measured"].get<double>() <= s["budget"]["memory_mb"].get<double>());
+    b["chosen_at_least_baseline_bleu"] = !c.is_null() && (bl.is_null() || c["bleu"].get<double>() >= bl["bleu"].get<double>());
+    budgets.push_back(b);
+  }
+  // The first budget's figures at the top level (the README's headline), every budget below.
+  const json& first = budgets.at(0);
+  summary["budget"] = {{"latency_ms", first["budget"]["latency_ms"]}, {"memory_mb", first["budget"]["memory_mb"]},
+                       {"latency_spec", first["budget"]["latency_spec"]}, {"memory_spec", first["budget"]["memory_spec"]}};
+  summary["feasible_fraction"] = first["feasible_fraction"];
+  summary["chosen"] = first["chosen"];
+  summary["largest"] = model_entry("largest", "");
+  summary["baseline"] = first["baseline"];
+  summary["budgets"] = budgets;
+  summary["exports"] = exported;
+  summary["measurement"] = {{"dataset", measure.at("dataset")}, {"rows", measure.at("summary").value("measured", 0) +
+                                                                          measure.at("summary").value("already_in_file", 0)}};
+  json st = json::array();
+  double total = 0;
+  for (const auto& s : stages) {
+    st.push_back({{"stage", s.name}, {"cached", s.cached}, {"seconds", s.seconds}, {"estimated_seconds", s.estimated_seconds},
+                  {"budget_seconds", s.budget_seconds}});
+    total += s.seconds;
+  }
+  summary["stages"] = st;
+  summary["seconds"] = total;
+
+  // ---------------------------------------------------------------- report.md
+  std::ostringstream md;
+  md << "# THANOS run: " << config.name << "\n\nTarget: " << config.device << (config.backend.empty() ? "" : " (" + config.backend + ")")
+     << ", protocol " << config.protocol << ", " << config.dtype << ".\n\n";
+  auto model_row = [&](const std::string& label, const json& m) {
+    if (m.is_null()) return "| " + label + " | - | - | - | - | - | - | - |\n";
+    return "| " + label + " | " + m["config"].get<std::string>() + " | " + fixed(m["bleu"], 2) + " | " + fixed(m["chrf"], 2) + " | " +
+           fixed(m["latency_ms_measured"], 1) + " | " + fixed(m["memory_mb_measured"], 1) + " | " +
+           num(m["params"].get<double>() / 1e6, 3) + " M | " + fixed(m["sentences_per_second_end_to_end"], 1) + " |\n";
+  };
+  for (const auto& b : budgets) {
+    md << "## Budget " << b["name"].get<std::string>() << ": latency " << fixed(b["budget"]["latency_ms"], 1) << " ms ("
+       << b["budget"]["latency_spec"].get<std::string>() << "), memory " << fixed(b["budget"]["memory_mb"], 1) << " MiB ("
+       << b["budget"]["memory_spec"].get<std::string>() << ")\n\n"
+       << "Feasible fraction of the measured space: " << num(100 * b["feasible_fraction"].get<double>(), 3) << "%. "
+       << "Chosen model fits when measured: " << (b["chosen_fits_measured"].get<bool>() ? "yes" : "NO")
+       << "; BLEU at least the baseline's: " << (b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO") << ".\n\n"
+       << "| model | config | BLEU | chrF | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
+       << "|---|---|---|---|---|---|---|---|\n"
+       << model_row("chosen", b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"])
+       << model_row("largest of the space", summary["largest"]) << "\n";
+  }
+  md << "## Stages\n\n| stage | status | seconds | estimate | budget |\n|---|---|---|---|---|\n";
+  for (const auto& s : st) {
+    md << "| " << s["stage"].get<std::string>() << " | " << (s["cached"].get<bool>() ? "cached" : "ran") << " | "
+       << num(s["seconds"].get<double>(), 3) << " | " << num(s["estimated_seconds"].get<double>(), 3) << " | "
+       << (s["budget_seconds"].get<double>() > 0 ? num(s["budget_seconds"].get<double>(), 3) : "-") << " |\n";
+  }
+  md << "\nFiles: summary.json, report.html, search/<budget>/ (search.json, candidates.csv), final/, export/.\n";
+
+  // ---------------------------------------------------------------- report.html
+  std::ostringstream charts;
+  const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"};
+  for (std::size_t i = 0; i < budgets.size(); ++i) {
+    const std::string name = budgets[i]["name"];
+    const std::string dir = workdir + "/search/" + name;
+    ChartSeries cand{"candidates", palette[0], {}, false}, cand_mem{"candidates", palette[0], {}, false};
+    ChartSeries front{"verified", "#d62728", {}, false}, front_mem{"verified", "#d62728", {}, false};
+    if (fs::exists(dir + "/candidates.csv")) {
+      const auto lines = split_lines(read_text_file(dir + "/candidates.csv"), false);
+      for (std::size_t k = 1; k < lines.size(); ++k) {
+        const auto f = split_csv_line(lines[k]);
+        if (f.size() < 5 || f[1].empty()) continue;
+        const double loss = std::stod(f[1]);
+        if (!f[2].empty()) cand.points.emplace_back(std::stod(f[2]), loss);
+        if (!f[4].empty()) cand_mem.points.emplace_back(std::stod(f[4]), loss);
+      }
+    }
+    ChartSeries measured{"predicted vs measured", palette[2], {}, false};
+    if (fs::exists(dir + "/search.json")) {
+      for (const auto& c : read_json(dir + "/search.json").at("pareto_front")) {
+        if (c["latency_ms_predicted"].is_null()) continue;
+        front.points.emplace_back(c["latency_ms_predicted"].get<double>(), c["valid_loss"].get<double>());
+        front_mem.points.emplace_back(c["memory_mb_predicted"].get<double>(), c["valid_loss"].get<double>());
+        if (!c["latency_ms_measured"].is_null()) {
+          measured.points.emplace_back(c["latency_ms_predicted"].get<double>(), c["latency_ms_measured"].get<double>());
+        }
+      }
+    }
+    const json& b = budgets[i]["budget"];
+    const double lat = b["latency_ms"].is_null() ? NAN : b["latency_ms"].get<double>();
+    const double mem = b["memory_mb"].is_null() ? NAN : b["memory_mb"].get<double>();
+    charts << "<h2>Budget " << html_escape(name) << "</h2>\n<div class=\"row\">\n"
+           << svg_chart("Validation loss vs predicted latency", "latency (ms, predicted)", "validation loss (inherited weights)",
+                        {cand, front}, {{true, lat, "latency budget"}})
+           << svg_chart("Validation loss vs predicted memory", "peak memory (MiB, predicted)", "validation loss (inherited weights)",
+                        {cand_mem, front_mem}, {{true, mem, "memory budget"}});
+    // Predicted vs measured: the verified candidates and the identity.
+    ChartSeries identity{"measured = predicted", "#999", {}, true};
+    for (const auto& [x, y] : measured.points) {
+      identity.points.emplace_back(x, x);
+      (void)y;
+    }
+    charts << svg_chart("Predicted vs measured latency", "predicted (ms)", "measured (ms)", {measured, identity}) << "</div>\n";
+  }
+  // Training curve of the SuperTransformer; BLEU against latency for every model of the run.
+  ChartSeries curve{"SuperTransformer (sampled SubTransformers)", palette[0], {}, true};
+  if (fs::exists(workdir + "/super/train_log.jsonl")) {
+    for (const auto& line : split_lines(read_text_file(workdir + "/super/train_log.jsonl"), false)) {
+      if (line.empty()) continue;
+      const auto j = json::parse(line);
+      if (j.contains("update") && j.contains("loss")) curve.points.emplace_back(j["update"].get<double>(), j["loss"].get<double>());
+    }
+  }
+  std::vector<ChartSeries> bleu_series = {{"chosen", "#d62728", {}, false}, {"baseline", palette[1], {}, false}, {"largest", palette[2], {}, false}};
+  for (const auto& e : evaluated) {
+    if (e["latency_ms_measured"].is_null()) continue;
+    for (auto& s : bleu_series) {
+      if (e["role"] == s.name) s.points.emplace_back(e["latency_ms_measured"].get<double>(), e["bleu"].get<double>());
+    }
+  }
+  ChartSeries progress{"best validation loss so far", palette[3], {}, true};
+  if (fs::exists(workdir + "/search/" + budgets[0]["name"].get<std::string>() + "/candidates.csv")) {
+    const auto lines = split_lines(read_text_file(workdir + "/search/" + budgets[0]["name"].get<std::string>() + "/candidates.csv"), false);
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t k = 1; k < lines.size(); ++k) {
+      const auto f = split_csv_line(lines[k]);
+      if (f.size() < 2 || f[1].empty()) continue;
+      best = std::min(best, std::stod(f[1]));
+      progress.points.emplace_back(static_cast<double>(k), best);
+    }
+  }
+  charts << "<h2>Training and search</h2>\n<div class=\"row\">\n"
+         << svg_chart("SuperTransformer training", "update", "loss (label-smoothed, base 2)", {curve})
+         << svg_chart("Search progress (budget " + budgets[0]["name"].get<std::string>() + ")", "candidates scored", "best validation loss",
+                      {progress})
+         << svg_chart("BLEU vs measured latency", "latency (ms, measured)", "BLEU (test)", bleu_series) << "</div>\n";
+
+  std::string md_text = md.str();
+  // The markdown tables, as HTML tables (the same numbers).
+  std::ostringstream tables;
+  for (const auto& line : split_lines(md_text, false)) {
+    if (line.rfind("|", 0) == 0) {
+      if (line.rfind("|---", 0) == 0) continue;
+      tables << "<tr>";
+      std::stringstream cells(line.substr(1));
+      std::string cell;
+      while (std::getline(cells, cell, '|')) tables << "<td>" << html_escape(cell) << "</td>";
+      tables << "</tr>\n";
+    } else if (line.rfind("## ", 0) == 0) {
+      tables << "</table>\n<h3>" << html_escape(line.substr(3)) << "</h3>\n<table>\n";
+    } else if (line.rfind("# ", 0) == 0) {
+      tables << "<h1>" << html_escape(line.substr(2)) << "</h1>\n<table>\n";
+    } else if (!line.empty()) {
+      tables << "</table>\n<p>" << html_escape(line) << "</p>\n<table>\n";
+    }
+  }
+  std::ostringstream html;
+  html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>THANOS run: " << html_escape(config.name)
+       << "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1800px}table{border-collapse:collapse;margin:0.5em 0}"
+          "td{border:1px solid #ccc;padding:3px 8px}.row{display:flex;flex-wrap:wrap;gap:12px}</style>\n</head>\n<body>\n"
+       << tables.str() << "</table>\n" << charts.str() << "</body>\n</html>\n";
+
+  write_file_atomically(workdir + "/summary.json", summary.dump(2) + "\n");
+  write_file_atomically(workdir + "/report.md", md_text);
+  write_file_atomically(workdir + "/report.html", html.str());
+  return {{"summary", workdir + "/summary.json"}, {"markdown", workdir + "/report.md"}, {"html", workdir + "/report.html"}};
+}
+
+}  // namespace thanos

@@ -1,0 +1,239 @@
+// thanos run (issue 10, docs/PIPELINE.md): the config's validation, budgets resolved as
+// percentiles of measured data (against hand-computed NumPy "linear" percentiles), HAT's
+// homogeneous baseline candidates, and a tiny config through every stage on a corpus the test
+// writes (no apt): the report's files, the stage cache (a re-run skips everything; --from re-runs
+// from a stage on) and the dry run.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+#include "thanos/common/subprocess.h"
+#include "thanos/common/text.h"
+#include "thanos/pipeline/baseline.h"
+#include "thanos/pipeline/budgets.h"
+#include "thanos/pipeline/run_config.h"
+#include "thanos/space/space_yaml.h"
+#include "translation_fixture.h"
+
+namespace thanos {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_cli;
+
+const char* kTinySpace = R"(share-all-embeddings: true
+encoder-embed-choice: [32, 16]
+decoder-embed-choice: [32, 16]
+encoder-ffn-embed-dim-choice: [64, 32]
+decoder-ffn-embed-dim-choice: [64, 32]
+encoder-layer-num-choice: [2, 1]
+decoder-layer-num-choice: [2, 1]
+encoder-self-attention-heads-choice: [4, 2]
+decoder-self-attention-heads-choice: [4, 2]
+decoder-ende-attention-heads-choice: [4, 2]
+decoder-arbitrary-ende-attn-choice: [-1, 1]
+qkv-dim: 32
+)";
+
+std::string message_of(const std::string& yaml) {
+  return testing::invalid_argument_message([&] { parse_run_config(yaml, "run.yml"); });
+}
+
+TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
+  const RunConfig c = parse_run_config("space: s.yml\nbudgets: [{latency: p40, memory: 300MiB}, {name: fast, latency: 12.5ms}]\n"
+                                       "super: {updates: 50}\nsearch: {strategy: nsga2, settings: {population: 10}}\n",
+                                       "run.yml");
+  ASSERT_EQ(c.budgets.size(), 2u);
+  EXPECT_TRUE(c.budgets[0].latency.percentile);
+  EXPECT_EQ(c.budgets[0].latency.value, 40);
+  EXPECT_FALSE(c.budgets[0].memory.percentile);
+  EXPECT_EQ(c.budgets[0].memory.value, 300);
+  EXPECT_EQ(c.budgets[1].name, "fast");
+  EXPECT_EQ(c.budgets[1].latency.value, 12.5);
+  EXPECT_TRUE(c.budgets[1].memory.empty());
+  EXPECT_EQ(c.super.updates, 50);
+  EXPECT_EQ(c.strategy, "nsga2");
+  EXPECT_EQ(c.strategy_settings.at("population"), 10);
+
+  // Errors name the file, line, key, value and what is allowed.
+  const std::string unknown = message_of("space: s.yml\nbudgets: {latency: p40}\nsuper: {updatez: 5}\n");
+  EXPECT_NE(unknown.find("run.yml:3"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("super.updatez"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("allowed: lr, max_tokens, update_freq, updates, warmup"), std::string::npos) << unknown;
+  const std::string pct = message_of("space: s.yml\nbudgets: {latency: p140}\n");
+  EXPECT_NE(pct.find("budgets.latency"), std::string::npos) << pct;
+  EXPECT_NE(pct.find("'p140'"), std::string::npos) << pct;
+  EXPECT_NE(pct.find("0..100"), std::string::npos) << pct;
+  const std::string strategy = message_of("space: s.yml\nbudgets: {memory: p50}\nsearch: {strategy: genetic}\n");
+  EXPECT_NE(strategy.find("'genetic': expected one of evo, hpo-evo, nsga2, random"), std::string::npos) << strategy;
+  EXPECT_NE(message_of("budgets: {memory: p50}\n").find("space: required"), std::string::npos);
+  EXPECT_NE(message_of("space: s.yml\n").find("budgets: required"), std::string::npos);
+  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: fast}\n").find("expected pNN"), std::string::npos);
+  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: p10}\ntarget: {device: tpu}\n").find("'tpu'"), std::string::npos);
+  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: p10}\nstage_budget_minutes: {training: 3}\n").find("allowed: evaluate"),
+            std::string::npos);
+}
+
+TEST(RunBudgets, PercentilesAndTheFeasibleFraction) {
+  // NumPy's default (linear) percentiles by hand: rank = p/100 * (n-1).
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 40), 2.2);   // rank 1.2: 2 + 0.2 * (3 - 2)
+  EXPECT_DOUBLE_EQ(percentile({10, 20, 30}, 50), 20);
+  EXPECT_DOUBLE_EQ(percentile({10, 20, 30}, 100), 30);
+  EXPECT_DOUBLE_EQ(percentile({7}, 60), 7);
+  EXPECT_THROW(percentile({}, 50), std::invalid_argument);
+
+  const std::vector<MeasuredPoint> points = {{10, 100}, {20, 50}, {30, 300}, {40, 200}, {50, 400}};
+  BudgetPair pair;
+  pair.name = "b";
+  pair.latency = parse_budget("p50", "ms", "latency");   // 30 ms
+  pair.memory = parse_budget("250MiB", "MiB", "memory");
+  const ResolvedBudgets r = resolve_budgets(pair, points);
+  EXPECT_DOUBLE_EQ(r.latency_ms, 30);
+  EXPECT_DOUBLE_EQ(r.memory_mib, 250);
+  EXPECT_DOUBLE_EQ(r.feasible_fraction, 2.0 / 5);  // (10,100) and (20,50); (30,300) is over the memory
+  BudgetPair only_memory;
+  EXPECT_THROW(parse_budget("p0", "MiB", "memory"), std::invalid_argument);  // p must be > 0
+  only_memory.memory = parse_budget("p25", "MiB", "memory");  // 100 MiB
+  const ResolvedBudgets m = resolve_budgets(only_memory, points);
+  EXPECT_TRUE(std::isinf(m.latency_ms));
+  EXPECT_DOUBLE_EQ(m.feasible_fraction, 2.0 / 5);
+}
+
+TEST(RunBaseline, HomogeneousMembersOfTheSpace) {
+  const SearchSpace space = parse_search_space(kTinySpace, "tiny.yml").space;
+  const auto members = homogeneous_members(space);
+  // 2 embeddings x 2 FFN widths x 2 head counts x 1 QKV width (32) x 2 x 2 layer counts.
+  EXPECT_EQ(members.size(), 2u * 2 * 2 * 1 * 2 * 2);
+  for (const auto& c : members) {
+    EXPECT_TRUE(space.contains(c)) << c.summary();
+    EXPECT_EQ(c.encoder_embed_dim, c.decoder_embed_dim);
+    for (const auto& l : c.encoder_layers) EXPECT_EQ(l, c.encoder_layers[0]);
+    for (const auto& l : c.decoder_layers) {
+      EXPECT_EQ(l.ffn_dim, c.encoder_layers[0].ffn_dim);
+      EXPECT_EQ(l.self_heads, c.encoder_layers[0].self_heads);
+      EXPECT_EQ(l.ende_heads, l.self_heads);
+      EXPECT_EQ(l.self_qkv_dim, c.encoder_layers[0].self_qkv_dim);
+      EXPECT_EQ(l.ende_qkv_dim, l.self_qkv_dim);
+      EXPECT_EQ(l.ende_attn_layers, 1);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the whole pipeline
+
+class RunPipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(::testing::TempDir() + "/thanos_run_" + std::to_string(::getpid()));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_ + "/corpus");
+    testing::write_reversal_corpus(*dir_ + "/corpus/train", 300, 1);
+    testing::write_reversal_corpus(*dir_ + "/corpus/valid", 30, 2);
+    testing::write_reversal_corpus(*dir_ + "/corpus/test", 20, 3);
+    std::ofstream(*dir_ + "/space.yml") << kTinySpace;
+    std::ofstream(*dir_ + "/tiny.yml") << R"(name: tiny
+seed: 3
+corpus: {path: corpus, vocab_size: 50}
+space: space.yml
+target: {device: cpu, threads: 1, protocol: quick}
+budgets: [{name: tight, latency: p60, memory: p80}]
+super: {updates: 30, max_tokens: 300, lr: 0.003, warmup: 5}
+measure: {samples: 18}
+search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, top_k: 2}
+final: {mode: finetune, updates: 10, max_tokens: 300, lr: 0.001, warmup: 2}
+evaluate: {max_len_b: 12}
+export: {static: [40, 16]}
+stage_budget_minutes: {prepare: 1, super: 2, measure: 2, predictors: 1, search: 2, final: 2, evaluate: 1, export: 1, report: 1}
+)";
+    first_ = new testing::CliResult(run_cli("--threads 1 run " + *dir_ + "/tiny.yml --workdir " + *dir_ + "/work"));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete first_;
+  }
+  static std::string dir() { return *dir_; }
+  static std::string* dir_;
+  static testing::CliResult* first_;
+};
+std::string* RunPipeline::dir_ = nullptr;
+testing::CliResult* RunPipeline::first_ = nullptr;
+
+TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
+  ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
+  const std::string w = dir() + "/work";
+  const auto s = nlohmann::json::parse(read_text_file(w + "/summary.json"));
+  EXPECT_TRUE(s["budget"]["latency_ms"].is_number());
+  EXPECT_TRUE(s["budget"]["memory_mb"].is_number());
+  EXPECT_GT(s["feasible_fraction"].get<double>(), 0.0);
+  EXPECT_LE(s["feasible_fraction"].get<double>(), 1.0);
+  for (const char* role : {"chosen", "largest", "baseline"}) {
+    SCOPED_TRACE(role);
+    if (s[role].is_null()) {
+      EXPECT_NE(std::string(role), "largest");  // the largest always exists
+      continue;
+    }
+    for (const char* key : {"config", "bleu", "chrf", "latency_ms_measured", "memory_mb_measured", "params",
+                            "sentences_per_second_end_to_end"}) {
+      EXPECT_TRUE(s[role].contains(key)) << key;
+    }
+    EXPECT_GT(s[role]["params"].get<double>(), 0);
+    EXPECT_GT(s[role]["latency_ms_measured"].get<double>(), 0);
+  }
+  ASSERT_FALSE(s["chosen"].is_null()) << first_->output;
+  // The chosen model fits both budgets when measured.
+  EXPECT_LE(s["chosen"]["latency_ms_measured"].get<double>(), s["budget"]["latency_ms"].get<double>() * 1.5);
+  // Exports: dynamic and static graphs, file names saying which.
+  const std::string ex = w + "/export/tight";
+  for (const char* f : {"/dynamic/encoder_dynamic.onnx", "/dynamic/decoder_step_dynamic.onnx", "/static/encoder_static.onnx",
+                        "/static/decoder_step_static.onnx", "/static/thanos_export.json"}) {
+    EXPECT_TRUE(fs::exists(ex + f)) << f;
+  }
+  const std::string html = read_text_file(w + "/report.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_EQ(html.find("http://") == std::string::npos || html.find("http://www.w3.org/2000/svg") != std::string::npos, true);
+  EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, nothing to fetch or run
+  EXPECT_NE(read_text_file(w + "/report.md").find("| chosen |"), std::string::npos);
+  for (const char* stage : {"prepare", "super", "measure", "predictors", "search", "final", "evaluate", "export", "report"}) {
+    EXPECT_TRUE(fs::exists(w + "/stages/" + std::string(stage) + ".json")) << stage;
+  }
+}
+
+TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
+  ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
+  const std::string cmd = "--threads 1 run " + dir() + "/tiny.yml --workdir " + dir() + "/work";
+  const auto dry = run_cli(cmd + " --dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.output;
+  int cached = 0;
+  for (const auto& line : split_lines(dry.output, false)) cached += line.find(" cached ") != std::string::npos;
+  EXPECT_EQ(cached, 9) << dry.output;
+  const auto again = run_cli(cmd);
+  ASSERT_EQ(again.code, first_->code) << again.output;
+  int skipped = 0;
+  for (const auto& line : split_lines(again.output, false)) skipped += line.find("skipped") != std::string::npos;
+  EXPECT_EQ(skipped, 9) << again.output;
+  const auto from = run_cli(cmd + " --from evaluate --quiet");
+  ASSERT_EQ(from.code, first_->code) << from.output;
+  int started = 0;
+  for (const auto& line : split_lines(from.output, false)) started += line.find("] starting") != std::string::npos;
+  EXPECT_EQ(started, 3) << from.output;  // evaluate, export, report
+}
+
+TEST_F(RunPipeline, BadConfigSaysWhatIsWrong) {
+  std::ofstream(dir() + "/bad.yml") << "space: space.yml\nbudgets: {latency: p40}\nfinal: {mode: distill}\n";
+  const auto r = run_cli("run " + dir() + "/bad.yml --workdir " + dir() + "/badwork");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("final.mode"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("'distill'"), std::string::npos) << r.output;
+  std::ofstream(dir() + "/nocorpus.yml") << "space: space.yml\ncorpus: {path: nowhere}\nbudgets: {latency: p40}\n";
+  const auto nc = run_cli("run " + dir() + "/nocorpus.yml --workdir " + dir() + "/badwork");
+  EXPECT_EQ(nc.code, 2);
+  EXPECT_NE(nc.output.find("'nowhere' not found"), std::string::npos) << nc.output;
+}
+
+}  // namespace
+}  // namespace thanos
