@@ -221,6 +221,18 @@ TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
   int started = 0;
   for (const auto& line : split_lines(from.output, false)) started += line.find("] starting") != std::string::npos;
   EXPECT_EQ(started, 3) << from.output;  // evaluate, export, report
+
+  // Other SuperTransformer settings: the corpus, the measurement and the predictors stay cached.
+  std::string changed = read_text_file(dir() + "/tiny.yml");
+  changed.replace(changed.find("updates: 30"), 11, "updates: 31");
+  write_file_atomically(dir() + "/tiny2.yml", changed);
+  const auto plan = run_cli("--threads 1 run " + dir() + "/tiny2.yml --workdir " + dir() + "/work --dry-run");
+  ASSERT_EQ(plan.code, 0) << plan.output;
+  std::vector<std::string> still_cached;
+  for (const auto& line : split_lines(plan.output, false)) {
+    if (line.find(" cached ") != std::string::npos) still_cached.push_back(line.substr(0, line.find(' ')));
+  }
+  EXPECT_EQ(still_cached, (std::vector<std::string>{"prepare", "measure", "predictors"})) << plan.output;
 }
 
 TEST_F(RunPipeline, BadConfigSaysWhatIsWrong) {

@@ -178,9 +178,18 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
 }
 
 struct StageRecord {
-  bool exists = false;
+  bool exists = false;      // completed
+  bool started = false;     // a record at all (an interrupted stage leaves completed = false)
   std::string inputs_hash;
 };
+
+// What a stage writes, removed before it runs with other inputs (an interrupted stage with the
+// same inputs keeps them and resumes).
+const std::map<std::string, std::string>& stage_outputs() {
+  static const std::map<std::string, std::string> dirs = {
+      {"super", "super"}, {"measure", "measure"}, {"predictors", "predictors"}, {"search", "search"}, {"final", "final"}, {"export", "export"}};
+  return dirs;
+}
 
 std::string record_path(const Plan& p, const std::string& stage) { return p.workdir + "/stages/" + stage + ".json"; }
 
@@ -190,6 +199,7 @@ StageRecord read_record(const Plan& p, const std::string& stage) {
   if (!fs::exists(path)) return r;
   try {
     const auto j = nlohmann::json::parse(read_text_file(path));
+    r.started = true;
     r.exists = j.value("completed", false);
     r.inputs_hash = j.value("inputs_hash", "");
   } catch (const std::exception&) {
@@ -198,9 +208,9 @@ StageRecord read_record(const Plan& p, const std::string& stage) {
   return r;
 }
 
-void write_record(const Plan& p, const std::string& stage, double seconds, const json& outputs) {
+void write_record(const Plan& p, const std::string& stage, double seconds, const json& outputs, bool completed = true) {
   fs::create_directories(p.workdir + "/stages");
-  json j = {{"stage", stage}, {"inputs_hash", p.hashes.at(stage)}, {"completed", true}, {"seconds", seconds}, {"outputs", outputs}};
+  json j = {{"stage", stage}, {"inputs_hash", p.hashes.at(stage)}, {"completed", completed}, {"seconds", seconds}, {"outputs", outputs}};
   write_file_atomically(record_path(p, stage), j.dump(2) + "\n");
 }
 
@@ -567,6 +577,7 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
     result.stages.push_back(sp);
   }
   if (options.dry_run) return result;
+  const int from_index = from;
 
   fs::create_directories(p.workdir);
   write_file_atomically(p.workdir + "/config.yml", read_text_file(options.config_path));
@@ -586,7 +597,13 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
     log(tag + "starting (estimate " + format_duration(sp.estimated_seconds) + ", run so far " + format_duration(elapsed) + ")");
     const Log stage_log = [&](const std::string& line) { log(tag + line); };
-    fs::remove(record_path(p, sp.name));  // not done until it finishes again
+    // Outputs of other inputs (or forced by --from) go; an interrupted run of the same inputs resumes.
+    const StageRecord before = read_record(p, sp.name);
+    const bool resume = before.started && !before.exists && before.inputs_hash == sp.inputs_hash && static_cast<int>(i) < from_index;
+    const auto out_dir = stage_outputs().find(sp.name);
+    if (!resume && out_dir != stage_outputs().end()) fs::remove_all(p.workdir + "/" + out_dir->second);
+    if (resume) log(tag + "resuming an interrupted run of the same inputs");
+    write_record(p, sp.name, 0, json::object(), /*completed=*/false);
     const auto start = Clock::now();
     bool interrupted = false;
     json outputs;
