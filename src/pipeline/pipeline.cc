@@ -27,6 +27,7 @@
 #include "thanos/pipeline/baseline.h"
 #include "thanos/pipeline/budgets.h"
 #include "thanos/pipeline/report.h"
+#include "thanos/train/lr_schedule.h"
 #include "thanos/predict/predictor_file.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
@@ -64,7 +65,8 @@ std::string file_stamp(const std::string& path) {
 }
 
 json train_json(const TrainStageSettings& t) {
-  return {{"updates", t.updates}, {"max_tokens", t.max_tokens}, {"lr", t.lr}, {"warmup", t.warmup}, {"update_freq", t.update_freq}};
+  return {{"updates", t.updates}, {"max_tokens", t.max_tokens}, {"lr", t.lr}, {"warmup", t.warmup}, {"update_freq", t.update_freq},
+          {"schedule", t.schedule}};
 }
 
 // Everything the run needs resolved once: paths, the space, the protocol.
@@ -240,6 +242,7 @@ TrainOptions train_options(const Plan& p, const TrainStageSettings& t) {
   o.batching.seed = p.config.seed;
   o.lr.lr = t.lr;
   o.lr.warmup_updates = t.warmup;
+  o.lr.kind = lr_schedule_from_string(t.schedule);
   o.seed = p.config.seed;
   o.log_every = std::max<int64_t>(1, t.updates / 20);
   o.save_every = std::max<int64_t>(1, t.updates / 4);  // resumable within the stage

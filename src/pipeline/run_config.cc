@@ -52,7 +52,8 @@ int positive_int(const std::string& src, const YAML::Node& node, const std::stri
 }
 
 void read_train(const std::string& src, const YAML::Node& node, const std::string& section, TrainStageSettings& t) {
-  check_keys(src, node, section, {"updates", "max_tokens", "lr", "warmup", "update_freq"});
+  check_keys(src, node, section, {"updates", "max_tokens", "lr", "warmup", "update_freq", "schedule"});
+  if (node["schedule"]) t.schedule = one_of(src, node["schedule"], section + ".schedule", {"inverse_sqrt", "cosine", "fixed"});
   if (node["updates"]) t.updates = positive_int(src, node["updates"], section + ".updates");
   if (node["max_tokens"]) t.max_tokens = positive_int(src, node["max_tokens"], section + ".max_tokens");
   if (node["lr"]) {
@@ -186,7 +187,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (n["top_k"]) c.top_k = positive_int(src, n["top_k"], "search.top_k");
   }
   if (const auto n = root["final"]) {
-    std::set<std::string> keys = {"mode", "updates", "max_tokens", "lr", "warmup", "update_freq"};
+    std::set<std::string> keys = {"mode", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule"};
     check_keys(src, n, "final", keys);
     if (n["mode"]) c.final_mode = one_of(src, n["mode"], "final.mode", {"finetune", "scratch"});
     YAML::Node train_part(YAML::NodeType::Map);

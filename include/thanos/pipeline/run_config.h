@@ -31,7 +31,7 @@ struct TrainStageSettings {
   double lr = 1e-3;
   int64_t warmup = 100;
   int update_freq = 1;
-  double dropout_free = 0;  // reserved
+  std::string schedule = "inverse_sqrt";  // inverse_sqrt | cosine | fixed (after the linear warm-up)
 };
 
 struct RunConfig {
