@@ -140,10 +140,10 @@ seed: 3
 corpus: {path: corpus, vocab_size: 50}
 space: space.yml
 target: {device: cpu, threads: 1, protocol: quick}
-budgets: [{name: tight, latency: p60, memory: p80}]
+budgets: [{name: tight, latency: p90, memory: p90}]
 super: {updates: 30, max_tokens: 300, lr: 0.003, warmup: 5}
 measure: {samples: 18}
-search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, top_k: 2}
+search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, top_k: 2, margin: 0}
 final: {mode: finetune, updates: 10, max_tokens: 300, lr: 0.001, warmup: 2}
 evaluate: {max_len_b: 12}
 export: {static: [40, 16]}

@@ -29,6 +29,7 @@
 #include "thanos/pipeline/report.h"
 #include "thanos/train/lr_schedule.h"
 #include "thanos/predict/predictor_file.h"
+#include "thanos/search/constraints.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 
@@ -143,7 +144,7 @@ Plan make_plan(const RunOptions& o) {
   json settings = json::object();
   for (const auto& [k, v] : c.strategy_settings) settings[k] = v;
   p.hashes["search"] = h({{"super", p.hashes["super"]}, {"predictors", p.hashes["predictors"]}, {"budgets", budgets},
-                          {"strategy", c.strategy}, {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k},
+                          {"strategy", c.strategy}, {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k}, {"margin", c.search_margin},
                           {"seed", c.seed}});
   p.hashes["final"] = h({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)}});
   p.hashes["evaluate"] = h({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_b", c.max_len_b}});
@@ -381,13 +382,22 @@ json stage_search(const Plan& p, const Log& log) {
     o.target_threads = 0;
     o.top_k = p.config.top_k;
     o.out_dir = dir;
-    const SearchReport r = run_search(o, log);
+    o.budgets.margin_errors = p.config.search_margin;
+    SearchReport r;
+    std::string nothing_fits;
+    try {
+      r = run_search(o, log);
+    } catch (const NothingFits& e) {
+      nothing_fits = e.what();  // no model for this budget; the others go on (exit code 3 at the end)
+      log("budget " + pair.name + ": " + nothing_fits);
+    }
     json entry = {{"name", pair.name},
                   {"budget", {{"latency_ms", std::isfinite(b.latency_ms) ? json(b.latency_ms) : json(nullptr)},
                               {"memory_mb", std::isfinite(b.memory_mib) ? json(b.memory_mib) : json(nullptr)},
                               {"latency_spec", b.latency_text}, {"memory_spec", b.memory_text}}},
                   {"feasible_fraction", b.feasible_fraction},
                   {"found", r.found},
+                  {"nothing_fits", nothing_fits},
                   {"search", dir + "/search.json"}};
     entry["baseline"] = choose_baseline(p, b, dir, log);
     out.push_back(entry);

@@ -180,6 +180,7 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
                                 (s["budget"]["latency_ms"].is_null() || c["latency_ms_measured"].get<double>() <= s["budget"]["latency_ms"].get<double>()) &&
                                 (s["budget"]["memory_mb"].is_null() || c["memory_mb_measured"].get<double>() <= s["budget"]["memory_mb"].get<double>());
     b["chosen_at_least_baseline_bleu"] = !c.is_null() && (bl.is_null() || c["bleu"].get<double>() >= bl["bleu"].get<double>());
+    b["nothing_fits"] = s.value("nothing_fits", "");
     budgets.push_back(b);
   }
   // The first budget's figures at the top level (the README's headline), every budget below.

@@ -174,7 +174,11 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (n["samples"]) c.measure_samples = positive_int(src, n["samples"], "measure.samples", 18);
   }
   if (const auto n = root["search"]) {
-    check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "top_k"});
+    check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "top_k", "margin"});
+    if (n["margin"]) {
+      c.search_margin = yaml_fields::as_double(src, n["margin"], "search.margin");
+      if (!(c.search_margin >= 0)) throw std::invalid_argument(where(src, n["margin"], "search.margin") + ": expected a number >= 0");
+    }
     if (n["strategy"]) c.strategy = one_of(src, n["strategy"], "search.strategy", {"random", "evo", "hpo-evo", "nsga2"});
     if (const auto s = n["settings"]) {
       if (!s.IsMap()) throw std::invalid_argument(where(src, s, "search.settings") + ": expected a mapping like {population: 20}");

@@ -25,7 +25,7 @@ void require_something_fits(const SearchSpace& space, const CostModel& costs, co
     << " errors): its smallest member needs " << c.estimate.latency_ms << " ms (+/- " << c.estimate.latency_error_ms
     << ") and " << c.estimate.memory_mb << " MiB (+/- " << c.estimate.memory_error_mb
     << "); raise a budget or shrink the space";
-  throw std::invalid_argument(s.str());
+  throw NothingFits(s.str());
 }
 
 }  // namespace thanos

@@ -64,6 +64,7 @@ struct RunConfig {
   std::map<std::string, double> strategy_settings;
   int valid_subset = 200;            // fitness: valid pairs scored per candidate (0 = all)
   int top_k = 2;
+  double search_margin = 1.0;        // safety margin in prediction errors (thanos search --margin)
   std::string final_mode = "finetune";  // finetune (inherited weights) | scratch
   TrainStageSettings final_train;    // each of chosen, largest, baseline
   std::string generation_preset = "hat-wmt";

@@ -5,6 +5,7 @@
 // violation is kept as an amount (ms or MiB over), for reports and repair. Torch-free.
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "thanos/space/search_space.h"
@@ -39,6 +40,13 @@ ConstraintCheck check_constraints(const CostEstimate& estimate, const Budgets& b
 // Costs grow with every dimension, so the space's smallest member is its cheapest. Throws
 // std::invalid_argument saying nothing fits, with the smallest latency and memory the space can
 // reach, when even that member exceeds a budget — before any search work is done.
+// Thrown when not even the space's smallest member fits (a std::invalid_argument: the CLI's exit
+// code stays 2); `thanos run` records it as "no model for this budget" and goes on.
+class NothingFits : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 void require_something_fits(const SearchSpace& space, const CostModel& costs, const Budgets& budgets);
 
 }  // namespace thanos
