@@ -23,6 +23,21 @@ namespace thanos::testing {
 inline const char* const kTranslationWords[] = {"one", "two", "three", "four", "five", "six", "seven", "eight",
                                                 "nine", "ten", "red", "green", "blue", "cat", "dog", "bird"};
 
+// The fixture's search space: tiny, shared embeddings, every elastic dimension (QKV fixed at 32).
+inline const char* const kReversalSpaceYaml = R"(share-all-embeddings: true
+encoder-embed-choice: [32, 16]
+decoder-embed-choice: [32, 16]
+encoder-ffn-embed-dim-choice: [64, 32]
+decoder-ffn-embed-dim-choice: [64, 32]
+encoder-layer-num-choice: [2]
+decoder-layer-num-choice: [2, 1]
+encoder-self-attention-heads-choice: [4, 2]
+decoder-self-attention-heads-choice: [4, 2]
+decoder-ende-attention-heads-choice: [4, 2]
+decoder-arbitrary-ende-attn-choice: [-1, 1]
+qkv-dim: 32
+)";
+
 // Target = the source words upper-cased and reversed.
 inline void write_reversal_corpus(const std::string& prefix, int n, std::uint64_t seed) {
   Rng rng(seed);
@@ -60,19 +75,7 @@ inline void build_translation_fixture(const std::string& dir) {
   po.out_dir = dir + "/prepared";
   po.vocab_size = 50;
   run_prepare(po);
-  std::ofstream(dir + "/space.yml") << R"(share-all-embeddings: true
-encoder-embed-choice: [32, 16]
-decoder-embed-choice: [32, 16]
-encoder-ffn-embed-dim-choice: [64, 32]
-decoder-ffn-embed-dim-choice: [64, 32]
-encoder-layer-num-choice: [2]
-decoder-layer-num-choice: [2, 1]
-encoder-self-attention-heads-choice: [4, 2]
-decoder-self-attention-heads-choice: [4, 2]
-decoder-ende-attention-heads-choice: [4, 2]
-decoder-arbitrary-ende-attn-choice: [-1, 1]
-qkv-dim: 32
-)";
+  std::ofstream(dir + "/space.yml") << kReversalSpaceYaml;
   TrainCommandOptions to;
   to.data_dir = po.out_dir;
   to.space_path = dir + "/space.yml";
