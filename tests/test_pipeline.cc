@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -185,7 +186,14 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_EQ(html.find("http://") == std::string::npos || html.find("http://www.w3.org/2000/svg") != std::string::npos, true);
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, nothing to fetch or run
-  EXPECT_NE(read_text_file(w + "/report.md").find("| chosen |"), std::string::npos);
+  // Every table row of report.md has the header's 8 cells (a config's own '|' is not a separator).
+  const std::string md = read_text_file(w + "/report.md");
+  EXPECT_NE(md.find("| chosen |"), std::string::npos);
+  for (const auto& line : split_lines(md, false)) {
+    if (line.rfind("| chosen", 0) == 0 || line.rfind("| baseline", 0) == 0 || line.rfind("| largest", 0) == 0) {
+      EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 9) << line;
+    }
+  }
   for (const char* stage : {"prepare", "super", "measure", "predictors", "search", "final", "evaluate", "export", "report"}) {
     EXPECT_TRUE(fs::exists(w + "/stages/" + std::string(stage) + ".json")) << stage;
   }

@@ -211,7 +211,12 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
      << ", protocol " << config.protocol << ", " << config.dtype << ".\n\n";
   auto model_row = [&](const std::string& label, const json& m) {
     if (m.is_null()) return "| " + label + " | - | - | - | - | - | - | - |\n";
-    return "| " + label + " | " + m["config"].get<std::string>() + " | " + fixed(m["bleu"], 2) + " | " + fixed(m["chrf"], 2) + " | " +
+    // A config summary separates encoder and decoder with '|', the tables' cell separator.
+    std::string config_text = m["config"].get<std::string>();
+    for (std::size_t at = config_text.find(" | "); at != std::string::npos; at = config_text.find(" | ", at)) {
+      config_text.replace(at, 3, " ; ");
+    }
+    return "| " + label + " | " + config_text + " | " + fixed(m["bleu"], 2) + " | " + fixed(m["chrf"], 2) + " | " +
            fixed(m["latency_ms_measured"], 1) + " | " + fixed(m["memory_mb_measured"], 1) + " | " +
            num(m["params"].get<double>() / 1e6, 3) + " M | " + fixed(m["sentences_per_second_end_to_end"], 1) + " |\n";
   };
