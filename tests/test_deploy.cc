@@ -102,12 +102,6 @@ class Deploy : public ::testing::Test {
 };
 std::string* Deploy::dir_ = nullptr;
 
-nlohmann::json json_of(const std::string& output) {
-  const auto start = output.find("{\n");
-  EXPECT_NE(start, std::string::npos) << output;
-  return nlohmann::json::parse(output.substr(start));
-}
-
 // The exported graphs, dynamic and static, translate the test split exactly as the model does.
 TEST_F(Deploy, EvalOfTheExportEqualsEvalOfTheModel) {
   const std::string gen = " --beam 4 --lenpen 0.6 --max-len-b 12 --json";
@@ -121,8 +115,8 @@ TEST_F(Deploy, EvalOfTheExportEqualsEvalOfTheModel) {
     const auto exported = run_cli("eval --export " + out + " --data " + dir() + "/prepared --output " + out + ".hyp" + gen);
     ASSERT_EQ(exported.code, 0) << exported.output;
     EXPECT_EQ(read_text_file(out + ".hyp"), read_text_file(dir() + "/model.hyp"));
-    EXPECT_EQ(json_of(exported.output)["bleu"]["score"], json_of(model.output)["bleu"]["score"]);
-    EXPECT_NE(json_of(exported.output)["config"].get<std::string>().find("[ort, " + mode), std::string::npos) << exported.output;
+    EXPECT_EQ(testing::last_json(exported.output)["bleu"]["score"], testing::last_json(model.output)["bleu"]["score"]);
+    EXPECT_NE(testing::last_json(exported.output)["config"].get<std::string>().find("[ort, " + mode), std::string::npos) << exported.output;
   }
 }
 

@@ -23,6 +23,8 @@
 namespace thanos {
 namespace {
 
+using testing::last_json;
+using testing::one_layer_config;
 using testing::run_cli;
 
 struct Files {
@@ -37,12 +39,6 @@ struct Files {
   }
 };
 
-nlohmann::json last_json(const std::string& output) {
-  const auto start = output.find("{\n");
-  EXPECT_NE(start, std::string::npos) << output;
-  return nlohmann::json::parse(output.substr(start));
-}
-
 std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
   std::vector<std::vector<std::string>> rows;
   const auto lines = split_lines(read_text_file(path), false);
@@ -53,16 +49,6 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
 int column(const std::string& name) {
   const auto& cols = dataset_columns();
   return static_cast<int>(std::find(cols.begin(), cols.end(), name) - cols.begin());
-}
-
-// One encoder and one decoder layer of 256 dims: small layers, so the vocabulary's tables
-// (encoder, decoder, output: no sharing) decide the weights.
-SubConfig one_layer_config() {
-  SubConfig c;
-  c.encoder_embed_dim = c.decoder_embed_dim = 256;
-  c.encoder_layers.push_back({512, 4, 256});
-  c.decoder_layers.push_back({512, 4, 256, 4, 256, 1});
-  return c;
 }
 
 const std::string kQuick = " --protocol quick --vocab-size 300";

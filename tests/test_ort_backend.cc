@@ -22,6 +22,8 @@
 namespace thanos {
 namespace {
 
+using testing::last_json;
+using testing::one_layer_config;
 using testing::run_cli;
 
 class OrtBackendTest : public ::testing::Test {
@@ -32,15 +34,6 @@ class OrtBackendTest : public ::testing::Test {
   }
 };
 
-// One encoder and one decoder layer of 256 dims: the vocabulary's tables decide the weights.
-SubConfig one_layer_config() {
-  SubConfig c;
-  c.encoder_embed_dim = c.decoder_embed_dim = 256;
-  c.encoder_layers.push_back({512, 4, 256});
-  c.decoder_layers.push_back({512, 4, 256, 4, 256, 1});
-  return c;
-}
-
 MeasureRequest request(int tgt_len, int vocab) {
   MeasureRequest r;
   r.config = one_layer_config();
@@ -49,12 +42,6 @@ MeasureRequest request(int tgt_len, int vocab) {
   r.protocol.vocab_size = vocab;
   r.protocol.beam = 2;
   return r;
-}
-
-nlohmann::json last_json(const std::string& output) {
-  const auto start = output.find("{\n");
-  EXPECT_NE(start, std::string::npos) << output;
-  return nlohmann::json::parse(output.substr(start));
 }
 
 TEST_F(OrtBackendTest, MeasuresHatsProtocolInOnnxRuntime) {

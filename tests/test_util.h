@@ -9,7 +9,10 @@
 #include <stdexcept>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "thanos/space/search_space.h"
+#include "thanos/space/sub_config.h"
 
 namespace thanos::testing {
 
@@ -68,5 +71,22 @@ inline CliResult run_cli(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 #endif
+
+// The JSON object a command printed last (`--json`), after its progress lines.
+inline nlohmann::json last_json(const std::string& output) {
+  const auto start = output.find("{\n");
+  EXPECT_NE(start, std::string::npos) << output;
+  return nlohmann::json::parse(output.substr(start));
+}
+
+// One encoder and one decoder layer of 256 dims: small layers, so the vocabulary's tables
+// (encoder, decoder, output: no sharing) decide the weights.
+inline SubConfig one_layer_config() {
+  SubConfig c;
+  c.encoder_embed_dim = c.decoder_embed_dim = 256;
+  c.encoder_layers.push_back({512, 4, 256});
+  c.decoder_layers.push_back({512, 4, 256, 4, 256, 1});
+  return c;
+}
 
 }  // namespace thanos::testing
