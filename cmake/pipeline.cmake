@@ -12,5 +12,6 @@ if(TARGET thanos)
   target_sources(thanos PRIVATE src/cli/run_command.cc)
 endif()
 if(TARGET thanos_tools_tests)
-  target_sources(thanos_tools_tests PRIVATE tests/test_pipeline.cc)
+  # test_report_html.cc opens report.html in headless Chromium (skips without `chromium`).
+  target_sources(thanos_tools_tests PRIVATE tests/test_pipeline.cc tests/test_report_html.cc)
 endif()

@@ -25,6 +25,7 @@ PACKAGES=(
   libonnx-dev           # onnx protobuf classes, checker and shape inference: `thanos export` (docs/EXPORT.md)
   python3-torch         # HAT checkpoint importer and the PyTorch benchmark peer (/usr/bin/python3)
   nodejs npm            # the ONNX Runtime runner (tools/ort_runner, docs/ORT.md)
+  chromium              # headless check of report.html in tests (tests/test_report_html.cc)
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
