@@ -32,18 +32,65 @@ std::string message_of(const std::string& yaml) {
   return testing::invalid_argument_message([&] { parse_run_config(yaml, "run.yml"); });
 }
 
+TEST(RunConfig, SeveralTargetsEachWithItsBudgets) {
+  const RunConfig c = parse_run_config(R"(space: s.yml
+targets:
+  - {name: cpu, device: cpu, protocol: hat-wmt, budgets: [{latency: p40, memory: p60}, {name: fast, latency: 50ms}]}
+  - name: rk3588
+    device: remote://board:7000
+    backend: rknn
+    token_file: agent.token
+    protocol: quick
+    dtype: float16
+    budgets: {name: npu, latency: 200ms, memory: 500MiB}
+)",
+                                       "run.yml");
+  ASSERT_EQ(c.targets.size(), 2u);
+  EXPECT_EQ(c.targets[0].name, "cpu");
+  ASSERT_EQ(c.targets[0].budgets.size(), 2u);
+  EXPECT_EQ(c.targets[0].budgets[0].name, "b0");
+  EXPECT_EQ(c.targets[0].budgets[1].name, "fast");
+  EXPECT_FALSE(c.targets[0].is_npu());
+  EXPECT_EQ(c.targets[1].name, "rk3588");
+  EXPECT_EQ(c.targets[1].backend, "rknn");
+  EXPECT_EQ(c.targets[1].dtype, "float16");
+  EXPECT_TRUE(c.targets[1].is_npu());
+  ASSERT_EQ(c.targets[1].budgets.size(), 1u);
+  EXPECT_EQ(c.targets[1].budgets[0].memory.value, 500);
+
+  const std::string both = message_of("space: s.yml\nbudgets: {latency: p40}\ntargets: [{name: a, budgets: {latency: p40}}]\n");
+  EXPECT_NE(both.find("not both"), std::string::npos) << both;
+  const std::string twice =
+      message_of("space: s.yml\ntargets: [{name: a, budgets: {latency: p40}}, {name: a, budgets: {latency: p50}}]\n");
+  EXPECT_NE(twice.find("run.yml:2"), std::string::npos) << twice;
+  EXPECT_NE(twice.find("targets[1].name: 'a': used twice"), std::string::npos) << twice;
+  const std::string unnamed = message_of("space: s.yml\ntargets: [{device: cpu, budgets: {latency: p40}}]\n");
+  EXPECT_NE(unnamed.find("targets[0]: name: required"), std::string::npos) << unnamed;
+  const std::string no_budget = message_of("space: s.yml\ntargets: [{name: a}]\n");
+  EXPECT_NE(no_budget.find("targets[0]: budgets: required"), std::string::npos) << no_budget;
+  const std::string folder = message_of("space: s.yml\ntargets: [{name: ../x, budgets: {latency: p40}}]\n");
+  EXPECT_NE(folder.find("'../x'"), std::string::npos) << folder;
+  EXPECT_NE(folder.find("names a folder"), std::string::npos) << folder;
+  const std::string same_budget = message_of("space: s.yml\nbudgets: [{name: x, latency: p40}, {name: x, latency: p50}]\n");
+  EXPECT_NE(same_budget.find("budgets[1].name: 'x': used twice"), std::string::npos) << same_budget;
+}
+
 TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   const RunConfig c = parse_run_config("space: s.yml\nbudgets: [{latency: p40, memory: 300MiB}, {name: fast, latency: 12.5ms}]\n"
                                        "super: {updates: 50}\nsearch: {strategy: nsga2, settings: {population: 10}}\n",
                                        "run.yml");
-  ASSERT_EQ(c.budgets.size(), 2u);
-  EXPECT_TRUE(c.budgets[0].latency.percentile);
-  EXPECT_EQ(c.budgets[0].latency.value, 40);
-  EXPECT_FALSE(c.budgets[0].memory.percentile);
-  EXPECT_EQ(c.budgets[0].memory.value, 300);
-  EXPECT_EQ(c.budgets[1].name, "fast");
-  EXPECT_EQ(c.budgets[1].latency.value, 12.5);
-  EXPECT_TRUE(c.budgets[1].memory.empty());
+  ASSERT_EQ(c.targets.size(), 1u);
+  EXPECT_EQ(c.targets[0].name, "");  // one target: the flat layout (measure/latency.csv, search/<budget>/)
+  EXPECT_EQ(c.targets[0].device, "cpu");
+  const auto& budgets = c.targets[0].budgets;
+  ASSERT_EQ(budgets.size(), 2u);
+  EXPECT_TRUE(budgets[0].latency.percentile);
+  EXPECT_EQ(budgets[0].latency.value, 40);
+  EXPECT_FALSE(budgets[0].memory.percentile);
+  EXPECT_EQ(budgets[0].memory.value, 300);
+  EXPECT_EQ(budgets[1].name, "fast");
+  EXPECT_EQ(budgets[1].latency.value, 12.5);
+  EXPECT_TRUE(budgets[1].memory.empty());
   EXPECT_EQ(c.super.updates, 50);
   EXPECT_EQ(c.strategy, "nsga2");
   EXPECT_EQ(c.strategy_settings.at("population"), 10);
@@ -141,7 +188,7 @@ stage_budget_minutes: {prepare: 1, super: 2, measure: 2, predictors: 1, search: 
     first_ = new testing::CliResult(run_cli("--threads 1 run " + *dir_ + "/tiny.yml --workdir " + *dir_ + "/work"));
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
+    if (!std::getenv("THANOS_KEEP_TEST_DIR")) fs::remove_all(*dir_);  // kept for debugging a failed run
     delete dir_;
     delete first_;
   }
@@ -232,6 +279,71 @@ TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
     if (line.find(" cached ") != std::string::npos) still_cached.push_back(line.substr(0, line.find(' ')));
   }
   EXPECT_EQ(still_cached, (std::vector<std::string>{"prepare", "measure", "predictors"})) << plan.output;
+}
+
+// Two targets in one config: the SuperTransformer, the corpus and the largest model are reused;
+// each target gets its own dataset, predictors, search, chosen and baseline models and exports.
+// Changing one target's budget redoes only that target's search and models.
+TEST_F(RunPipeline, SeveralTargetsReuseWhatTheyShare) {
+  ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
+  const std::string w = dir() + "/work_targets";
+  fs::remove_all(w);
+  fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+  std::string config = read_text_file(dir() + "/tiny.yml");
+  const std::string single = "target: {device: cpu, threads: 1, protocol: quick}\nbudgets: [{name: tight, latency: 1000ms, memory: 1000MiB}]\n";
+  ASSERT_NE(config.find(single), std::string::npos);
+  const std::string targets =
+      "targets:\n"
+      "  - {name: a, device: cpu, threads: 1, protocol: quick, budgets: [{name: tight, latency: 1000ms, memory: 1000MiB}]}\n"
+      "  - {name: b, device: cpu, threads: 1, protocol: quick, budgets: [{name: loose, latency: 2000ms}]}\n";
+  config.replace(config.find(single), single.size(), targets);
+  write_file_atomically(dir() + "/targets.yml", config);
+  const std::string cmd = "--threads 1 run " + dir() + "/targets.yml --workdir " + w;
+  const auto r = run_cli(cmd);
+  ASSERT_TRUE(r.code == 0 || r.code == 3) << r.output;
+  EXPECT_NE(r.output.find("[2/9 super] done already with the same inputs"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the largest model: trained already with the same inputs"), std::string::npos) << r.output;
+  const auto s = nlohmann::json::parse(read_text_file(w + "/summary.json"));
+  ASSERT_EQ(s["targets"].size(), 2u);
+  ASSERT_EQ(s["budgets"].size(), 2u);
+  EXPECT_EQ(s["budgets"][0]["label"], "a/tight");
+  EXPECT_EQ(s["budgets"][1]["label"], "b/loose");
+  EXPECT_TRUE(s["budgets"][1]["budget"]["memory_mb"].is_null());
+  for (const char* t : {"a", "b"}) {
+    EXPECT_TRUE(fs::exists(w + "/measure/" + std::string(t) + "/latency.csv")) << t;
+    EXPECT_TRUE(fs::exists(w + "/predictors/" + std::string(t) + "/latency.json")) << t;
+  }
+  EXPECT_TRUE(fs::exists(w + "/search/a/tight/search.json"));
+  EXPECT_TRUE(fs::exists(w + "/search/b/loose/search.json"));
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& b = s["budgets"][i];
+    ASSERT_FALSE(b["chosen"].is_null()) << r.output;
+    EXPECT_EQ(b["chosen"]["target"], i == 0 ? "a" : "b");
+    // The largest is compared on each target with that target's own measurement.
+    ASSERT_FALSE(b["largest"].is_null());
+    EXPECT_EQ(b["largest"]["target"], i == 0 ? "a" : "b");
+    EXPECT_GT(b["largest"]["latency_ms_measured"].get<double>(), 0);
+    const std::string label = b["label"];
+    EXPECT_TRUE(fs::exists(w + "/final/" + label + "/chosen/checkpoint_last.pt")) << label;
+    EXPECT_TRUE(fs::exists(w + "/export/" + label + "/static/encoder_static.onnx")) << label;
+  }
+  EXPECT_EQ(s["budgets"][0]["largest"]["bleu"], s["budgets"][1]["largest"]["bleu"]);  // one model, scored once
+  const std::string html = read_text_file(w + "/report.html");
+  EXPECT_NE(html.find("BLEU vs measured latency (a)"), std::string::npos);
+  EXPECT_NE(html.find("BLEU vs measured latency (b)"), std::string::npos);
+
+  // Another budget for b: a's dataset, search and models stay.
+  std::string changed = config;
+  changed.replace(changed.find("latency: 2000ms"), 15, "latency: 1999ms");
+  write_file_atomically(dir() + "/targets2.yml", changed);
+  const auto again = run_cli("--threads 1 run " + dir() + "/targets2.yml --workdir " + w);
+  ASSERT_TRUE(again.code == 0 || again.code == 3) << again.output;
+  EXPECT_NE(again.output.find("[3/9 measure] done already with the same inputs"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("target a: searched already with the same inputs"), std::string::npos) << again.output;
+  EXPECT_EQ(again.output.find("target b: searched already"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("the chosen (a/tight) model: trained already"), std::string::npos) << again.output;
+  const auto s2 = nlohmann::json::parse(read_text_file(w + "/summary.json"));
+  EXPECT_DOUBLE_EQ(s2["budgets"][1]["budget"]["latency_ms"].get<double>(), 1999.0);
 }
 
 TEST_F(RunPipeline, BadConfigSaysWhatIsWrong) {

@@ -70,16 +70,32 @@ json train_json(const TrainStageSettings& t) {
           {"schedule", t.schedule}};
 }
 
-// Everything the run needs resolved once: paths, the space, the protocol.
+// One target, resolved: its protocol, measurement threads and the hashes of its units.
+struct TargetPlan {
+  TargetSpec spec;
+  LatencyProtocol protocol;
+  int threads = 1;
+  std::string measure_hash, search_hash;
+};
+
+// Everything the run needs resolved once: paths, the space, the targets.
 struct Plan {
   RunConfig config;
   RunOptions options;
   std::string workdir, corpus_dir, space_path;
   SearchSpace space;
-  LatencyProtocol protocol;
-  int threads = 1;
+  std::vector<TargetPlan> targets;
+  int threads = 1;                            // training and scoring (the global --threads)
   std::map<std::string, std::string> hashes;  // stage -> inputs hash
 };
+
+// WORKDIR/AREA[/TARGET][/REST]: a config with one unnamed target keeps the flat layout.
+std::string under(const Plan& p, const std::string& area, const std::string& target, const std::string& rest = "") {
+  fs::path d = fs::path(p.workdir) / area;
+  if (!target.empty()) d /= target;
+  if (!rest.empty()) d /= rest;
+  return d.string();
+}
 
 std::string corpus_prefix(const Plan& p, const std::string& prefix) { return (fs::path(p.corpus_dir) / prefix).string(); }
 
@@ -87,6 +103,8 @@ std::string corpus_file(const Plan& p, const std::string& prefix, const std::str
   const std::string base = corpus_prefix(p, prefix) + "." + lang;
   return fs::exists(base) ? base : base + ".gz";
 }
+
+std::string hash_of(const json& j) { return hex64(fnv1a64(j.dump())); }
 
 Plan make_plan(const RunOptions& o) {
   Plan p;
@@ -121,63 +139,127 @@ Plan make_plan(const RunOptions& o) {
   p.space_path = find_path(c.space, {c.base_dir, project_root});
   if (p.space_path.empty()) throw std::invalid_argument(c.source + ": space: '" + c.space + "' not found");
   p.space = load_search_space(p.space_path).space;
-  p.protocol = latency_protocol_preset(c.protocol);
-  p.protocol.dtype = c.dtype;
-  p.protocol.vocab_size = c.vocab_size;
-  p.threads = c.threads > 0 ? c.threads : static_cast<int>(torch::get_num_threads());
+  p.threads = static_cast<int>(torch::get_num_threads());
+  const std::string space_text = read_text_file(p.space_path);
 
-  // Stage hashes: each stage's own settings and its upstream stage's hash.
-  auto h = [](const json& j) { return hex64(fnv1a64(j.dump())); };
+  // Stage hashes: each stage's own settings and its upstream stage's hash. Measurement, search and
+  // final training also hash each target / model on its own (units): a unit whose inputs did not
+  // change keeps its outputs when its stage runs again for another one.
   json corpus = {{"dir", p.corpus_dir}, {"vocab_size", c.vocab_size}, {"langs", {c.src_lang, c.tgt_lang}}};
   for (const auto& prefix : {c.train_prefix, c.valid_prefix, c.test_prefix}) {
     for (const auto& lang : {c.src_lang, c.tgt_lang}) corpus["files"].push_back(file_stamp(corpus_file(p, prefix, lang)));
   }
-  p.hashes["prepare"] = h(corpus);
-  p.hashes["super"] = h({{"up", p.hashes["prepare"]}, {"space", read_text_file(p.space_path)}, {"train", train_json(c.super)},
-                         {"seed", c.seed}, {"threads", p.threads}});
-  p.hashes["measure"] = h({{"space", read_text_file(p.space_path)}, {"device", c.device}, {"backend", c.backend},
-                           {"protocol", p.protocol.canonical()}, {"samples", c.measure_samples}, {"seed", c.seed},
-                           {"threads", p.threads}});
-  p.hashes["predictors"] = h({{"up", p.hashes["measure"]}});
-  json budgets = json::array();
-  for (const auto& b : c.budgets) budgets.push_back({b.name, b.latency.text, b.memory.text});
+  p.hashes["prepare"] = hash_of(corpus);
+  p.hashes["super"] = hash_of({{"up", p.hashes["prepare"]}, {"space", space_text}, {"train", train_json(c.super)},
+                               {"seed", c.seed}, {"threads", p.threads}});
   json settings = json::object();
   for (const auto& [k, v] : c.strategy_settings) settings[k] = v;
-  p.hashes["search"] = h({{"super", p.hashes["super"]}, {"predictors", p.hashes["predictors"]}, {"budgets", budgets},
-                          {"strategy", c.strategy}, {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k}, {"margin", c.search_margin},
-                          {"seed", c.seed}});
-  p.hashes["final"] = h({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)}});
-  p.hashes["evaluate"] = h({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_b", c.max_len_b}});
-  p.hashes["export"] = h({{"up", p.hashes["final"]}, {"static", {c.static_src_len, c.static_tgt_len}}});
-  p.hashes["report"] = h({{"up", p.hashes["evaluate"]}, {"export", p.hashes["export"]}});
+  json measure_all = json::array(), search_all = json::array();
+  for (const auto& spec : c.targets) {
+    TargetPlan t;
+    t.spec = spec;
+    t.protocol = latency_protocol_preset(spec.protocol);
+    t.protocol.dtype = spec.dtype;
+    t.protocol.vocab_size = c.vocab_size;
+    t.threads = spec.threads > 0 ? spec.threads : p.threads;
+    t.measure_hash = hash_of({{"space", space_text}, {"device", spec.device}, {"backend", spec.backend},
+                              {"protocol", t.protocol.canonical()}, {"samples", c.measure_samples}, {"seed", c.seed},
+                              {"threads", t.threads}});
+    json budgets = json::array();
+    for (const auto& b : spec.budgets) budgets.push_back({b.name, b.latency.text, b.memory.text});
+    t.search_hash = hash_of({{"super", p.hashes["super"]}, {"measure", t.measure_hash}, {"budgets", budgets}, {"strategy", c.strategy},
+                             {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k}, {"margin", c.search_margin},
+                             {"seed", c.seed}});
+    measure_all.push_back({spec.name, t.measure_hash});
+    search_all.push_back({spec.name, t.search_hash});
+    p.targets.push_back(t);
+  }
+  p.hashes["measure"] = hash_of(measure_all);
+  p.hashes["predictors"] = hash_of({{"up", p.hashes["measure"]}});
+  p.hashes["search"] = hash_of(search_all);
+  p.hashes["final"] = hash_of({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)}});
+  p.hashes["evaluate"] = hash_of({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_b", c.max_len_b}});
+  p.hashes["export"] = hash_of({{"up", p.hashes["final"]}, {"static", {c.static_src_len, c.static_tgt_len}}});
+  p.hashes["report"] = hash_of({{"up", p.hashes["evaluate"]}, {"export", p.hashes["export"]}});
   return p;
 }
 
-// Rough costs on this kind of machine (docs/PIPELINE.md says how they were calibrated): training
-// ~1700 target+source tokens/s per thread on the demo space, a measurement ~1 s per protocol repeat
-// set plus a worker start, scoring ~400 valid sentences/s, decoding ~150 test sentences/s.
+// ------------------------------------------------------------------------------------ estimates
+
+// Rough costs on this project's 2-core machine (docs/PIPELINE.md): a training step costs about
+// max_tokens x (parameters of the trained model) / R, with R ~ 1.1e10 x threads^0.7 parameter-tokens
+// per second (measured on the demo space: 1.8e10 on 2 threads; small models reach less, big ones
+// more); a SuperTransformer trains the average sampled member, taken as the mean of the smallest
+// and the largest. A measurement ~1 s plus (warm-ups + repeats) x tgt_len x 2 ms, scoring ~4000
+// valid pairs/s, decoding ~150 test sentences/s.
 double estimate_seconds(const Plan& p, const std::string& stage) {
   const RunConfig& c = p.config;
-  const double tokens_per_second = 1700.0 * std::min(p.threads, 8);
-  auto train_s = [&](const TrainStageSettings& t) {
-    return static_cast<double>(t.updates) * t.max_tokens * t.update_freq / tokens_per_second;
+  const double rate = 1.1e10 * std::pow(std::min(p.threads, 16), 0.7);
+  auto params = [&](const SubConfig& config) {
+    return static_cast<double>(count_params(config, p.space.hyper, c.vocab_size, c.vocab_size).total());
   };
-  const double per_measurement = 1.0 + (p.protocol.warmups + p.protocol.repeats) * 0.002 * p.protocol.tgt_len;
-  const double budgets = static_cast<double>(c.budgets.size());
+  const double largest = params(p.space.largest()), mean = 0.5 * (params(p.space.smallest()) + largest);
+  auto train_s = [&](const TrainStageSettings& t, double model_params) {
+    return static_cast<double>(t.updates) * t.max_tokens * t.update_freq * model_params / rate;
+  };
+  auto per_measurement = [](const TargetPlan& t) {
+    return 1.0 + (t.protocol.warmups + t.protocol.repeats) * 0.002 * t.protocol.tgt_len;
+  };
+  double budgets = 0, measure = 0, verify = 0, evaluate = 0;
+  for (const auto& t : p.targets) {
+    budgets += static_cast<double>(t.spec.budgets.size());
+    measure += (c.measure_samples + 4) * per_measurement(t);
+    verify += static_cast<double>(t.spec.budgets.size()) * (c.top_k + 4) * per_measurement(t);
+    evaluate += (1 + 2 * static_cast<double>(t.spec.budgets.size())) * per_measurement(t);
+  }
   if (stage == "prepare") return 30;
-  if (stage == "super") return train_s(c.super);
-  if (stage == "measure") return (c.measure_samples + 4) * per_measurement;
-  if (stage == "predictors") return 3;
+  if (stage == "super") return train_s(c.super, mean);
+  if (stage == "measure") return measure;
+  if (stage == "predictors") return 3.0 * static_cast<double>(p.targets.size());
   if (stage == "search") {
     const double pop = c.strategy_settings.count("population") ? c.strategy_settings.at("population") : 125;
     const double it = c.strategy_settings.count("iterations") ? c.strategy_settings.at("iterations") : 30;
     const double subset = c.valid_subset > 0 ? c.valid_subset : 1000;
-    return budgets * (pop * it * subset / 4000.0 + (c.top_k + 4) * per_measurement);
+    return budgets * pop * it * subset / 4000.0 + verify;
   }
-  if (stage == "final") return (1 + 2 * budgets) * train_s(c.final_train);
-  if (stage == "evaluate") return (1 + 2 * budgets) * (1000.0 / 150.0 + per_measurement);
+  if (stage == "final") return train_s(c.final_train, largest) + 2 * budgets * train_s(c.final_train, mean);
+  if (stage == "evaluate") return (1 + 2 * budgets) * 1000.0 / 150.0 + evaluate;
   if (stage == "export") return budgets * 5;
   return 2;
+}
+
+// ------------------------------------------------------------------------------------ units
+
+// A unit of a stage (one target's dataset or search, one model's training or evaluation) keeps its
+// outputs while its own inputs are unchanged, so adding a target or a budget to a config does not
+// redo the others. DIR/FILE records the unit's inputs hash and, once complete, its outputs.
+struct Unit {
+  std::string dir, hash, file = "unit.json";
+  std::string path() const { return dir + "/" + file; }
+};
+
+// The outputs of a completed unit with the same inputs. Otherwise nothing, after clearing the
+// outputs of other inputs (an interrupted unit of the same inputs keeps them, to resume).
+std::optional<json> cached_unit(const Unit& u, bool owns_dir = true) {
+  if (fs::exists(u.path())) {
+    try {
+      const json j = json::parse(read_text_file(u.path()));
+      if (j.value("inputs_hash", "") == u.hash) {
+        if (j.value("completed", false)) return j.at("outputs");
+        return std::nullopt;
+      }
+    } catch (const std::exception&) {
+      // A damaged record: start the unit afresh.
+    }
+  }
+  if (owns_dir) fs::remove_all(u.dir);
+  fs::create_directories(u.dir);
+  write_file_atomically(u.path(), json({{"inputs_hash", u.hash}, {"completed", false}}).dump(2) + "\n");
+  return std::nullopt;
+}
+
+void complete_unit(const Unit& u, const json& outputs) {
+  write_file_atomically(u.path(), json({{"inputs_hash", u.hash}, {"completed", true}, {"outputs", outputs}}).dump(2) + "\n");
 }
 
 struct StageRecord {
@@ -193,6 +275,10 @@ const std::map<std::string, std::string>& stage_outputs() {
       {"super", "super"}, {"measure", "measure"}, {"predictors", "predictors"}, {"search", "search"}, {"final", "final"}, {"export", "export"}};
   return dirs;
 }
+
+// Stages whose units (targets, models) keep their outputs while their own inputs are unchanged:
+// their folder is cleared only when `--from` forces them.
+bool has_units(const std::string& stage) { return stage == "measure" || stage == "search" || stage == "final"; }
 
 std::string record_path(const Plan& p, const std::string& stage) { return p.workdir + "/stages/" + stage + ".json"; }
 
@@ -268,49 +354,81 @@ json stage_super(const Plan& p, const Log& log, bool* interrupted) {
   return {{"checkpoint", o.save_dir + "/checkpoint_last.pt"}};
 }
 
-MeasureOptions measure_options(const Plan& p) {
+MeasureOptions measure_options(const TargetPlan& t) {
   MeasureOptions o;
-  o.device = p.config.device;
-  o.token_file = p.config.token_file;
-  o.remote_backend = p.config.backend;
-  o.job.protocol = p.protocol;
-  o.job.run.threads = p.threads;
+  o.device = t.spec.device;
+  o.token_file = t.spec.token_file;
+  o.remote_backend = t.spec.backend;
+  o.job.protocol = t.protocol;
+  o.job.run.threads = t.threads;
   return o;
 }
 
-json stage_measure(const Plan& p, const Log& log, const std::atomic<bool>* stop, bool* interrupted) {
-  MeasureOptions o = measure_options(p);
-  o.space_path = p.space_path;
-  o.out_path = p.workdir + "/measure/latency.csv";
-  o.job.samples = p.config.measure_samples;
-  o.job.seed = p.config.seed;
-  fs::create_directories(p.workdir + "/measure");
-  const MeasureSummary s = run_measure(o, log, stop);
-  *interrupted = s.interrupted;
-  return {{"dataset", o.out_path}, {"summary", measure_summary_json(s, o)}};
+std::string dataset_path(const Plan& p, const TargetPlan& t) { return under(p, "measure", t.spec.name, "latency.csv"); }
+std::string predictor_path(const Plan& p, const TargetPlan& t, const std::string& what) {
+  return under(p, "predictors", t.spec.name, what + ".json");
 }
 
-json stage_predictors(const Plan& p, const Log& log) {
-  json out;
-  fs::create_directories(p.workdir + "/predictors");
-  for (const std::string target : {"latency", "memory"}) {
-    FitPredictorOptions o;
-    o.data_path = p.workdir + "/measure/latency.csv";
-    o.format = "thanos";
-    o.target = target;
-    o.out_path = p.workdir + "/predictors/" + target + ".json";
-    o.seed = p.config.seed;
-    const FitPredictorReport r = run_fit_predictor(o);
-    log(target + " predictor: " + r.json.dump());
-    out[target] = {{"file", o.out_path}, {"test", r.json}};
+// Prefixes a target's log lines when the config has several.
+Log target_log(const Plan& p, const TargetPlan& t, const Log& log) {
+  if (p.targets.size() == 1) return log;
+  const std::string tag = "target " + t.spec.label() + ": ";
+  return [tag, log](const std::string& line) { log(tag + line); };
+}
+
+json stage_measure(const Plan& p, const Log& log_all, const std::atomic<bool>* stop, bool* interrupted) {
+  json out = json::array();
+  for (const auto& t : p.targets) {
+    const Log log = target_log(p, t, log_all);
+    const Unit unit{under(p, "measure", t.spec.name), t.measure_hash};
+    if (auto done = cached_unit(unit)) {
+      log("dataset measured already with the same settings: " + dataset_path(p, t));
+      out.push_back(*done);
+      continue;
+    }
+    MeasureOptions o = measure_options(t);
+    o.space_path = p.space_path;
+    o.out_path = dataset_path(p, t);
+    o.job.samples = p.config.measure_samples;
+    o.job.seed = p.config.seed;
+    const MeasureSummary s = run_measure(o, log, stop);
+    if (s.interrupted) {
+      *interrupted = true;
+      return out;
+    }
+    const json entry = {{"target", t.spec.name}, {"dataset", o.out_path}, {"summary", measure_summary_json(s, o)}};
+    complete_unit(unit, entry);
+    out.push_back(entry);
+  }
+  return out;
+}
+
+json stage_predictors(const Plan& p, const Log& log_all) {
+  json out = json::array();
+  for (const auto& t : p.targets) {
+    const Log log = target_log(p, t, log_all);
+    json entry = {{"target", t.spec.name}};
+    fs::create_directories(under(p, "predictors", t.spec.name));
+    for (const std::string what : {"latency", "memory"}) {
+      FitPredictorOptions o;
+      o.data_path = dataset_path(p, t);
+      o.format = "thanos";
+      o.target = what;
+      o.out_path = predictor_path(p, t, what);
+      o.seed = p.config.seed;
+      const FitPredictorReport r = run_fit_predictor(o);
+      log(what + " predictor: " + r.json.dump());
+      entry[what] = {{"file", o.out_path}, {"test", r.json}};
+    }
+    out.push_back(entry);
   }
   return out;
 }
 
 // Measures `config` on the target (random weights: the architecture is what is measured).
-Measurement measure_on_target(const Plan& p, const SubConfig& config, const std::string& path) {
+Measurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, const std::string& path) {
   write_file_atomically(path, config_to_yaml(config));
-  MeasureOptions o = measure_options(p);
+  MeasureOptions o = measure_options(t);
   o.config_path = path;
   o.space_path = p.space_path;
   return run_measure_one(o);
@@ -324,9 +442,9 @@ json measurement_json(const Measurement& m) {
 // HAT's baseline under `b`: the homogeneous member with the largest measured latency that fits.
 // Candidates predicted to fit (with 25% slack) are measured from the slowest predicted down; the
 // first few that fit are compared by measured latency.
-json choose_baseline(const Plan& p, const ResolvedBudgets& b, const std::string& dir, const Log& log) {
-  const Predictor lat = load_predictor(p.workdir + "/predictors/latency.json");
-  const Predictor mem = load_predictor(p.workdir + "/predictors/memory.json");
+json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& b, const std::string& dir, const Log& log) {
+  const Predictor lat = load_predictor(predictor_path(p, t, "latency"));
+  const Predictor mem = load_predictor(predictor_path(p, t, "memory"));
   std::vector<std::pair<double, SubConfig>> ranked;
   for (const auto& c : homogeneous_members(p.space)) {
     const double l = lat.predict(c).value, m = mem.predict(c).value;
@@ -337,7 +455,7 @@ json choose_baseline(const Plan& p, const ResolvedBudgets& b, const std::string&
   std::optional<std::pair<Measurement, SubConfig>> best;
   int fitting = 0;
   for (std::size_t i = 0; i < ranked.size() && fitting < 3 && tried.size() < 8; ++i) {
-    const Measurement m = measure_on_target(p, ranked[i].second, dir + "/baseline_candidate.yml");
+    const Measurement m = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml");
     const bool fits = m.feasible && m.latency_ms() <= b.latency_ms && m.peak_memory_mib <= b.memory_mib;
     tried.push_back({{"config", ranked[i].second.summary()}, {"predicted_latency_ms", ranked[i].first}, {"fits", fits},
                      {"measurement", measurement_json(m)}});
@@ -354,12 +472,12 @@ json choose_baseline(const Plan& p, const ResolvedBudgets& b, const std::string&
   return {{"found", true}, {"config", dir + "/baseline.yml"}, {"measurement", measurement_json(best->first)}, {"tried", tried}};
 }
 
-json stage_search(const Plan& p, const Log& log) {
-  const auto points = read_measured_points(p.workdir + "/measure/latency.csv");
+json search_target(const Plan& p, const TargetPlan& t, const Log& log) {
+  const auto points = read_measured_points(dataset_path(p, t));
   json out = json::array();
-  for (const auto& pair : p.config.budgets) {
+  for (const auto& pair : t.spec.budgets) {
     const ResolvedBudgets b = resolve_budgets(pair, points);
-    const std::string dir = p.workdir + "/search/" + pair.name;
+    const std::string dir = under(p, "search", t.spec.name, pair.name);
     fs::create_directories(dir);
     log("budget " + pair.name + ": latency " + (std::isfinite(b.latency_ms) ? std::to_string(b.latency_ms) + " ms" : "none") +
         " (" + b.latency_text + "), memory " + (std::isfinite(b.memory_mib) ? std::to_string(b.memory_mib) + " MiB" : "none") + " (" +
@@ -372,14 +490,14 @@ json stage_search(const Plan& p, const Log& log) {
     o.seed = p.config.seed;
     o.budgets.latency_ms = b.latency_ms;
     o.budgets.memory_mb = b.memory_mib;
-    o.latency_predictor_path = p.workdir + "/predictors/latency.json";
-    o.memory_predictor_path = p.workdir + "/predictors/memory.json";
-    o.protocol = p.protocol;
+    o.latency_predictor_path = predictor_path(p, t, "latency");
+    o.memory_predictor_path = predictor_path(p, t, "memory");
+    o.protocol = t.protocol;
     o.fitness.subset = static_cast<std::size_t>(p.config.valid_subset);
-    o.verify_device = p.config.device;
-    o.verify_backend = p.config.backend;
-    o.token_file = p.config.token_file;
-    o.target_threads = 0;
+    o.verify_device = t.spec.device;
+    o.verify_backend = t.spec.backend;
+    o.token_file = t.spec.token_file;
+    o.target_threads = t.spec.threads;
     o.top_k = p.config.top_k;
     o.out_dir = dir;
     o.budgets.margin_errors = p.config.search_margin;
@@ -391,7 +509,9 @@ json stage_search(const Plan& p, const Log& log) {
       nothing_fits = e.what();  // no model for this budget; the others go on (exit code 3 at the end)
       log("budget " + pair.name + ": " + nothing_fits);
     }
-    json entry = {{"name", pair.name},
+    json entry = {{"target", t.spec.name},
+                  {"target_label", t.spec.label()},
+                  {"name", pair.name},
                   {"budget", {{"latency_ms", std::isfinite(b.latency_ms) ? json(b.latency_ms) : json(nullptr)},
                               {"memory_mb", std::isfinite(b.memory_mib) ? json(b.memory_mib) : json(nullptr)},
                               {"latency_spec", b.latency_text}, {"memory_spec", b.memory_text}}},
@@ -399,15 +519,34 @@ json stage_search(const Plan& p, const Log& log) {
                   {"found", r.found},
                   {"nothing_fits", nothing_fits},
                   {"search", dir + "/search.json"}};
-    entry["baseline"] = choose_baseline(p, b, dir, log);
+    entry["baseline"] = choose_baseline(p, t, b, dir, log);
     out.push_back(entry);
   }
   return out;
 }
 
-// The models each budget compares: chosen and baseline per budget, the largest once.
+json stage_search(const Plan& p, const Log& log_all) {
+  json out = json::array();
+  for (const auto& t : p.targets) {
+    const Log log = target_log(p, t, log_all);
+    const Unit unit{under(p, "search", t.spec.name), t.search_hash};
+    json entries;
+    if (auto done = cached_unit(unit)) {
+      log("searched already with the same inputs");
+      entries = *done;
+    } else {
+      entries = search_target(p, t, log);
+      complete_unit(unit, entries);
+    }
+    for (const auto& e : entries) out.push_back(e);
+  }
+  return out;
+}
+
+// The models the run compares: chosen and baseline per target and budget, the largest once.
 struct ModelJob {
-  std::string role, budget, config_path, dir;
+  std::string role, target, budget, config_path, dir;
+  std::string label() const { return role + (budget.empty() ? "" : " (" + (target.empty() ? "" : target + "/") + budget + ")"); }
 };
 
 std::vector<ModelJob> model_jobs(const Plan& p) {
@@ -416,24 +555,39 @@ std::vector<ModelJob> model_jobs(const Plan& p) {
   fs::create_directories(p.workdir + "/final");
   const std::string largest = p.workdir + "/final/largest.yml";
   if (!fs::exists(largest)) write_file_atomically(largest, config_to_yaml(p.space.largest()));
-  jobs.push_back({"largest", "", largest, p.workdir + "/final/largest"});
+  jobs.push_back({"largest", "", "", largest, p.workdir + "/final/largest"});
   for (const auto& s : search) {
-    const std::string name = s.at("name").get<std::string>();
+    const std::string target = s.value("target", ""), name = s.at("name").get<std::string>();
     if (s.at("found").get<bool>()) {
-      jobs.push_back({"chosen", name, p.workdir + "/search/" + name + "/best.yml", p.workdir + "/final/" + name + "/chosen"});
+      jobs.push_back({"chosen", target, name, under(p, "search", target, name + "/best.yml"), under(p, "final", target, name + "/chosen")});
     }
     if (s.at("baseline").at("found").get<bool>()) {
-      jobs.push_back({"baseline", name, s.at("baseline").at("config").get<std::string>(), p.workdir + "/final/" + name + "/baseline"});
+      jobs.push_back({"baseline", target, name, s.at("baseline").at("config").get<std::string>(), under(p, "final", target, name + "/baseline")});
     }
   }
   return jobs;
 }
 
+// A model's training inputs: the data, the architecture, the start (inherited weights or not), the
+// settings.
+std::string job_hash(const Plan& p, const ModelJob& job) {
+  return hash_of({{"data", p.hashes.at("prepare")}, {"config", read_text_file(job.config_path)}, {"mode", p.config.final_mode},
+                  {"super", p.config.final_mode == "finetune" ? p.hashes.at("super") : ""}, {"train", train_json(p.config.final_train)},
+                  {"space", p.hashes.at("super")}, {"seed", p.config.seed}, {"threads", p.threads}});
+}
+
 json stage_final(const Plan& p, const Log& log, bool* interrupted) {
   json out = json::array();
   for (const auto& job : model_jobs(p)) {
-    log("training the " + job.role + (job.budget.empty() ? "" : " model of budget " + job.budget) + " (" + p.config.final_mode + ", " +
-        std::to_string(p.config.final_train.updates) + " updates)");
+    const Unit unit{job.dir, job_hash(p, job)};
+    const json entry = {{"role", job.role}, {"target", job.target}, {"budget", job.budget}, {"config", job.config_path},
+                        {"model", job.dir + "/checkpoint_last.pt"}};
+    if (cached_unit(unit)) {
+      log("the " + job.label() + " model: trained already with the same inputs");
+      out.push_back(entry);
+      continue;
+    }
+    log("training the " + job.label() + " model (" + p.config.final_mode + ", " + std::to_string(p.config.final_train.updates) + " updates)");
     TrainCommandOptions o;
     o.data_dir = p.workdir + "/data";
     o.space_path = p.space_path;
@@ -445,7 +599,8 @@ json stage_final(const Plan& p, const Log& log, bool* interrupted) {
       *interrupted = true;
       return out;
     }
-    out.push_back({{"role", job.role}, {"budget", job.budget}, {"config", job.config_path}, {"model", job.dir + "/checkpoint_last.pt"}});
+    complete_unit(unit, entry);
+    out.push_back(entry);
   }
   return out;
 }
@@ -456,38 +611,55 @@ json stage_evaluate(const Plan& p, const Log& log) {
   const int vocab = manifest.at("vocab_size").get<int>();
   for (const auto& job : model_jobs(p)) {
     const std::string model = job.dir + "/checkpoint_last.pt";
-    EvalOptions e;
-    e.model_path = model;
-    e.data_dir = p.workdir + "/data";
-    e.generation = generation_preset(p.config.generation_preset);
-    e.generation.max_len_b = p.config.max_len_b;
-    e.output_path = job.dir + "/test.hyp";
-    const auto eval_start = Clock::now();
-    const EvalResult r = run_eval(e, nullptr);
-    const double eval_seconds = std::chrono::duration<double>(Clock::now() - eval_start).count();
     const SubConfig config = load_config_file(job.config_path, p.space.qkv_dim > 0 ? p.space.qkv_dim : kHatQkvDim).config;
-    const Measurement m = measure_on_target(p, config, job.dir + "/measured.yml");
-    log(job.role + (job.budget.empty() ? "" : " (" + job.budget + ")") + ": BLEU " + std::to_string(r.bleu.score) + ", " +
-        (m.feasible ? std::to_string(m.latency_ms()) + " ms, " + std::to_string(m.peak_memory_mib) + " MiB" : "not measurable: " + m.infeasible_reason));
-    json entry = {{"role", job.role},
-                  {"budget", job.budget},
-                  {"config", config.summary()},
-                  {"config_file", job.config_path},
-                  {"config_hash", config.hash_hex()},
-                  {"model", model},
-                  {"bleu", r.bleu.score},
-                  {"chrf", r.chrf.score},
-                  {"bleu_signature", r.bleu_signature},
-                  {"latency_ms_measured", m.feasible ? json(m.latency_ms()) : json(nullptr)},
-                  {"memory_mb_measured", m.feasible ? json(m.peak_memory_mib) : json(nullptr)},
-                  {"memory_kind", m.memory_kind},
-                  {"params", count_params(config, p.space.hyper, vocab, vocab).total()},
-                  // End to end: loading, sentencepiece, beam bookkeeping, detokenisation, scoring.
-                  {"sentences_per_second_end_to_end", eval_seconds > 0 ? static_cast<double>(r.sentences) / eval_seconds : 0.0},
-                  {"sentences_per_second_decoding", r.decode_seconds > 0 ? static_cast<double>(r.sentences) / r.decode_seconds : 0.0},
-                  {"test_sentences", r.sentences}};
-    write_file_atomically(job.dir + "/evaluation.json", entry.dump(2) + "\n");
-    out.push_back(entry);
+    // BLEU once per model (the largest serves every target); latency and memory on each target it is compared on.
+    const Unit unit{job.dir, hash_of({{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_b", p.config.max_len_b}}),
+                    "evaluation-unit.json"};
+    json scores;
+    if (auto done = cached_unit(unit, /*owns_dir=*/false)) {
+      scores = *done;
+    } else {
+      EvalOptions e;
+      e.model_path = model;
+      e.data_dir = p.workdir + "/data";
+      e.generation = generation_preset(p.config.generation_preset);
+      e.generation.max_len_b = p.config.max_len_b;
+      e.output_path = job.dir + "/test.hyp";
+      const auto eval_start = Clock::now();
+      const EvalResult r = run_eval(e, nullptr);
+      const double eval_seconds = std::chrono::duration<double>(Clock::now() - eval_start).count();
+      scores = {{"bleu", r.bleu.score},
+                {"chrf", r.chrf.score},
+                {"bleu_signature", r.bleu_signature},
+                // End to end: loading, sentencepiece, beam bookkeeping, detokenisation, scoring.
+                {"sentences_per_second_end_to_end", eval_seconds > 0 ? static_cast<double>(r.sentences) / eval_seconds : 0.0},
+                {"sentences_per_second_decoding", r.decode_seconds > 0 ? static_cast<double>(r.sentences) / r.decode_seconds : 0.0},
+                {"test_sentences", r.sentences}};
+      complete_unit(unit, scores);
+    }
+    json per_target = json::array();
+    for (const auto& t : p.targets) {
+      if (job.role != "largest" && t.spec.name != job.target) continue;
+      const Measurement m = measure_on_target(p, t, config, job.dir + "/measured.yml");
+      log(job.label() + (p.targets.size() > 1 ? " on " + t.spec.label() : "") + ": BLEU " + std::to_string(scores["bleu"].get<double>()) +
+          ", " + (m.feasible ? std::to_string(m.latency_ms()) + " ms, " + std::to_string(m.peak_memory_mib) + " MiB"
+                             : "not measurable: " + m.infeasible_reason));
+      json entry = {{"role", job.role},
+                    {"target", t.spec.name},
+                    {"budget", job.budget},
+                    {"config", config.summary()},
+                    {"config_file", job.config_path},
+                    {"config_hash", config.hash_hex()},
+                    {"model", model}};
+      for (const auto& [k, v] : scores.items()) entry[k] = v;
+      entry["latency_ms_measured"] = m.feasible ? json(m.latency_ms()) : json(nullptr);
+      entry["memory_mb_measured"] = m.feasible ? json(m.peak_memory_mib) : json(nullptr);
+      entry["memory_kind"] = m.memory_kind;
+      entry["params"] = count_params(config, p.space.hyper, vocab, vocab).total();
+      per_target.push_back(entry);
+      out.push_back(entry);
+    }
+    write_file_atomically(job.dir + "/evaluation.json", (job.role == "largest" ? per_target : per_target.at(0)).dump(2) + "\n");
   }
   return out;
 }
@@ -502,8 +674,8 @@ json stage_export(const Plan& p, const Log& log) {
 #ifdef THANOS_WITH_ONNX
   for (const auto& job : model_jobs(p)) {
     if (job.role != "chosen") continue;
-    const std::string base = p.workdir + "/export/" + job.budget;
-    json entry = {{"budget", job.budget}};
+    const std::string base = under(p, "export", job.target, job.budget);
+    json entry = {{"target", job.target}, {"budget", job.budget}};
     for (const bool is_static : {false, true}) {
       ExportCommandOptions o;
       o.checkpoint_path = job.dir + "/checkpoint_last.pt";
@@ -518,7 +690,8 @@ json stage_export(const Plan& p, const Log& log) {
       entry[is_static ? "static" : "dynamic"] = o.out_dir;
       log("exported " + o.out_dir);
     }
-    if (p.config.backend == "rknn" || p.config.device == "rknn") {
+    const bool npu = std::any_of(p.targets.begin(), p.targets.end(), [&](const TargetPlan& t) { return t.spec.name == job.target && t.spec.is_npu(); });
+    if (npu) {
       const std::string script = base + "/convert_rknn.sh";
       write_file_atomically(script, "#!/bin/sh\n# Convert for the RK3588 where rknn-toolkit2 is installed (docs/DEPLOY.md).\nset -e\n"
                                     "python3 tools/rknn/convert.py " + base + "/static --dtype fp16\n");
@@ -614,7 +787,8 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
     const StageRecord before = read_record(p, sp.name);
     const bool resume = before.started && !before.exists && before.inputs_hash == sp.inputs_hash && static_cast<int>(i) < from_index;
     const auto out_dir = stage_outputs().find(sp.name);
-    if (!resume && out_dir != stage_outputs().end()) fs::remove_all(p.workdir + "/" + out_dir->second);
+    const bool forced = static_cast<int>(i) >= from_index;
+    if (!resume && out_dir != stage_outputs().end() && (forced || !has_units(sp.name))) fs::remove_all(p.workdir + "/" + out_dir->second);
     if (resume) log(tag + "resuming an interrupted run of the same inputs");
     write_record(p, sp.name, 0, json::object(), /*completed=*/false);
     const auto start = Clock::now();

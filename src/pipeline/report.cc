@@ -155,27 +155,37 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
   const json exported = read_json(workdir + "/stages/export.json").at("outputs");
   const json measure = read_json(workdir + "/stages/measure.json").at("outputs");
 
-  auto model_entry = [&](const std::string& role, const std::string& budget) {
+  // The largest model is compared on every target; chosen and baseline belong to one target and budget.
+  auto model_entry = [&](const std::string& role, const std::string& target, const std::string& budget) {
     for (const auto& e : evaluated) {
-      if (e.at("role") == role && (role == "largest" || e.at("budget") == budget)) return json(e);
+      if (e.at("role") == role && e.value("target", "") == target && (role == "largest" || e.at("budget") == budget)) return json(e);
     }
     return json(nullptr);
+  };
+  auto target_json = [](const TargetSpec& t) {
+    return json{{"name", t.name}, {"device", t.device}, {"backend", t.backend}, {"protocol", t.protocol}, {"dtype", t.dtype}};
   };
   json summary;
   summary["format"] = "thanos.run-summary";
   summary["version"] = 1;
   summary["name"] = config.name;
-  summary["target"] = {{"device", config.device}, {"backend", config.backend}, {"protocol", config.protocol}, {"dtype", config.dtype}};
+  summary["target"] = target_json(config.targets.at(0));
+  summary["targets"] = json::array();
+  for (const auto& t : config.targets) summary["targets"].push_back(target_json(t));
   json budgets = json::array();
   for (const auto& s : search) {
-    const std::string name = s.at("name").get<std::string>();
+    const std::string name = s.at("name").get<std::string>(), target = s.value("target", "");
     json b = {{"name", name},
+              {"target", target},
+              {"label", target.empty() ? name : target + "/" + name},
               {"budget", s.at("budget")},
               {"feasible_fraction", s.at("feasible_fraction")},
-              {"chosen", model_entry("chosen", name)},
-              {"baseline", model_entry("baseline", name)}};
-    const json& c = b["chosen"];
-    const json& bl = b["baseline"];
+              {"chosen", model_entry("chosen", target, name)},
+              {"baseline", model_entry("baseline", target, name)},
+              {"largest", model_entry("largest", target, "")}};
+    // Copies: adding keys to `b` (an ordered map: a vector) moves its values.
+    const json c = b["chosen"];
+    const json bl = b["baseline"];
     b["chosen_fits_measured"] = !c.is_null() && !c["latency_ms_measured"].is_null() &&
                                 (s["budget"]["latency_ms"].is_null() || c["latency_ms_measured"].get<double>() <= s["budget"]["latency_ms"].get<double>()) &&
                                 (s["budget"]["memory_mb"].is_null() || c["memory_mb_measured"].get<double>() <= s["budget"]["memory_mb"].get<double>());
@@ -189,12 +199,15 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
                        {"latency_spec", first["budget"]["latency_spec"]}, {"memory_spec", first["budget"]["memory_spec"]}};
   summary["feasible_fraction"] = first["feasible_fraction"];
   summary["chosen"] = first["chosen"];
-  summary["largest"] = model_entry("largest", "");
+  summary["largest"] = first["largest"];
   summary["baseline"] = first["baseline"];
   summary["budgets"] = budgets;
   summary["exports"] = exported;
-  summary["measurement"] = {{"dataset", measure.at("dataset")}, {"rows", measure.at("summary").value("measured", 0) +
-                                                                          measure.at("summary").value("already_in_file", 0)}};
+  summary["measurement"] = json::array();
+  for (const auto& m : measure) {
+    summary["measurement"].push_back({{"target", m.value("target", "")}, {"dataset", m.at("dataset")},
+                                      {"rows", m.at("summary").value("measured", 0) + m.at("summary").value("already_in_file", 0)}});
+  }
   json st = json::array();
   double total = 0;
   for (const auto& s : stages) {
@@ -207,8 +220,11 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
 
   // ---------------------------------------------------------------- report.md
   std::ostringstream md;
-  md << "# THANOS run: " << config.name << "\n\nTarget: " << config.device << (config.backend.empty() ? "" : " (" + config.backend + ")")
-     << ", protocol " << config.protocol << ", " << config.dtype << ".\n\n";
+  md << "# THANOS run: " << config.name << "\n\n";
+  for (const auto& t : config.targets) {
+    md << "Target" << (t.name.empty() ? "" : " " + t.name) << ": " << t.device << (t.backend.empty() ? "" : " (" + t.backend + ")")
+       << ", protocol " << t.protocol << ", " << t.dtype << ".\n\n";
+  }
   auto model_row = [&](const std::string& label, const json& m) {
     if (m.is_null()) return "| " + label + " | - | - | - | - | - | - | - |\n";
     // A config summary separates encoder and decoder with '|', the tables' cell separator.
@@ -221,7 +237,7 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
            num(m["params"].get<double>() / 1e6, 3) + " M | " + fixed(m["sentences_per_second_end_to_end"], 1) + " |\n";
   };
   for (const auto& b : budgets) {
-    md << "## Budget " << b["name"].get<std::string>() << ": latency " << fixed(b["budget"]["latency_ms"], 1) << " ms ("
+    md << "## Budget " << b["label"].get<std::string>() << ": latency " << fixed(b["budget"]["latency_ms"], 1) << " ms ("
        << b["budget"]["latency_spec"].get<std::string>() << "), memory " << fixed(b["budget"]["memory_mb"], 1) << " MiB ("
        << b["budget"]["memory_spec"].get<std::string>() << ")\n\n"
        << "Feasible fraction of the measured space: " << num(100 * b["feasible_fraction"].get<double>(), 3) << "%. "
@@ -230,7 +246,7 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << "| model | config | BLEU | chrF | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
        << "|---|---|---|---|---|---|---|---|\n"
        << model_row("chosen", b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"])
-       << model_row("largest of the space", summary["largest"]) << "\n";
+       << model_row("largest of the space", b["largest"]) << "\n";
   }
   md << "## Stages\n\n| stage | status | seconds | estimate | budget |\n|---|---|---|---|---|\n";
   for (const auto& s : st) {
@@ -238,14 +254,15 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << num(s["seconds"].get<double>(), 3) << " | " << num(s["estimated_seconds"].get<double>(), 3) << " | "
        << (s["budget_seconds"].get<double>() > 0 ? num(s["budget_seconds"].get<double>(), 3) : "-") << " |\n";
   }
-  md << "\nFiles: summary.json, report.html, search/<budget>/ (search.json, candidates.csv), final/, export/.\n";
+  md << "\nFiles: summary.json, report.html, search/" << (config.targets.size() > 1 ? "<target>/" : "")
+     << "<budget>/ (search.json, candidates.csv), final/, export/.\n";
 
   // ---------------------------------------------------------------- report.html
   std::ostringstream charts;
   const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"};
   for (std::size_t i = 0; i < budgets.size(); ++i) {
-    const std::string name = budgets[i]["name"];
-    const std::string dir = workdir + "/search/" + name;
+    const std::string name = budgets[i]["label"];
+    const std::string dir = workdir + "/search/" + name;  // search/[TARGET/]BUDGET
     ChartSeries cand{"candidates", palette[0], {}, false}, cand_mem{"candidates", palette[0], {}, false};
     ChartSeries front{"verified", "#d62728", {}, false}, front_mem{"verified", "#d62728", {}, false};
     if (fs::exists(dir + "/candidates.csv")) {
@@ -260,7 +277,8 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
     }
     ChartSeries measured{"predicted vs measured", palette[2], {}, false};
     if (fs::exists(dir + "/search.json")) {
-      for (const auto& c : read_json(dir + "/search.json").at("pareto_front")) {
+      const json result = read_json(dir + "/search.json");  // alive for the loop (a temporary's member would dangle)
+      for (const auto& c : result.at("pareto_front")) {
         if (c["latency_ms_predicted"].is_null()) continue;
         front.points.emplace_back(c["latency_ms_predicted"].get<double>(), c["valid_loss"].get<double>());
         front_mem.points.emplace_back(c["memory_mb_predicted"].get<double>(), c["valid_loss"].get<double>());
@@ -294,16 +312,23 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
       if (j.contains("update") && j.contains("loss")) curve.points.emplace_back(j["update"].get<double>(), j["loss"].get<double>());
     }
   }
-  std::vector<ChartSeries> bleu_series = {{"chosen", "#d62728", {}, false}, {"baseline", palette[1], {}, false}, {"largest", palette[2], {}, false}};
-  for (const auto& e : evaluated) {
-    if (e["latency_ms_measured"].is_null()) continue;
-    for (auto& s : bleu_series) {
-      if (e["role"] == s.name) s.points.emplace_back(e["latency_ms_measured"].get<double>(), e["bleu"].get<double>());
+  // BLEU against measured latency, one chart per target (latencies of different devices do not share an axis).
+  std::string bleu_charts;
+  for (const auto& t : config.targets) {
+    std::vector<ChartSeries> bleu_series = {{"chosen", "#d62728", {}, false}, {"baseline", palette[1], {}, false}, {"largest", palette[2], {}, false}};
+    for (const auto& e : evaluated) {
+      if (e["latency_ms_measured"].is_null() || e.value("target", "") != t.name) continue;
+      for (auto& s : bleu_series) {
+        if (e["role"] == s.name) s.points.emplace_back(e["latency_ms_measured"].get<double>(), e["bleu"].get<double>());
+      }
     }
+    bleu_charts += svg_chart("BLEU vs measured latency" + (t.name.empty() ? "" : " (" + t.name + ")"), "latency (ms, measured)", "BLEU (test)",
+                             bleu_series);
   }
   ChartSeries progress{"best validation loss so far", palette[3], {}, true};
-  if (fs::exists(workdir + "/search/" + budgets[0]["name"].get<std::string>() + "/candidates.csv")) {
-    const auto lines = split_lines(read_text_file(workdir + "/search/" + budgets[0]["name"].get<std::string>() + "/candidates.csv"), false);
+  const std::string first_search = workdir + "/search/" + budgets[0]["label"].get<std::string>() + "/candidates.csv";
+  if (fs::exists(first_search)) {
+    const auto lines = split_lines(read_text_file(first_search), false);
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t k = 1; k < lines.size(); ++k) {
       const auto f = split_csv_line(lines[k]);
@@ -314,9 +339,9 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
   }
   charts << "<h2>Training and search</h2>\n<div class=\"row\">\n"
          << svg_chart("SuperTransformer training", "update", "loss (label-smoothed, base 2)", {curve})
-         << svg_chart("Search progress (budget " + budgets[0]["name"].get<std::string>() + ")", "candidates scored", "best validation loss",
+         << svg_chart("Search progress (budget " + budgets[0]["label"].get<std::string>() + ")", "candidates scored", "best validation loss",
                       {progress})
-         << svg_chart("BLEU vs measured latency", "latency (ms, measured)", "BLEU (test)", bleu_series) << "</div>\n";
+         << bleu_charts << "</div>\n";
 
   std::string md_text = md.str();
   // The markdown tables, as HTML tables (the same numbers).

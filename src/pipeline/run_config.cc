@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -64,6 +65,72 @@ void read_train(const std::string& src, const YAML::Node& node, const std::strin
   if (node["update_freq"]) t.update_freq = positive_int(src, node["update_freq"], section + ".update_freq");
 }
 
+// A target's name becomes a directory name.
+bool valid_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name == "largest") return false;
+  for (char ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') return false;
+  }
+  return true;
+}
+
+std::vector<BudgetPair> read_budgets(const std::string& src, const YAML::Node& n, const std::string& key) {
+  std::vector<BudgetPair> budgets;
+  std::set<std::string> names;
+  auto read_pair = [&](const YAML::Node& b, const std::string& k) {
+    check_keys(src, b, k, {"name", "latency", "memory"});
+    BudgetPair p;
+    p.name = b["name"] ? as_string(src, b["name"], k + ".name") : "b" + std::to_string(budgets.size());
+    if (!valid_name(p.name)) {
+      throw std::invalid_argument(where(src, b["name"], k + ".name") + ": '" + p.name +
+                                  "': expected letters, digits, '-', '_' or '.' (it names a folder; not 'largest')");
+    }
+    if (!names.insert(p.name).second) throw std::invalid_argument(where(src, b["name"], k + ".name") + ": '" + p.name + "': used twice");
+    if (b["latency"]) p.latency = parse_budget(as_string(src, b["latency"], k + ".latency"), "ms", where(src, b["latency"], k + ".latency"));
+    if (b["memory"]) p.memory = parse_budget(as_string(src, b["memory"], k + ".memory"), "MiB", where(src, b["memory"], k + ".memory"));
+    if (p.latency.empty() && p.memory.empty()) throw std::invalid_argument(where(src, b, k) + ": give latency, memory or both");
+    budgets.push_back(p);
+  };
+  if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) read_pair(n[i], key + "[" + std::to_string(i) + "]");
+  } else {
+    read_pair(n, key);
+  }
+  if (budgets.empty()) throw std::invalid_argument(where(src, n, key) + ": expected at least one budget pair");
+  return budgets;
+}
+
+// `target:` (named = false: no name, no budgets inside) or one entry of `targets:` (named, with its budgets).
+TargetSpec read_target(const std::string& src, const YAML::Node& n, const std::string& section, bool named) {
+  std::set<std::string> keys = {"device", "backend", "token_file", "threads", "protocol", "dtype"};
+  if (named) keys.insert({"name", "budgets"});
+  check_keys(src, n, section, keys);
+  TargetSpec t;
+  if (named) {
+    if (!n["name"]) throw std::invalid_argument(where(src, n, section) + ": name: required (it names the target's folders)");
+    t.name = as_string(src, n["name"], section + ".name");
+    if (!valid_name(t.name)) {
+      throw std::invalid_argument(where(src, n["name"], section + ".name") + ": '" + t.name +
+                                  "': expected letters, digits, '-', '_' or '.' (it names a folder; not 'largest')");
+    }
+    if (!n["budgets"]) throw std::invalid_argument(where(src, n, section) + ": budgets: required (e.g. [{latency: p40, memory: p60}])");
+    t.budgets = read_budgets(src, n["budgets"], section + ".budgets");
+  }
+  if (n["device"]) {
+    t.device = as_string(src, n["device"], section + ".device");
+    if (t.device != "cpu" && t.device != "cuda" && t.device != "ort-cpu" && t.device != "rknn" && t.device.rfind("remote://", 0) != 0) {
+      throw std::invalid_argument(where(src, n["device"], section + ".device") + ": '" + t.device +
+                                  "': expected cpu, cuda, ort-cpu, rknn or remote://HOST:PORT");
+    }
+  }
+  if (n["backend"]) t.backend = one_of(src, n["backend"], section + ".backend", {"cpu", "cuda", "rknn"});
+  if (n["token_file"]) t.token_file = as_string(src, n["token_file"], section + ".token_file");
+  if (n["threads"]) t.threads = positive_int(src, n["threads"], section + ".threads", 0);
+  if (n["protocol"]) t.protocol = one_of(src, n["protocol"], section + ".protocol", {"hat-wmt", "hat-iwslt", "quick"});
+  if (n["dtype"]) t.dtype = one_of(src, n["dtype"], section + ".dtype", {"float32", "float16", "bfloat16"});
+  return t;
+}
+
 }  // namespace
 
 const std::vector<std::string>& pipeline_stages() {
@@ -108,7 +175,7 @@ BudgetSpec parse_budget(const std::string& text, const std::string& unit, const 
 RunConfig parse_run_config(const std::string& text, const std::string& src) {
   const YAML::Node root = yaml_fields::parse_mapping(text, src);
   check_keys(src, root, "",
-             {"name", "seed", "corpus", "space", "target", "budgets", "super", "measure", "search", "final", "evaluate", "export",
+             {"name", "seed", "corpus", "space", "target", "targets", "budgets", "super", "measure", "search", "final", "evaluate", "export",
               "stage_budget_minutes"});
   RunConfig c;
   c.source = src;
@@ -133,39 +200,25 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
   if (!root["space"]) throw std::invalid_argument(src + ": space: required (a search space YAML, e.g. configs/spaces/demo.yml)");
   c.space = as_string(src, root["space"], "space");
 
-  if (const auto n = root["target"]) {
-    check_keys(src, n, "target", {"device", "backend", "token_file", "threads", "protocol", "dtype"});
-    if (n["device"]) {
-      c.device = as_string(src, n["device"], "target.device");
-      if (c.device != "cpu" && c.device != "cuda" && c.device != "ort-cpu" && c.device != "rknn" && c.device.rfind("remote://", 0) != 0) {
-        throw std::invalid_argument(where(src, n["device"], "target.device") + ": '" + c.device +
-                                    "': expected cpu, cuda, ort-cpu, rknn or remote://HOST:PORT");
-      }
-    }
-    if (n["backend"]) c.backend = one_of(src, n["backend"], "target.backend", {"cpu", "cuda", "rknn"});
-    if (n["token_file"]) c.token_file = as_string(src, n["token_file"], "target.token_file");
-    if (n["threads"]) c.threads = positive_int(src, n["threads"], "target.threads", 0);
-    if (n["protocol"]) c.protocol = one_of(src, n["protocol"], "target.protocol", {"hat-wmt", "hat-iwslt", "quick"});
-    if (n["dtype"]) c.dtype = one_of(src, n["dtype"], "target.dtype", {"float32", "float16", "bfloat16"});
+  if (root["targets"] && (root["target"] || root["budgets"])) {
+    throw std::invalid_argument(where(src, root["targets"], "targets") +
+                                ": give either `targets:` (a list, each with its budgets) or `target:` and `budgets:`, not both");
   }
-
-  if (const auto n = root["budgets"]) {
-    auto read_pair = [&](const YAML::Node& b, const std::string& key) {
-      check_keys(src, b, key, {"name", "latency", "memory"});
-      BudgetPair p;
-      p.name = b["name"] ? as_string(src, b["name"], key + ".name") : "b" + std::to_string(c.budgets.size());
-      if (b["latency"]) p.latency = parse_budget(as_string(src, b["latency"], key + ".latency"), "ms", where(src, b["latency"], key + ".latency"));
-      if (b["memory"]) p.memory = parse_budget(as_string(src, b["memory"], key + ".memory"), "MiB", where(src, b["memory"], key + ".memory"));
-      if (p.latency.empty() && p.memory.empty()) throw std::invalid_argument(where(src, b, key) + ": give latency, memory or both");
-      c.budgets.push_back(p);
-    };
-    if (n.IsSequence()) {
-      for (std::size_t i = 0; i < n.size(); ++i) read_pair(n[i], "budgets[" + std::to_string(i) + "]");
-    } else {
-      read_pair(n, "budgets");
+  if (const auto n = root["targets"]) {
+    if (!n.IsSequence() || n.size() == 0) throw std::invalid_argument(where(src, n, "targets") + ": expected a non-empty list of targets");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const std::string key = "targets[" + std::to_string(i) + "]";
+      TargetSpec t = read_target(src, n[i], key, /*named=*/true);
+      if (!names.insert(t.name).second) throw std::invalid_argument(where(src, n[i]["name"], key + ".name") + ": '" + t.name + "': used twice");
+      c.targets.push_back(std::move(t));
     }
+  } else {
+    TargetSpec t = root["target"] ? read_target(src, root["target"], "target", /*named=*/false) : TargetSpec{};
+    if (!root["budgets"]) throw std::invalid_argument(src + ": budgets: required (e.g. {latency: p40, memory: p60} or a list of such)");
+    t.budgets = read_budgets(src, root["budgets"], "budgets");
+    c.targets.push_back(std::move(t));
   }
-  if (c.budgets.empty()) throw std::invalid_argument(src + ": budgets: required (e.g. {latency: p40, memory: p60} or a list of such)");
 
   if (root["super"]) read_train(src, root["super"], "super", c.super);
   if (const auto n = root["measure"]) {

@@ -25,6 +25,21 @@ struct BudgetPair {
   BudgetSpec latency, memory;
 };
 
+// One device to find models for, with its budget pairs. A config names one (`target:` and
+// `budgets:`, name "") or several (`targets:`, each named; HAT's table of models per device).
+struct TargetSpec {
+  std::string name;                  // "" for the single `target:` form; directory names under measure/, search/, ...
+  std::string device = "cpu";        // cpu | cuda | ort-cpu | rknn | remote://HOST:PORT
+  std::string backend;               // remote devices: cpu | cuda | rknn
+  std::string token_file;            // remote devices
+  int threads = 0;                   // measurement threads; 0: the run's (--threads, default all cores)
+  std::string protocol = "hat-wmt";  // latency protocol preset
+  std::string dtype = "float32";
+  std::vector<BudgetPair> budgets;
+  bool is_npu() const { return backend == "rknn" || device == "rknn"; }
+  std::string label() const { return name.empty() ? device : name; }
+};
+
 struct TrainStageSettings {
   int64_t updates = 300;
   int max_tokens = 2048;
@@ -48,15 +63,7 @@ struct RunConfig {
 
   std::string space;  // search space YAML (relative to the config's folder, or the project root)
 
-  // target
-  std::string device = "cpu";        // cpu | cuda | ort-cpu | remote://HOST:PORT
-  std::string backend;               // remote devices: cpu | cuda | rknn
-  std::string token_file;            // remote devices
-  int threads = 0;                   // 0: all cores
-  std::string protocol = "hat-wmt";  // latency protocol preset
-  std::string dtype = "float32";
-
-  std::vector<BudgetPair> budgets;
+  std::vector<TargetSpec> targets;   // at least one
 
   TrainStageSettings super;          // SuperTransformer
   int measure_samples = 40;
