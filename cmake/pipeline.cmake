@@ -13,5 +13,6 @@ if(TARGET thanos)
 endif()
 if(TARGET thanos_tools_tests)
   # test_report_html.cc opens report.html in headless Chromium (skips without `chromium`).
-  target_sources(thanos_tools_tests PRIVATE tests/test_pipeline.cc tests/test_report_html.cc)
+  # test_task_configs.cc dry-runs every shipped config in configs/ (docs/DATA.md).
+  target_sources(thanos_tools_tests PRIVATE tests/test_pipeline.cc tests/test_report_html.cc tests/test_task_configs.cc)
 endif()
