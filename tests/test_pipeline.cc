@@ -99,7 +99,7 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   const std::string unknown = message_of("space: s.yml\nbudgets: {latency: p40}\nsuper: {updatez: 5}\n");
   EXPECT_NE(unknown.find("run.yml:3"), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("super.updatez"), std::string::npos) << unknown;
-  EXPECT_NE(unknown.find("allowed: lr, max_tokens, schedule, update_freq, updates, warmup"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("allowed: clip_norm, lr, max_tokens, schedule, update_freq, updates, warmup"), std::string::npos) << unknown;
   const std::string pct = message_of("space: s.yml\nbudgets: {latency: p140}\n");
   EXPECT_NE(pct.find("budgets.latency"), std::string::npos) << pct;
   EXPECT_NE(pct.find("'p140'"), std::string::npos) << pct;

@@ -58,7 +58,8 @@ json stage_record(const std::string& stage, const json& outputs) {
   return {{"stage", stage}, {"inputs_hash", "0123456789abcdef"}, {"completed", true}, {"seconds", 1.5}, {"outputs", outputs}};
 }
 
-// search/<name>/: candidates.csv as the search writes it (sorted by validation loss) and search.json
+// search/<name>/: evaluations.jsonl and candidates.csv as the search writes them (the log in
+// evaluation order, the table sorted by validation loss) and search.json
 // with its Pareto front, the first `measured` members verified on the device.
 void write_search(const std::string& dir, int candidates, int front, int measured, double shift) {
   fs::create_directories(dir);
@@ -70,6 +71,10 @@ void write_search(const std::string& dir, int candidates, int front, int measure
                     std::to_string(4.0 + 0.1 * k), std::to_string(memory), std::to_string(3000000 + 50000 * k),
                     std::to_string(120000000 + 900000 * k), summary_of(k)});
   }
+  // evaluations.jsonl: the search's log in evaluation order (a header line, then one line per config).
+  std::string log = json{{"search", "0123456789abcdef"}}.dump() + "\n";
+  for (const auto& r : rows) log += json{{"hash", r[0]}, {"fitness", std::stod(r[1])}}.dump() + "\n";
+  write_file_atomically(dir + "/evaluations.jsonl", log);
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return std::stod(a[1]) < std::stod(b[1]); });
   std::string csv = csv_line({"config_hash", "valid_loss", "latency_ms_predicted", "latency_ms_error", "memory_mb_predicted", "params",
                               "flops", "summary"}) +
@@ -514,7 +519,12 @@ TEST_F(ReportHtml, LoadsWithoutErrorsInChromiumAndTheDomHoldsEveryPlotWithItsMar
     const ExpectedChart& want = expected[i];
     SCOPED_TRACE("chart " + std::to_string(i) + ": " + want.title);
     EXPECT_EQ(attribute(svg, "aria-label"), want.title);
-    EXPECT_EQ(attribute(svg, "viewBox"), "0 0 560 340");
+    // The plot frame is 560 x 340; the legend rows below it make the chart taller.
+    EXPECT_EQ(attribute(svg, "viewBox").rfind("0 0 560 ", 0), 0u) << attribute(svg, "viewBox");
+    EXPECT_GT(std::atof(attribute(svg, "height").c_str()), 340.0);
+    for (const auto& r : elements(svg, "rect")) {
+      if (attribute(r, "class") == "legend") EXPECT_GE(std::atof(attribute(r, "y").c_str()), 340.0) << "legend below the plot: " << r;
+    }
     EXPECT_NE(svg.find(">" + want.title + "</text>"), std::string::npos);  // the title is drawn, not only labelled
     const auto circles = elements(svg, "circle");
     EXPECT_EQ(static_cast<int>(circles.size()), want.circles);

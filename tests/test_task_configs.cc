@@ -83,6 +83,7 @@ TEST(TaskConfigs, EachHasHatsSettingsAndThreeTargetsWithTheirBudgets) {
       EXPECT_EQ(t->updates, task.protocol == "hat-wmt" ? 40000 : 50000);
       EXPECT_EQ(t->schedule, task.protocol == "hat-wmt" ? "cosine" : "inverse_sqrt");
       EXPECT_DOUBLE_EQ(t->lr, task.protocol == "hat-wmt" ? 1e-3 : 5e-4);
+      EXPECT_DOUBLE_EQ(t->clip_norm, task.protocol == "hat-wmt" ? 0.0 : 25.0);  // WMT files set clip-norm 0; IWSLT keeps fairseq's 25
     }
     EXPECT_EQ(c.super.warmup, 10000);
     EXPECT_EQ(c.final_train.warmup, 4000);

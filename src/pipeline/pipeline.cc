@@ -67,7 +67,7 @@ std::string file_stamp(const std::string& path) {
 
 json train_json(const TrainStageSettings& t) {
   return {{"updates", t.updates}, {"max_tokens", t.max_tokens}, {"lr", t.lr}, {"warmup", t.warmup}, {"update_freq", t.update_freq},
-          {"schedule", t.schedule}};
+          {"schedule", t.schedule}, {"clip_norm", t.clip_norm}};
 }
 
 // One target, resolved: its protocol, measurement threads and the hashes of its units.
@@ -151,7 +151,7 @@ Plan make_plan(const RunOptions& o) {
   }
   p.hashes["prepare"] = hash_of(corpus);
   p.hashes["super"] = hash_of({{"up", p.hashes["prepare"]}, {"space", space_text}, {"train", train_json(c.super)},
-                               {"seed", c.seed}, {"threads", p.threads}});
+                               {"seed", c.seed}, {"threads", p.threads}, {"device", c.train_device}});
   json settings = json::object();
   for (const auto& [k, v] : c.strategy_settings) settings[k] = v;
   json measure_all = json::array(), search_all = json::array();
@@ -194,7 +194,10 @@ Plan make_plan(const RunOptions& o) {
 // valid pairs/s, decoding ~150 test sentences/s.
 double estimate_seconds(const Plan& p, const std::string& stage) {
   const RunConfig& c = p.config;
-  const double rate = 1.1e10 * std::pow(std::min(p.threads, 16), 0.7);
+  // A GPU trains ~50x faster than these 2 cores: a guess from published fairseq throughputs (not
+  // measured on this project's machines); it only has to say whether a config is hours or weeks.
+  const double gpu = c.train_device.rfind("cuda", 0) == 0 ? 50.0 : 1.0;
+  const double rate = gpu * 1.1e10 * std::pow(std::min(p.threads, 16), 0.7);
   auto params = [&](const SubConfig& config) {
     return static_cast<double>(count_params(config, p.space.hyper, c.vocab_size, c.vocab_size).total());
   };
@@ -330,9 +333,11 @@ TrainOptions train_options(const Plan& p, const TrainStageSettings& t) {
   o.lr.lr = t.lr;
   o.lr.warmup_updates = t.warmup;
   o.lr.kind = lr_schedule_from_string(t.schedule);
+  o.clip_norm = t.clip_norm;
   o.seed = p.config.seed;
   o.log_every = std::max<int64_t>(1, t.updates / 20);
   o.save_every = std::max<int64_t>(1, t.updates / 4);  // resumable within the stage
+  o.device = p.config.train_device;
   return o;
 }
 
@@ -573,7 +578,7 @@ std::vector<ModelJob> model_jobs(const Plan& p) {
 std::string job_hash(const Plan& p, const ModelJob& job) {
   return hash_of({{"data", p.hashes.at("prepare")}, {"config", read_text_file(job.config_path)}, {"mode", p.config.final_mode},
                   {"super", p.config.final_mode == "finetune" ? p.hashes.at("super") : ""}, {"train", train_json(p.config.final_train)},
-                  {"space", p.hashes.at("super")}, {"seed", p.config.seed}, {"threads", p.threads}});
+                  {"space", p.hashes.at("super")}, {"seed", p.config.seed}, {"threads", p.threads}, {"device", p.config.train_device}});
 }
 
 json stage_final(const Plan& p, const Log& log, bool* interrupted) {
@@ -621,6 +626,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
     } else {
       EvalOptions e;
       e.model_path = model;
+      e.device = p.config.train_device;
       e.data_dir = p.workdir + "/data";
       e.generation = generation_preset(p.config.generation_preset);
       e.generation.max_len_b = p.config.max_len_b;
@@ -781,7 +787,18 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
       return result;
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
-    log(tag + "starting (estimate " + format_duration(sp.estimated_seconds) + ", run so far " + format_duration(elapsed) + ")");
+    // The whole run's ETA: this stage's and the remaining stages' estimates, scaled by how the
+    // stages so far compared with theirs (a slower machine stretches every stage alike).
+    double done_estimate = 0, done_seconds = 0, remaining = 0;
+    for (std::size_t k = 0; k < result.stages.size(); ++k) {
+      const StagePlan& other = result.stages[k];
+      if (other.cached) continue;
+      if (k < i) done_estimate += other.estimated_seconds, done_seconds += other.seconds;
+      else remaining += other.estimated_seconds;
+    }
+    const double pace = done_estimate > 10 && done_seconds > 0 ? std::clamp(done_seconds / done_estimate, 0.25, 4.0) : 1.0;
+    log(tag + "starting (estimate " + format_duration(sp.estimated_seconds) + ", run so far " + format_duration(elapsed) +
+        ", run ETA " + format_duration(pace * remaining) + ")");
     const Log stage_log = [&](const std::string& line) { log(tag + line); };
     // Outputs of other inputs (or forced by --from) go; an interrupted run of the same inputs resumes.
     const StageRecord before = read_record(p, sp.name);

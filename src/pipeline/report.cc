@@ -61,7 +61,9 @@ std::vector<double> ticks(double lo, double hi) {
     }
   }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * span; t += step) out.push_back(t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * span; t += step) {
+    out.push_back(std::abs(t) < 1e-9 * span ? 0.0 : t);  // an accumulated 0 reads "-0" otherwise
+  }
   return out;
 }
 
@@ -69,7 +71,18 @@ std::vector<double> ticks(double lo, double hi) {
 
 std::string svg_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
                       const std::vector<ChartSeries>& series, const std::vector<ChartLine>& lines) {
-  const double W = 560, H = 340, L = 64, R = 16, T = 34, B = 48;
+  // The plot frame is 560 x 340 with margins L, R, T, B; the legend goes below it, in rows, so it
+  // never covers data or budget labels.
+  const double W = 560, HP = 340, L = 64, R = 16, T = 34, B = 48;
+  std::vector<std::pair<double, double>> legend_at;  // per series: x, y of its swatch
+  double legend_x = L, legend_y = HP + 4;
+  for (const auto& s : series) {
+    const double width = 24 + 6.2 * static_cast<double>(s.name.size());  // ~6.2 px per character at 11 px
+    if (legend_x > L && legend_x + width > W - R) legend_x = L, legend_y += 16;
+    legend_at.emplace_back(legend_x, legend_y);
+    legend_x += width;
+  }
+  const double H = series.empty() ? HP : legend_y + 18;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series) {
     for (const auto& [x, y] : s.points) {
@@ -96,25 +109,25 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
   const double py = (y1 - y0) > 0 ? 0.05 * (y1 - y0) : std::max(1.0, std::abs(y0) * 0.1);
   x0 -= px, x1 += px, y0 -= py, y1 += py;
   auto sx = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
-  auto sy = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
-  o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\"" << H - T - B
+  auto sy = [&](double y) { return HP - B - (y - y0) / (y1 - y0) * (HP - T - B); };
+  o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\"" << HP - T - B
     << "\" fill=\"none\" stroke=\"#444\"/>\n";
   for (double t : ticks(x0, x1)) {
-    o << "<line x1=\"" << sx(t) << "\" y1=\"" << H - B << "\" x2=\"" << sx(t) << "\" y2=\"" << H - B + 4 << "\" stroke=\"#444\"/>"
-      << "<text x=\"" << sx(t) << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\" font-size=\"11\">" << num(t) << "</text>\n";
+    o << "<line x1=\"" << sx(t) << "\" y1=\"" << HP - B << "\" x2=\"" << sx(t) << "\" y2=\"" << HP - B + 4 << "\" stroke=\"#444\"/>"
+      << "<text x=\"" << sx(t) << "\" y=\"" << HP - B + 16 << "\" text-anchor=\"middle\" font-size=\"11\">" << num(t) << "</text>\n";
   }
   for (double t : ticks(y0, y1)) {
     o << "<line x1=\"" << L - 4 << "\" y1=\"" << sy(t) << "\" x2=\"" << L << "\" y2=\"" << sy(t) << "\" stroke=\"#444\"/>"
       << "<text x=\"" << L - 6 << "\" y=\"" << sy(t) + 4 << "\" text-anchor=\"end\" font-size=\"11\">" << num(t) << "</text>\n";
   }
-  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 10 << "\" text-anchor=\"middle\" font-size=\"12\">" << html_escape(x_label)
+  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << HP - 10 << "\" text-anchor=\"middle\" font-size=\"12\">" << html_escape(x_label)
     << "</text>\n";
-  o << "<text x=\"14\" y=\"" << (T + H - B) / 2 << "\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 14 "
-    << (T + H - B) / 2 << ")\">" << html_escape(y_label) << "</text>\n";
+  o << "<text x=\"14\" y=\"" << (T + HP - B) / 2 << "\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 14 "
+    << (T + HP - B) / 2 << ")\">" << html_escape(y_label) << "</text>\n";
   for (const auto& l : lines) {
     if (!std::isfinite(l.at)) continue;
     if (l.vertical) {
-      o << "<line class=\"budget\" x1=\"" << sx(l.at) << "\" y1=\"" << T << "\" x2=\"" << sx(l.at) << "\" y2=\"" << H - B
+      o << "<line class=\"budget\" x1=\"" << sx(l.at) << "\" y1=\"" << T << "\" x2=\"" << sx(l.at) << "\" y2=\"" << HP - B
         << "\" stroke=\"#c00\" stroke-dasharray=\"5,4\"/><text x=\"" << sx(l.at) + 3 << "\" y=\"" << T + 12
         << "\" font-size=\"11\" fill=\"#c00\">" << html_escape(l.label) << "</text>\n";
     } else {
@@ -140,9 +153,9 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
           << "\" fill-opacity=\"0.75\"/>\n";
       }
     }
-    o << "<rect x=\"" << W - R - 150 << "\" y=\"" << T + 8 + 16 * legend << "\" width=\"10\" height=\"10\" fill=\"" << s.color
-      << "\"/><text x=\"" << W - R - 136 << "\" y=\"" << T + 17 + 16 * legend << "\" font-size=\"11\">" << html_escape(s.name)
-      << "</text>\n";
+    const auto [lx, ly] = legend_at[legend];
+    o << "<rect class=\"legend\" x=\"" << lx << "\" y=\"" << ly << "\" width=\"10\" height=\"10\" fill=\"" << s.color
+      << "\"/><text x=\"" << lx + 14 << "\" y=\"" << ly + 9 << "\" font-size=\"11\">" << html_escape(s.name) << "</text>\n";
     ++legend;
   }
   o << "</svg>\n";
@@ -237,9 +250,14 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
            num(m["params"].get<double>() / 1e6, 3) + " M | " + fixed(m["sentences_per_second_end_to_end"], 1) + " |\n";
   };
   for (const auto& b : budgets) {
-    md << "## Budget " << b["label"].get<std::string>() << ": latency " << fixed(b["budget"]["latency_ms"], 1) << " ms ("
-       << b["budget"]["latency_spec"].get<std::string>() << "), memory " << fixed(b["budget"]["memory_mb"], 1) << " MiB ("
-       << b["budget"]["memory_spec"].get<std::string>() << ")\n\n"
+    // "latency 47.3 ms (p40)", or "no latency budget" for a pair that leaves one out.
+    auto limit = [&](const char* what, const char* value, const char* spec, const char* unit) {
+      const json& budget = b["budget"];
+      if (budget[value].is_null()) return std::string("no ") + what + " budget";
+      return std::string(what) + " " + fixed(budget[value], 1) + " " + unit + " (" + budget[spec].get<std::string>() + ")";
+    };
+    md << "## Budget " << b["label"].get<std::string>() << ": " << limit("latency", "latency_ms", "latency_spec", "ms") << ", "
+       << limit("memory", "memory_mb", "memory_spec", "MiB") << "\n\n"
        << "Feasible fraction of the measured space: " << num(100 * b["feasible_fraction"].get<double>(), 3) << "%. "
        << "Chosen model fits when measured: " << (b["chosen_fits_measured"].get<bool>() ? "yes" : "NO")
        << "; BLEU at least the baseline's: " << (b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO") << ".\n\n"
@@ -325,16 +343,18 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
     bleu_charts += svg_chart("BLEU vs measured latency" + (t.name.empty() ? "" : " (" + t.name + ")"), "latency (ms, measured)", "BLEU (test)",
                              bleu_series);
   }
+  // The search's progress in evaluation order (evaluations.jsonl; candidates.csv is sorted by loss).
   ChartSeries progress{"best validation loss so far", palette[3], {}, true};
-  const std::string first_search = workdir + "/search/" + budgets[0]["label"].get<std::string>() + "/candidates.csv";
-  if (fs::exists(first_search)) {
-    const auto lines = split_lines(read_text_file(first_search), false);
+  const std::string evaluations = workdir + "/search/" + budgets[0]["label"].get<std::string>() + "/evaluations.jsonl";
+  if (fs::exists(evaluations)) {
     double best = std::numeric_limits<double>::infinity();
-    for (std::size_t k = 1; k < lines.size(); ++k) {
-      const auto f = split_csv_line(lines[k]);
-      if (f.size() < 2 || f[1].empty()) continue;
-      best = std::min(best, std::stod(f[1]));
-      progress.points.emplace_back(static_cast<double>(k), best);
+    int k = 0;
+    for (const auto& line : split_lines(read_text_file(evaluations), false)) {
+      if (line.empty()) continue;
+      const auto j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_object() || !j.contains("fitness") || !j["fitness"].is_number()) continue;  // the header line, other objectives
+      best = std::min(best, j["fitness"].get<double>());
+      progress.points.emplace_back(static_cast<double>(++k), best);
     }
   }
   charts << "<h2>Training and search</h2>\n<div class=\"row\">\n"

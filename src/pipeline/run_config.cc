@@ -53,7 +53,11 @@ int positive_int(const std::string& src, const YAML::Node& node, const std::stri
 }
 
 void read_train(const std::string& src, const YAML::Node& node, const std::string& section, TrainStageSettings& t) {
-  check_keys(src, node, section, {"updates", "max_tokens", "lr", "warmup", "update_freq", "schedule"});
+  check_keys(src, node, section, {"updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"});
+  if (node["clip_norm"]) {
+    t.clip_norm = yaml_fields::as_double(src, node["clip_norm"], section + ".clip_norm");
+    if (!(t.clip_norm >= 0)) throw std::invalid_argument(where(src, node["clip_norm"], section + ".clip_norm") + ": expected a number >= 0");
+  }
   if (node["schedule"]) t.schedule = one_of(src, node["schedule"], section + ".schedule", {"inverse_sqrt", "cosine", "fixed"});
   if (node["updates"]) t.updates = positive_int(src, node["updates"], section + ".updates");
   if (node["max_tokens"]) t.max_tokens = positive_int(src, node["max_tokens"], section + ".max_tokens");
@@ -175,7 +179,7 @@ BudgetSpec parse_budget(const std::string& text, const std::string& unit, const 
 RunConfig parse_run_config(const std::string& text, const std::string& src) {
   const YAML::Node root = yaml_fields::parse_mapping(text, src);
   check_keys(src, root, "",
-             {"name", "seed", "corpus", "space", "target", "targets", "budgets", "super", "measure", "search", "final", "evaluate", "export",
+             {"name", "seed", "corpus", "space", "target", "targets", "budgets", "train_device", "super", "measure", "search", "final", "evaluate", "export",
               "stage_budget_minutes"});
   RunConfig c;
   c.source = src;
@@ -220,6 +224,14 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     c.targets.push_back(std::move(t));
   }
 
+  if (const auto n = root["train_device"]) {
+    c.train_device = as_string(src, n, "train_device");
+    const bool cuda_n = c.train_device.rfind("cuda:", 0) == 0 && c.train_device.size() > 5 &&
+                        c.train_device.find_first_not_of("0123456789", 5) == std::string::npos;
+    if (c.train_device != "cpu" && c.train_device != "cuda" && !cuda_n) {
+      throw std::invalid_argument(where(src, n, "train_device") + ": '" + c.train_device + "': expected cpu, cuda or cuda:N");
+    }
+  }
   if (root["super"]) read_train(src, root["super"], "super", c.super);
   if (const auto n = root["measure"]) {
     check_keys(src, n, "measure", {"samples"});
@@ -244,7 +256,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (n["top_k"]) c.top_k = positive_int(src, n["top_k"], "search.top_k");
   }
   if (const auto n = root["final"]) {
-    std::set<std::string> keys = {"mode", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule"};
+    std::set<std::string> keys = {"mode", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"};
     check_keys(src, n, "final", keys);
     if (n["mode"]) c.final_mode = one_of(src, n["mode"], "final.mode", {"finetune", "scratch"});
     YAML::Node train_part(YAML::NodeType::Map);

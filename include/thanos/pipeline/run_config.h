@@ -47,6 +47,7 @@ struct TrainStageSettings {
   int64_t warmup = 100;
   int update_freq = 1;
   std::string schedule = "inverse_sqrt";  // inverse_sqrt | cosine | fixed (after the linear warm-up)
+  double clip_norm = 0;                   // gradient-norm clipping (0 = off)
 };
 
 struct RunConfig {
@@ -64,6 +65,9 @@ struct RunConfig {
   std::string space;  // search space YAML (relative to the config's folder, or the project root)
 
   std::vector<TargetSpec> targets;   // at least one
+  // Where training (SuperTransformer, final models) and BLEU decoding run: cpu | cuda | cuda:N.
+  // Independent of the targets, which are only measured.
+  std::string train_device = "cpu";
 
   TrainStageSettings super;          // SuperTransformer
   int measure_samples = 40;
