@@ -796,7 +796,9 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
       if (k < i) done_estimate += other.estimated_seconds, done_seconds += other.seconds;
       else remaining += other.estimated_seconds;
     }
-    const double pace = done_estimate > 10 && done_seconds > 0 ? std::clamp(done_seconds / done_estimate, 0.25, 4.0) : 1.0;
+    // Only a few minutes of estimated work say much about the machine (prepare's estimate is a
+    // fixed allowance): until then the estimates stand as they are.
+    const double pace = done_estimate >= 120 && done_seconds > 0 ? std::clamp(done_seconds / done_estimate, 0.5, 3.0) : 1.0;
     log(tag + "starting (estimate " + format_duration(sp.estimated_seconds) + ", run so far " + format_duration(elapsed) +
         ", run ETA " + format_duration(pace * remaining) + ")");
     const Log stage_log = [&](const std::string& line) { log(tag + line); };

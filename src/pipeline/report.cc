@@ -128,8 +128,11 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
     if (!std::isfinite(l.at)) continue;
     if (l.vertical) {
       o << "<line class=\"budget\" x1=\"" << sx(l.at) << "\" y1=\"" << T << "\" x2=\"" << sx(l.at) << "\" y2=\"" << HP - B
-        << "\" stroke=\"#c00\" stroke-dasharray=\"5,4\"/><text x=\"" << sx(l.at) + 3 << "\" y=\"" << T + 12
-        << "\" font-size=\"11\" fill=\"#c00\">" << html_escape(l.label) << "</text>\n";
+        << "\" stroke=\"#c00\" stroke-dasharray=\"5,4\"/>";
+      // The label on the side of the line with room for it.
+      const bool left = sx(l.at) + 3 + 6.2 * static_cast<double>(l.label.size()) > W - R;
+      o << "<text x=\"" << (left ? sx(l.at) - 3 : sx(l.at) + 3) << "\" y=\"" << T + 12 << "\" text-anchor=\""
+        << (left ? "end" : "start") << "\" font-size=\"11\" fill=\"#c00\">" << html_escape(l.label) << "</text>\n";
     } else {
       o << "<line class=\"budget\" x1=\"" << L << "\" y1=\"" << sy(l.at) << "\" x2=\"" << W - R << "\" y2=\"" << sy(l.at)
         << "\" stroke=\"#c00\" stroke-dasharray=\"5,4\"/><text x=\"" << L + 3 << "\" y=\"" << sy(l.at) - 3
