@@ -86,6 +86,7 @@ struct Plan {
   SearchSpace space;
   std::vector<TargetPlan> targets;
   int threads = 1;                            // training and scoring (the global --threads)
+  std::string space_hash;                     // the space file's text (dropout, norms: what a model trained from scratch depends on)
   std::map<std::string, std::string> hashes;  // stage -> inputs hash
 };
 
@@ -141,6 +142,7 @@ Plan make_plan(const RunOptions& o) {
   p.space = load_search_space(p.space_path).space;
   p.threads = static_cast<int>(torch::get_num_threads());
   const std::string space_text = read_text_file(p.space_path);
+  p.space_hash = hash_of(space_text);
 
   // Stage hashes: each stage's own settings and its upstream stage's hash. Measurement, search and
   // final training also hash each target / model on its own (units): a unit whose inputs did not
@@ -581,12 +583,13 @@ std::vector<ModelJob> model_jobs(const Plan& p) {
   return jobs;
 }
 
-// A model's training inputs: the data, the architecture, the start (inherited weights or not), the
-// settings.
+// A model's training inputs: the data, the architecture, the space's settings, the start (the
+// SuperTransformer only when fine-tuned from it), the training settings. A model trained from
+// scratch is kept when only the SuperTransformer's settings change.
 std::string job_hash(const Plan& p, const ModelJob& job) {
   return hash_of({{"data", p.hashes.at("prepare")}, {"config", read_text_file(job.config_path)}, {"mode", p.config.final_mode},
                   {"super", p.config.final_mode == "finetune" ? p.hashes.at("super") : ""}, {"train", train_json(p.config.final_train)},
-                  {"space", p.hashes.at("super")}, {"seed", p.config.seed}, {"threads", p.threads}, {"device", p.config.train_device}});
+                  {"space", p.space_hash}, {"seed", p.config.seed}, {"threads", p.threads}, {"device", p.config.train_device}});
 }
 
 json stage_final(const Plan& p, const Log& log, bool* interrupted) {
