@@ -156,6 +156,42 @@ TEST_F(SearchCli, TopCandidatesAreMeasuredOnTheTarget) {
   }
 }
 
+// Verification walks down the ranking: a latency predictor that says everything takes 1 µs and a
+// 2 µs budget that no real measurement meets — candidates are measured best first until
+// --verify-limit is spent (past --top-k), every miss recorded in ranking order; nothing returned.
+TEST_F(SearchCli, VerificationWalksDownTheRankingUpToItsLimit) {
+  LatencyProtocol protocol = latency_protocol_preset("quick");
+  protocol.vocab_size = vocab_;
+  Predictor p;
+  p.kind = PredictorKind::kThanosLinear;
+  p.target = PredictTarget::kLatency;
+  p.provenance = target_provenance(protocol, "cpu", "", 0, 0);
+  p.provenance.source = "thanos-measure";
+  const std::size_t nf = latency_features(ArchSums{}).size();
+  p.linear.mean.assign(nf, 0);
+  p.linear.scale.assign(nf, 0);
+  p.linear.coef.assign(nf, 0);
+  p.linear.intercept = 0.001;
+  save_predictor(dir() + "/fast.predictor.json", p);
+  const auto r = run_cli(base("walk") + " --latency-ms 0.002 --latency-predictor " + dir() +
+                         "/fast.predictor.json --verify-device cpu --top-k 1 --verify-limit 4");
+  EXPECT_EQ(r.code, 3) << r.output;  // searched, nothing fits when measured
+  const auto j = read_json(dir() + "/walk/search.json");
+  const auto& v = j["verification"];
+  EXPECT_EQ(v["measured"].get<int>(), 4);
+  EXPECT_EQ(v["limit"].get<int>(), 4);
+  EXPECT_EQ(v["predicted_feasible_but_failed"].get<int>(), 4);
+  ASSERT_EQ(v["rejected"].size(), 4u);
+  double previous = -1;
+  for (const auto& c : v["rejected"]) {
+    EXPECT_GT(c["latency_ms_measured"].get<double>(), 0.002);
+    EXPECT_GE(c["valid_loss"].get<double>(), previous);  // best-ranked first
+    previous = c["valid_loss"].get<double>();
+  }
+  EXPECT_TRUE(j["pareto_front"].empty());
+  EXPECT_FALSE(fs::exists(dir() + "/walk/best.yml"));
+}
+
 // nsga2: its hypervolume over (loss, memory) — no latency predictor — is recomputed here by a 2-D
 // sweep from the bounds in the file; with verification, the whole front is measured on this CPU.
 TEST_F(SearchCli, Nsga2ReturnsAVerifiedFrontWithItsHypervolume) {

@@ -34,7 +34,12 @@ Command add_search_command(CLI::App& parent) {
   app->add_option("--verify-backend", o->verify_backend, "With --verify-device remote://...: what the agent measures with: cpu "
                                                          "(default), cuda or rknn (the board's NPU, docs/DEPLOY.md)");
   app->add_option("--token-file", o->token_file, "The agent's token (remote verification)");
-  app->add_option("--top-k", o->top_k, "Candidates verified and returned (Pareto modes: the whole front)")->capture_default_str();
+  app->add_option("--top-k", o->top_k,
+                  "Candidates returned; with --verify-device, ones that fit when measured (Pareto modes: the whole front)")
+      ->capture_default_str();
+  app->add_option("--verify-limit", o->verify_limit,
+                  "Most candidates measured, best first, while looking for --top-k that fit (0 = 4 x top-k)")
+      ->capture_default_str();
   app->add_option("--hv-reference-loss", o->hv_reference_loss,
                   "Pareto modes: the hypervolume's reference loss (default: the worst loss of the random first batch); "
                   "fix it to compare runs");

@@ -120,6 +120,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   const auto start = Clock::now();
   if (o.out_dir.empty()) throw std::invalid_argument("--out is required (search.json, best.yml, candidates.csv)");
   if (o.top_k < 1) throw std::invalid_argument("--top-k must be >= 1");
+  if (o.verify_limit < 0) throw std::invalid_argument("--verify-limit must be >= 0 (0 = 4 x top-k), got " + std::to_string(o.verify_limit));
   const json manifest = load_prepared_manifest(o.data_dir);
   LoadedModel m = load_model(o.checkpoint_path);
   if (m.info.is_standalone()) throw std::invalid_argument(o.checkpoint_path + ": a standalone SubTransformer; search needs a SuperTransformer");
@@ -221,17 +222,26 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
 
   // The best distinct candidates (Pareto modes: the whole front), then the real measurement on
   // the target.
+  // Without verification the top k are returned as predicted. With it, a ranking is walked down
+  // until k candidates fit when measured (or --verify-limit measurements were spent): with a tight
+  // margin the best-ranked candidates sit on the budget's edge and about half of them miss it by
+  // noise, so stopping after the first k would often return nothing.
   const auto ranked = strategy->results();
-  const std::size_t returned = strategy->pareto() ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
-  std::vector<Evaluation> top(ranked.begin(), ranked.begin() + returned);
-  const auto verify_start = Clock::now();
-  json front = json::array();
-  int failed_verification = 0;
-  double worst_latency_miss = 0, worst_memory_miss = 0;
   std::vector<std::unique_ptr<Backend>> backends;
   if (!o.verify_device.empty()) backends = make_backends(o.verify_device, o.token_file, "");
+  const int verify_limit = o.verify_limit > 0 ? std::max(o.verify_limit, o.top_k) : 4 * o.top_k;
+  std::size_t candidates = ranked.size();
+  if (!strategy->pareto()) {
+    candidates = std::min<std::size_t>(ranked.size(), backends.empty() ? o.top_k : verify_limit);
+  }
+  const auto verify_start = Clock::now();
+  json front = json::array(), rejected = json::array();
+  int failed_verification = 0, measured = 0;
+  double worst_latency_miss = 0, worst_memory_miss = 0;
   std::optional<SubConfig> chosen;
-  for (const auto& e : top) {
+  for (std::size_t i = 0; i < candidates; ++i) {
+    const Evaluation& e = ranked[i];
+    if (!strategy->pareto() && static_cast<int>(front.size()) >= o.top_k) break;
     const auto params = count_params(e.config, space.hyper, vocab, vocab);
     json c = {{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"config", config_to_json(e.config)},
               {"valid_loss", e.fitness}, {"latency_ms_predicted", latency ? json(e.check.estimate.latency_ms) : json(nullptr)},
@@ -249,6 +259,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (hw/rknn_backend.h)
       r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
       const Measurement meas = backends.front()->measure(r);
+      ++measured;
       c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
                           {"backend", meas.backend}};
       if (meas.feasible) {
@@ -266,7 +277,15 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       if (!fits) ++failed_verification;
     }
     c["verified"] = backends.empty() ? json(nullptr) : json(fits);
-    if (!fits) continue;  // only candidates that truly meet the budgets are returned
+    if (!fits) {  // only candidates that truly meet the budgets are returned; the misses are kept for the record
+      json miss = json::object();
+      for (const char* key : {"hash", "summary", "valid_loss", "latency_ms_predicted", "latency_ms_measured",
+                              "memory_mb_predicted", "memory_mb_measured", "measurement"}) {
+        if (c.contains(key)) miss[key] = c[key];
+      }
+      rejected.push_back(miss);
+      continue;
+    }
     if (!chosen) chosen = e.config;
     front.push_back(c);
   }
@@ -345,8 +364,10 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
                               {"predicted_costs", true}};
   }
   summary["verification"] = {{"device", o.verify_device}, {"backend", o.verify_backend},
-                             {"measured", backends.empty() ? 0 : static_cast<int>(top.size())},
+                             {"measured", measured}, {"wanted", o.top_k},
+                             {"limit", strategy->pareto() ? json(nullptr) : json(verify_limit)},
                              {"predicted_feasible_but_failed", failed_verification},
+                             {"rejected", rejected},
                              {"worst_latency_excess_ms", worst_latency_miss},
                              {"worst_memory_excess_mb", worst_memory_miss}};
   summary["evaluations"] = {{"total", evaluated.size()}, {"this_run", scored_now}, {"replayed", replayed}};

@@ -32,7 +32,8 @@ struct SearchOptions {
   std::string verify_device;            // cpu | cuda | ort-cpu | rknn | remote://... ("" = no verification)
   std::string verify_backend;           // remote devices: cpu | cuda | rknn (what the agent measures with; "" = cpu)
   std::string token_file;
-  int top_k = 3;                        // candidates measured on the target (Pareto modes: the front)
+  int top_k = 3;                        // candidates returned; with verification, ones that fit when measured (Pareto modes: the front)
+  int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
   double hv_reference_loss = 0;         // Pareto modes: the hypervolume's loss reference (0 = worst of the random first batch)
   std::string out_dir;                  // search.json, best.yml, candidates.csv, evaluations.jsonl
 };

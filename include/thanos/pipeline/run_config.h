@@ -74,7 +74,8 @@ struct RunConfig {
   std::string strategy = "evo";
   std::map<std::string, double> strategy_settings;
   int valid_subset = 200;            // fitness: valid pairs scored per candidate (0 = all)
-  int top_k = 2;
+  int top_k = 2;                     // candidates returned per budget: ones that fit when measured
+  int verify_limit = 0;              // most candidates measured per budget while looking (0 = 4 x top_k)
   double search_margin = 1.0;        // safety margin in prediction errors (thanos search --margin)
   std::string final_mode = "finetune";  // finetune (inherited weights) | scratch
   TrainStageSettings final_train;    // each of chosen, largest, baseline
