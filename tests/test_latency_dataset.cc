@@ -105,11 +105,7 @@ class FakeBackend : public Backend {
   std::string name() const override { return name_; }
 
   // calls in [from, to] run `factor` times slower (a throttled board).
-  void throttle(int from, int to, double factor) {
-    throttle_from_ = from;
-    throttle_to_ = to;
-    factor_ = factor;
-  }
+  void throttle(int from, int to, double factor) { throttled_.push_back({from, to, factor}); }
   void stop_after(int n, std::atomic<bool>* flag) {
     stop_after_ = n;
     stop_flag_ = flag;
@@ -122,13 +118,20 @@ class FakeBackend : public Backend {
 
  private:
   double slowdown_for_calls(int call) const {
-    return call >= throttle_from_ && call <= throttle_to_ ? factor_ : 1.0;
+    double factor = 1.0;
+    for (const auto& t : throttled_) {
+      if (call >= t.from && call <= t.to) factor = t.factor;
+    }
+    return factor;
   }
   std::string name_;
   std::mutex mu_;
   int calls_ = 0;
-  int throttle_from_ = 0, throttle_to_ = -1;
-  double factor_ = 1;
+  struct Throttle {
+    int from, to;
+    double factor;
+  };
+  std::vector<Throttle> throttled_;
   int stop_after_ = 0;
   std::atomic<bool>* stop_flag_ = nullptr;
   std::vector<std::string> measured_;
@@ -299,6 +302,38 @@ TEST(LatencyDataset, DriftedRowsAreMeasuredAgainAfterCooldown) {
     if (rows[1]->at("feasible") == "1") EXPECT_DOUBLE_EQ(std::stod(rows[1]->at("latency_mean_decoder")), layers);
   }
   EXPECT_EQ(twice, 3);
+}
+
+// The disturbance comes back while the window is re-measured: the check after the re-measurement
+// catches it and the window is measured a third time, so the rows that count are normal ones.
+TEST(LatencyDataset, AWindowReMeasuredWhileDisturbedIsMeasuredAgain) {
+  TempDir dir("dataset");
+  const std::string csv = dir.path() + "/lat.csv";
+  auto job = tiny_job(10);
+  job.reference_every = 3;
+  FakeBackend backend("fake");
+  // Calls: 1 reference; 2-4 rows; 5 check (slow: 3-5); 6 reference after the cool-down (normal);
+  // 7-9 the window again (slow: 7-10); 10 check (slow); 11 reference (normal); 12-14 the window
+  // a third time (normal); 15 check (normal).
+  backend.throttle(3, 5, 1.3);
+  backend.throttle(7, 10, 1.3);
+  const auto s = build_latency_dataset(job, {&backend}, csv, quiet);
+  EXPECT_EQ(s.remeasured, 6);
+  EXPECT_EQ(s.flagged, 0);
+  const Table t = read_table(csv);
+  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> by_hash;
+  for (const auto& r : t.rows) by_hash[r.at("config_hash")].push_back(&r);
+  int thrice = 0;
+  for (const auto& [hash, rows] : by_hash) {
+    if (rows.size() == 1) continue;
+    ++thrice;
+    ASSERT_EQ(rows.size(), 3u);
+    const auto& last = *rows.back();  // what readers keep
+    EXPECT_EQ(last.at("remeasured"), "1");
+    const int layers = std::stoi(last.at("decoder_layer_num"));
+    if (last.at("feasible") == "1") EXPECT_DOUBLE_EQ(std::stod(last.at("latency_mean_decoder")), layers);
+  }
+  EXPECT_EQ(thrice, 3);
 }
 
 TEST(LatencyDataset, PersistentDriftFlagsRows) {

@@ -255,6 +255,28 @@ TEST(PredictLinear, FitsSyntheticLatencyAndIgnoresDrift) {
   EXPECT_EQ(again.test.rmse, r.test.rmse);
 }
 
+// Below the cheapest member it saw, a linear fit can go negative; thanos-linear stops at the
+// cheapest training row instead (checked by extrapolating to a one-layer, 8-dim network).
+TEST(PredictLinear, NeverPredictsBelowTheCheapestTrainingRow) {
+  const std::string path = temp_path("synthetic_floor.csv");
+  write_text(path, synthetic_hat_csv(100));
+  const PredictorData data = load_predictor_data(path, DataFormat::kAuto, PredictTarget::kLatency);
+  FitResult r = fit_predictor(data, {});
+  double cheapest = 1e300;
+  for (int i = 0; i < r.split.train_end; ++i) cheapest = std::min(cheapest, data.rows[i].target(PredictTarget::kLatency));
+  EXPECT_EQ(r.predictor.floor, cheapest);
+  SubConfig tiny;
+  tiny.encoder_embed_dim = tiny.decoder_embed_dim = 8;
+  tiny.encoder_layers = {{8, 1, 8}};
+  tiny.decoder_layers = {{8, 1, 8, 1, 8, 1}};
+  const double clamped = r.predictor.predict(tiny).value;
+  EXPECT_GE(clamped, cheapest);
+  r.predictor.floor = -1e300;  // the raw linear extrapolation
+  const double raw = r.predictor.predict(tiny).value;
+  EXPECT_EQ(clamped, std::max(raw, cheapest));
+  EXPECT_LT(raw, cheapest);  // the case the floor exists for
+}
+
 TEST(PredictLinear, SubConfigAndBatchPredictionsAgree) {
   const std::string path = temp_path("synthetic_sub.csv");
   write_text(path, synthetic_hat_csv(100));

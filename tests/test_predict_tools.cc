@@ -75,6 +75,7 @@ TEST(PredictorFile, RoundTripGivesEqualPredictions) {
     EXPECT_EQ(loaded.provenance.src_len, 30);
     EXPECT_FALSE(loaded.provenance.fitted_by.empty());
     expect_same_predictions(r.predictor, loaded, d);
+    EXPECT_EQ(loaded.floor, r.predictor.floor);
     const auto j = nlohmann::json::parse(read_text_file(path));
     EXPECT_EQ(j.at("format"), "thanos.predictor");
     EXPECT_TRUE(j.at("fit").at("test").contains("rmse_ms"));

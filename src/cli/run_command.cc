@@ -58,7 +58,8 @@ Command add_run_command(CLI::App& parent) {
             }
             if (r.interrupted) {
               std::cerr << "thanos run: interrupted during stage " << r.interrupted_at << "; what was done is kept. Resume with:\n  thanos run "
-                        << o->config_path << " --workdir " << o->workdir << "\n";
+                        << o->config_path << (o->data_root.empty() ? "" : " --data " + o->data_root) << " --workdir "
+                        << o->workdir << "\n";
               return kRunExitInterrupted;
             }
             std::cout << format_plan(r.stages) << "\nresult: " << o->workdir << "/report.html, " << o->workdir << "/report.md, "

@@ -30,6 +30,8 @@ Command add_search_command(CLI::App& parent) {
   app->add_option("--target-threads", o->target_threads, "Threads the predictors must have been fitted with");
   app->add_option("--max-tokens", o->fitness.max_tokens, "Tokens per validation batch")->capture_default_str();
   app->add_option("--valid-subset", o->fitness.subset, "Score a fixed subset of the valid pairs (0 = all)")->capture_default_str();
+  app->add_option("--fitness-device", o->fitness_device, "Where inherited-weight losses are computed: cpu, cuda or cuda:N")
+      ->capture_default_str();
   app->add_option("--verify-device", o->verify_device, "Measure the top candidates here before returning them: cpu, cuda, ort-cpu, rknn or remote://HOST:PORT");
   app->add_option("--verify-backend", o->verify_backend, "With --verify-device remote://...: what the agent measures with: cpu "
                                                          "(default), cuda or rknn (the board's NPU, docs/DEPLOY.md)");

@@ -24,6 +24,7 @@
 #include "thanos/search/study.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
+#include "thanos/train/trainer.h"
 
 namespace thanos {
 namespace {
@@ -133,6 +134,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   if (!embedded) throw std::invalid_argument(o.checkpoint_path + ": no search space embedded (write it with thanos init/train)");
   const SearchSpace& space = *embedded;
   const BinarizedSplit valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+  m.model->to(parse_device(o.fitness_device));  // the evaluator collates its batches where the model is
 
   // The target: the deployed model's vocabulary, whatever the protocol preset says.
   LatencyProtocol protocol = o.protocol;

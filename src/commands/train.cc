@@ -132,7 +132,7 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
   });
   if (out.result.interrupted) {
     log("interrupted at update " + std::to_string(out.result.updates) + "; saved " + last +
-        ". Resume with the same command plus --resume");
+        " (thanos train resumes it with the same command plus --resume)");
     return out;
   }
   FitnessOptions fo;

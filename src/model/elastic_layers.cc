@@ -45,12 +45,21 @@ void ElasticLinearImpl::reset_parameters() {
   if (bias.defined()) bias.zero_();
 }
 
-torch::Tensor ElasticLinearImpl::forward(const torch::Tensor& x, int64_t in, int64_t out) {
+torch::Tensor ElasticLinearImpl::sliced_weight(int64_t in, int64_t out) {
   require_fits("linear input", in, weight.size(1));
   require_fits("linear output", out, weight.size(0));
+  return front(front(weight, 0, out), 1, in);
+}
+
+torch::Tensor ElasticLinearImpl::sliced_bias(int64_t out) {
+  require_fits("linear output", out, weight.size(0));
+  return bias.defined() ? front(bias, 0, out) : torch::Tensor();
+}
+
+torch::Tensor ElasticLinearImpl::forward(const torch::Tensor& x, int64_t in, int64_t out) {
   // ATen's linear, not the C++ frontend's F::linear: for a contiguous [B, T, C] input it fuses the
   // bias into the matrix product (addmm); F::linear runs a matmul and a separate bias addition.
-  return torch::linear(x, front(front(weight, 0, out), 1, in), bias.defined() ? front(bias, 0, out) : torch::Tensor());
+  return torch::linear(x, sliced_weight(in, out), sliced_bias(out));
 }
 
 ElasticLayerNormImpl::ElasticLayerNormImpl(int64_t max_dim, double eps_) : eps(eps_) {
@@ -78,12 +87,30 @@ torch::Tensor ElasticAttentionImpl::project_query(const torch::Tensor& query, co
   return q_proj->forward(query, d.query_dim, d.qkv_dim) * scaling;
 }
 
-torch::Tensor ElasticAttentionImpl::project_key(const torch::Tensor& key, const AttentionDims& d) {
-  return k_proj->forward(key, d.kv_dim, d.qkv_dim);
-}
-
-torch::Tensor ElasticAttentionImpl::project_value(const torch::Tensor& key, const AttentionDims& d) {
-  return v_proj->forward(key, d.kv_dim, d.qkv_dim);
+std::vector<torch::Tensor> ElasticAttentionImpl::project_qkv(const torch::Tensor& input, const AttentionDims& d,
+                                                             bool with_query) {
+  const int64_t in = with_query ? d.query_dim : d.kv_dim;
+  const int64_t rows = input.numel() / std::max<int64_t>(input.size(-1), 1);
+  std::vector<ElasticLinear*> projections;
+  if (with_query) projections.push_back(&q_proj);
+  projections.push_back(&k_proj);
+  projections.push_back(&v_proj);
+  std::vector<torch::Tensor> out;
+  // Copying the sliced weights into one costs 1/rows of the product's work: stacked from 32 rows on.
+  constexpr int64_t kMinRowsToStack = 32;
+  if (rows < kMinRowsToStack) {
+    for (ElasticLinear* p : projections) out.push_back((*p)->forward(input, in, d.qkv_dim));
+  } else {
+    std::vector<torch::Tensor> weights, biases;
+    for (ElasticLinear* p : projections) {
+      weights.push_back((*p)->sliced_weight(in, d.qkv_dim));
+      biases.push_back((*p)->sliced_bias(d.qkv_dim));
+    }
+    const bool with_bias = std::all_of(biases.begin(), biases.end(), [](const torch::Tensor& b) { return b.defined(); });
+    out = torch::linear(input, torch::cat(weights, 0), with_bias ? torch::cat(biases, 0) : torch::Tensor()).split(d.qkv_dim, -1);
+  }
+  if (with_query) out[0] = out[0] * std::pow(static_cast<double>(d.qkv_dim / d.heads), -0.5);
+  return out;
 }
 
 torch::Tensor ElasticAttentionImpl::split_heads(const torch::Tensor& t, const AttentionDims& d) {
@@ -117,14 +144,19 @@ torch::Tensor ElasticAttentionImpl::attend_heads(const torch::Tensor& qh, const 
 torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& key,
                                             const AttentionDims& dims, const torch::Tensor& key_padding_mask,
                                             const torch::Tensor& attn_mask) {
-  return attend(project_query(query, dims), project_key(key, dims), project_value(key, dims), dims, key_padding_mask,
-                attn_mask);
+  if (query.is_same(key) && dims.query_dim == dims.kv_dim) {  // self-attention
+    const auto qkv = project_qkv(query, dims, true);
+    return attend(qkv[0], qkv[1], qkv[2], dims, key_padding_mask, attn_mask);
+  }
+  const auto kv = project_qkv(key, dims, false);
+  return attend(project_query(query, dims), kv[0], kv[1], dims, key_padding_mask, attn_mask);
 }
 
 torch::Tensor ElasticAttentionImpl::forward_incremental(const torch::Tensor& query, const AttentionDims& dims,
                                                         AttentionCache& cache) {
   check_heads(dims);
-  auto kh = split_heads(project_key(query, dims), dims), vh = split_heads(project_value(query, dims), dims);
+  const auto qkv = project_qkv(query, dims, true);
+  auto kh = split_heads(qkv[1], dims), vh = split_heads(qkv[2], dims);
   const int64_t past = cache.positions(), Tq = query.size(1);
   cache.append(kh, vh);
   // One new position sees everything cached; several (a prefix fed at once) see causally.
@@ -132,15 +164,16 @@ torch::Tensor ElasticAttentionImpl::forward_incremental(const torch::Tensor& que
   if (Tq > 1) {
     causal = torch::triu(torch::full({Tq, past + Tq}, -std::numeric_limits<float>::infinity(), kh.options()), past + 1);
   }
-  return attend_heads(split_heads(project_query(query, dims), dims), cache.key, cache.value, dims, {}, causal);
+  return attend_heads(split_heads(qkv[0], dims), cache.key, cache.value, dims, {}, causal);
 }
 
 AttentionCache ElasticAttentionImpl::project_memory(const torch::Tensor& memory, const AttentionDims& dims,
                                                     const torch::Tensor& key_padding_mask) {
   check_heads(dims);
   AttentionCache cache;
-  cache.key = split_heads(project_key(memory, dims), dims).contiguous();
-  cache.value = split_heads(project_value(memory, dims), dims).contiguous();
+  const auto kv = project_qkv(memory, dims, false);
+  cache.key = split_heads(kv[0], dims).contiguous();
+  cache.value = split_heads(kv[1], dims).contiguous();
   cache.key_padding_mask = key_padding_mask;
   return cache;
 }

@@ -518,6 +518,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log) {
     o.target_threads = t.spec.threads;
     o.top_k = p.config.top_k;
     o.verify_limit = p.config.verify_limit;
+    o.fitness_device = p.config.train_device;  // scoring inherited weights is training-side work
     o.out_dir = dir;
     o.budgets.margin_errors = p.config.search_margin;
     SearchReport r;

@@ -59,7 +59,7 @@ double Predictor::predict_value(const ArchSums& arch) const {
     return mlp.forward(x.data()) * output_scale;
   }
   const std::vector<double> f = features_for(target, arch);
-  return linear.predict(f.data());
+  return std::max(floor, linear.predict(f.data()));
 }
 
 Prediction Predictor::predict(const ArchSums& arch) const {
@@ -70,7 +70,7 @@ Prediction Predictor::predict(const ArchSums& arch) const {
     return p;
   }
   const std::vector<double> f = features_for(target, arch);
-  p.value = linear.predict(f.data());
+  p.value = std::max(floor, linear.predict(f.data()));
   double spread = 0;
   if (members.size() > 1) {
     double s = 0, s2 = 0;
@@ -157,6 +157,7 @@ FitResult fit_predictor(const PredictorData& data, const FitOptions& o) {
     for (int i = 0; i < r.split.train_end; ++i) x.push_back(features_for(o.target, data.rows[i].arch));
     RobustLinearOptions lo;
     p.linear = fit_robust_linear(x, y_train, lo);
+    if (!y_train.empty()) p.floor = *std::min_element(y_train.begin(), y_train.end());
     // Bootstrap members (resampled training rows as counts) only measure how much the fit moves.
     Rng rng(o.seed);
     const std::size_t n = x.size();

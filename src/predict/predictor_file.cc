@@ -97,6 +97,7 @@ ojson predictor_to_json(const Predictor& p, const FitResult* fit) {
     j["features"] = p.target == PredictTarget::kLatency ? latency_feature_names() : memory_feature_names();
     j["linear"] = linear_json(p.linear);
     j["members"] = members;
+    j["floor"] = p.floor;
   } else {
     ojson layers = ojson::array();
     for (std::size_t l = 0; l < p.mlp.weight.size(); ++l) {
@@ -156,6 +157,7 @@ Predictor predictor_from_json(const json& j, const std::string& path) {
     const std::size_t features =
         (p.target == PredictTarget::kLatency ? latency_feature_names() : memory_feature_names()).size();
     p.linear = r.linear(r.at(j, "linear", ""), "linear.", features);
+    if (j.contains("floor")) p.floor = r.get<double>(j, "floor", "");
     const json& members = r.at(j, "members", "");
     if (!members.is_array()) r.fail("members", "must be an array");
     for (std::size_t i = 0; i < members.size(); ++i) {

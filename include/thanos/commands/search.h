@@ -29,6 +29,7 @@ struct SearchOptions {
   std::string target_device_name;       // compared with the predictor's device ("" = not compared)
   int target_threads = 0;               // compared with the predictor's threads (0 = not compared)
   FitnessOptions fitness;
+  std::string fitness_device = "cpu";   // where inherited-weight losses are computed: cpu | cuda | cuda:N
   std::string verify_device;            // cpu | cuda | ort-cpu | rknn | remote://... ("" = no verification)
   std::string verify_backend;           // remote devices: cpu | cuda | rknn (what the agent measures with; "" = cpu)
   std::string token_file;

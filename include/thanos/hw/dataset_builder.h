@@ -24,7 +24,9 @@ struct MeasureJob {
   // Drift guard: the reference is re-measured every `reference_every` rows on each backend; a
   // change beyond `drift_tolerance` (relative to that backend's first reference measurement)
   // waits `cooldown_s` up to `max_cooldowns` times for it to come back, then re-measures the rows
-  // taken since the last good check; rows measured while it stays out are flagged.
+  // taken since the last good check, checking the reference again after them (a window re-measured
+  // while disturbed is measured again, within the same max_cooldowns); rows measured while it
+  // stays out are flagged.
   std::optional<SubConfig> reference;  // default: the space's smallest member
   int reference_every = 25;
   double drift_tolerance = 0.10;

@@ -7,6 +7,8 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <vector>
+
 #include "thanos/model/decoder_cache.h"
 
 namespace thanos {
@@ -17,6 +19,10 @@ class ElasticLinearImpl : public torch::nn::Module {
   ElasticLinearImpl(int64_t max_in, int64_t max_out, bool bias = true);
   torch::Tensor forward(const torch::Tensor& x, int64_t in, int64_t out);
   void reset_parameters();
+  // The [out, in] front slice of the weight and the [out] front of the bias (undefined without
+  // one) that forward() applies.
+  torch::Tensor sliced_weight(int64_t in, int64_t out);
+  torch::Tensor sliced_bias(int64_t out);
 
   torch::Tensor weight;  // [max_out, max_in]
   torch::Tensor bias;    // [max_out] or undefined
@@ -52,10 +58,14 @@ class ElasticAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& key, const AttentionDims& dims,
                         const torch::Tensor& key_padding_mask = {}, const torch::Tensor& attn_mask = {});
 
-  // The projections of `key` into K and V (split out so a decoder can compute them once).
+  // The query's projection, scaled by head_dim^-0.5 after it (bias included), as fairseq does.
   torch::Tensor project_query(const torch::Tensor& query, const AttentionDims& dims);
-  torch::Tensor project_key(const torch::Tensor& key, const AttentionDims& dims);
-  torch::Tensor project_value(const torch::Tensor& key, const AttentionDims& dims);
+  // {k, v} of `input`, or {q, k, v} (q scaled) when with_query (self-attention), each [B, T, qkv].
+  // With many rows (training, scoring, batched decoding) the sliced weights are stacked and applied
+  // in one [N, in] x [in, 2-3 qkv] product instead of HAT's two or three [N, in] x [in, qkv] ones,
+  // which at small widths run far below the machine's GEMM rate; with few rows (a decoder step at
+  // batch 1) stacking would copy more weight than the products read, so they stay separate.
+  std::vector<torch::Tensor> project_qkv(const torch::Tensor& input, const AttentionDims& dims, bool with_query);
   // Attention over already projected q [B,Tq,qkv], k/v [B,Tk,qkv]; returns [B,Tq,query_dim].
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const AttentionDims& dims,
                        const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask);

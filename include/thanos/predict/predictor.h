@@ -48,6 +48,11 @@ class Predictor {
 
   // Error model: the robust standard deviation of relative errors on the validation rows.
   double relative_sigma = 0;
+  // thanos-linear: predictions never go below this, the cheapest training row. A linear model
+  // extrapolated below the cheapest member it saw can go negative (seen on the demo's 24 rows);
+  // clamping there errs on the safe side of a budget (never predicts a member cheaper than any
+  // measured). 0 in files written before it existed.
+  double floor = 0;
 
   Prediction predict(const SubConfig& config) const;
   std::vector<Prediction> predict(const std::vector<SubConfig>& configs) const;
