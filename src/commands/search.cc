@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "thanos/commands/measure.h"
@@ -224,26 +225,51 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
 
   // The best distinct candidates (Pareto modes: the whole front), then the real measurement on
   // the target.
-  // Without verification the top k are returned as predicted. With it, a ranking is walked down
-  // until k candidates fit when measured (or --verify-limit measurements were spent): with a tight
-  // margin the best-ranked candidates sit on the budget's edge and about half of them miss it by
-  // noise, so stopping after the first k would often return nothing.
-  const auto ranked = strategy->results();
+  // Without verification the top k are returned as predicted. With it, candidates are walked
+  // best first until k fit when measured (or --verify-limit measurements were spent): the
+  // strategy's ranking, then every other scored config predicted to fit, by loss. With a tight
+  // margin the best-ranked candidates sit on the budget's edge, and a predictor fitted on a few
+  // noisy rows errs most exactly where the search pushes (it picks the members it underestimates),
+  // so stopping after the first k would often return nothing. Once three are measured, the median
+  // measured/predicted latency ratio corrects the predictions, and candidates whose corrected
+  // latency is over the budget are passed over without spending a measurement.
+  std::vector<Evaluation> ranked = strategy->results();
   std::vector<std::unique_ptr<Backend>> backends;
   if (!o.verify_device.empty()) backends = make_backends(o.verify_device, o.token_file, "");
+  const bool walking = !strategy->pareto() && !backends.empty();
   const int verify_limit = o.verify_limit > 0 ? std::max(o.verify_limit, o.top_k) : 4 * o.top_k;
-  std::size_t candidates = ranked.size();
-  if (!strategy->pareto()) {
-    candidates = std::min<std::size_t>(ranked.size(), backends.empty() ? o.top_k : verify_limit);
+  if (walking) {
+    std::set<std::string> listed;
+    for (const auto& e : ranked) listed.insert(e.config.hash_hex());
+    std::vector<Evaluation> rest;
+    for (const auto& [hash, e] : evaluated) {
+      if (!listed.count(hash) && e.check.feasible) rest.push_back(e);
+    }
+    std::stable_sort(rest.begin(), rest.end(), [](const Evaluation& a, const Evaluation& b) { return a.fitness < b.fitness; });
+    ranked.insert(ranked.end(), rest.begin(), rest.end());
   }
+  const std::size_t candidates = strategy->pareto() ? ranked.size() : walking ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
   const auto verify_start = Clock::now();
   json front = json::array(), rejected = json::array();
-  int failed_verification = 0, measured = 0;
+  int failed_verification = 0, measured = 0, passed_over = 0;
   double worst_latency_miss = 0, worst_memory_miss = 0;
+  std::vector<double> latency_ratios;  // measured / predicted, of the candidates measured so far
+  auto latency_correction = [&]() {
+    if (latency_ratios.size() < 3) return 1.0;
+    std::vector<double> r = latency_ratios;
+    std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
+    return r[r.size() / 2];
+  };
   std::optional<SubConfig> chosen;
   for (std::size_t i = 0; i < candidates; ++i) {
     const Evaluation& e = ranked[i];
     if (!strategy->pareto() && static_cast<int>(front.size()) >= o.top_k) break;
+    if (walking && measured >= verify_limit) break;
+    if (walking && latency && std::isfinite(o.budgets.latency_ms) &&
+        e.check.estimate.latency_ms * latency_correction() > o.budgets.latency_ms) {
+      ++passed_over;
+      continue;
+    }
     const auto params = count_params(e.config, space.hyper, vocab, vocab);
     json c = {{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"config", config_to_json(e.config)},
               {"valid_loss", e.fitness}, {"latency_ms_predicted", latency ? json(e.check.estimate.latency_ms) : json(nullptr)},
@@ -267,6 +293,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       if (meas.feasible) {
         c["latency_ms_measured"] = meas.latency_ms();
         c["memory_mb_measured"] = meas.peak_memory_mib;
+        if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(meas.latency_ms() / e.check.estimate.latency_ms);
         const double lat_miss = meas.latency_ms() - o.budgets.latency_ms, mem_miss = meas.peak_memory_mib - o.budgets.memory_mb;
         fits = !(lat_miss > 0) && !(mem_miss > 0);
         if (!fits) {
@@ -369,6 +396,8 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
                              {"measured", measured}, {"wanted", o.top_k},
                              {"limit", strategy->pareto() ? json(nullptr) : json(verify_limit)},
                              {"predicted_feasible_but_failed", failed_verification},
+                             {"latency_correction", walking && latency ? json(latency_correction()) : json(nullptr)},
+                             {"passed_over_after_correction", passed_over},
                              {"rejected", rejected},
                              {"worst_latency_excess_ms", worst_latency_miss},
                              {"worst_memory_excess_mb", worst_memory_miss}};
