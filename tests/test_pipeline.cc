@@ -16,6 +16,7 @@
 #include "thanos/common/text.h"
 #include "thanos/pipeline/baseline.h"
 #include "thanos/pipeline/budgets.h"
+#include "thanos/pipeline/pipeline.h"
 #include "thanos/pipeline/run_config.h"
 #include "thanos/space/space_yaml.h"
 #include "translation_fixture.h"
@@ -279,6 +280,42 @@ TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
     if (line.find(" cached ") != std::string::npos) still_cached.push_back(line.substr(0, line.find(' ')));
   }
   EXPECT_EQ(still_cached, (std::vector<std::string>{"prepare", "measure", "predictors"})) << plan.output;
+}
+
+// Ctrl-C during the search (the stop flag raised at its first progress line): the run returns
+// interrupted at "search" without completing that stage; the same command then resumes it, the
+// search replaying the configs it had scored instead of scoring them again.
+TEST_F(RunPipeline, InterruptedSearchResumes) {
+  ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
+  const std::string w = dir() + "/work_stop";
+  fs::remove_all(w);
+  fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+  ::setenv("THANOS_WORKER_BINARY", THANOS_BINARY, 1);  // in-process: this test binary has no worker mode
+  RunOptions o;
+  o.config_path = dir() + "/tiny.yml";
+  o.workdir = w;
+  o.from_stage = "search";
+  std::atomic<bool> stop{false};
+  std::vector<std::string> lines;
+  auto log = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.find("iteration 1/") != std::string::npos) stop = true;  // what SIGINT's handler does
+  };
+  const RunResult stopped = run_pipeline(o, log, &stop);
+  ASSERT_TRUE(stopped.interrupted);
+  EXPECT_EQ(stopped.interrupted_at, "search");
+  EXPECT_FALSE(nlohmann::json::parse(read_text_file(w + "/stages/search.json")).value("completed", true));
+  EXPECT_FALSE(fs::exists(w + "/search/tight/search.json"));  // nothing but the evaluations log
+  ASSERT_TRUE(fs::exists(w + "/search/tight/evaluations.jsonl"));
+
+  o.from_stage.clear();
+  stop = false;
+  lines.clear();
+  const RunResult resumed = run_pipeline(o, [&](const std::string& line) { lines.push_back(line); }, &stop);
+  EXPECT_FALSE(resumed.interrupted);
+  const auto search = nlohmann::json::parse(read_text_file(w + "/search/tight/search.json"));
+  EXPECT_GT(search["evaluations"]["replayed"].get<int>(), 0);
+  EXPECT_FALSE(resumed.summary.empty());
 }
 
 // Two targets in one config: the SuperTransformer, the corpus and the largest model are reused;

@@ -191,6 +191,12 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   double first_batch_worst = -std::numeric_limits<double>::infinity();
   double fitness_seconds = 0;
   while (!strategy->done()) {
+    if (o.stop && o.stop->load()) {
+      SearchReport stopped;
+      stopped.interrupted = true;
+      log("search: interrupted after " + std::to_string(evaluations.size()) + " configs scored; the same command resumes");
+      return stopped;
+    }
     const auto asked = strategy->ask();
     if (asked.empty() && strategy->done()) break;
     std::vector<SubConfig> fresh;

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <utility>
 
@@ -38,10 +39,17 @@ std::string last_line(const std::string& text) {
   return text.substr(begin, end + 1 - begin);
 }
 
+// A program other than thanos that embeds the library (a test binary, a user's tool) has no
+// `measure-worker` mode: it names the thanos binary in THANOS_WORKER_BINARY.
+std::string default_worker_binary() {
+  const char* env = std::getenv("THANOS_WORKER_BINARY");
+  return env && *env ? std::string(env) : current_executable_path();
+}
+
 }  // namespace
 
 IsolatedBackend::IsolatedBackend(std::string thanos_binary, IsolatedOptions options)
-    : binary_(thanos_binary.empty() ? current_executable_path() : std::move(thanos_binary)), options_(options) {
+    : binary_(thanos_binary.empty() ? default_worker_binary() : std::move(thanos_binary)), options_(options) {
   if (::access(binary_.c_str(), X_OK) != 0) {
     throw std::runtime_error("isolated backend: " + binary_ + " is not an executable file (the thanos binary)");
   }

@@ -490,7 +490,11 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
   return {{"found", true}, {"config", dir + "/baseline.yml"}, {"measurement", measurement_json(best->first)}, {"tried", tried}};
 }
 
-json search_target(const Plan& p, const TargetPlan& t, const Log& log) {
+// Ctrl-C during a target's search: its evaluations are on disk (resumed next time); its unit is
+// left incomplete.
+struct SearchInterrupted {};
+
+json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std::atomic<bool>* stop) {
   const auto points = read_measured_points(dataset_path(p, t));
   json out = json::array();
   for (const auto& pair : t.spec.budgets) {
@@ -521,10 +525,12 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log) {
     o.fitness_device = p.config.train_device;  // scoring inherited weights is training-side work
     o.out_dir = dir;
     o.budgets.margin_errors = p.config.search_margin;
+    o.stop = stop;
     SearchReport r;
     std::string nothing_fits;
     try {
       r = run_search(o, log);
+      if (r.interrupted) throw SearchInterrupted{};
     } catch (const NothingFits& e) {
       nothing_fits = e.what();  // no model for this budget; the others go on (exit code 3 at the end)
       log("budget " + pair.name + ": " + nothing_fits);
@@ -545,7 +551,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log) {
   return out;
 }
 
-json stage_search(const Plan& p, const Log& log_all) {
+json stage_search(const Plan& p, const Log& log_all, const std::atomic<bool>* stop, bool* interrupted) {
   json out = json::array();
   for (const auto& t : p.targets) {
     const Log log = target_log(p, t, log_all);
@@ -555,7 +561,12 @@ json stage_search(const Plan& p, const Log& log_all) {
       log("searched already with the same inputs");
       entries = *done;
     } else {
-      entries = search_target(p, t, log);
+      try {
+        entries = search_target(p, t, log, stop);
+      } catch (const SearchInterrupted&) {
+        *interrupted = true;
+        return out;
+      }
       complete_unit(unit, entries);
     }
     for (const auto& e : entries) out.push_back(e);
@@ -833,7 +844,7 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
     if (sp.name == "super") outputs = stage_super(p, stage_log, &interrupted);
     if (sp.name == "measure") outputs = stage_measure(p, stage_log, stop, &interrupted);
     if (sp.name == "predictors") outputs = stage_predictors(p, stage_log);
-    if (sp.name == "search") outputs = stage_search(p, stage_log);
+    if (sp.name == "search") outputs = stage_search(p, stage_log, stop, &interrupted);
     if (sp.name == "final") outputs = stage_final(p, stage_log, &interrupted);
     if (sp.name == "evaluate") outputs = stage_evaluate(p, stage_log);
     if (sp.name == "export") outputs = stage_export(p, stage_log);

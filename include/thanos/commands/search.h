@@ -4,6 +4,8 @@
 // a latency predictor file (provenance-checked) and a memory predictor or the analytic memory
 // model; the top candidates are measured on the target before they are returned.
 #include <nlohmann/json.hpp>
+
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -37,11 +39,13 @@ struct SearchOptions {
   int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
   double hv_reference_loss = 0;         // Pareto modes: the hypervolume's loss reference (0 = worst of the random first batch)
   std::string out_dir;                  // search.json, best.yml, candidates.csv, evaluations.jsonl
+  const std::atomic<bool>* stop = nullptr;  // set: return at the next iteration, interrupted (resumable)
 };
 
 struct SearchReport {
   nlohmann::ordered_json summary;  // what search.json holds
   bool found = false;
+  bool interrupted = false;        // stopped through SearchOptions::stop; nothing but the evaluations log written
 };
 
 // The search's cost model: latency from `latency` (0 without one), memory from `memory` or else

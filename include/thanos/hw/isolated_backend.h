@@ -20,7 +20,8 @@ struct IsolatedOptions {
 
 class IsolatedBackend : public Backend {
  public:
-  // `thanos_binary`: the thanos executable to start in worker mode (empty: this executable).
+  // `thanos_binary`: the thanos executable to start in worker mode (empty: $THANOS_WORKER_BINARY,
+  // else this executable, which must then be thanos).
   // Throws std::runtime_error when it is not an executable file.
   explicit IsolatedBackend(std::string thanos_binary, IsolatedOptions options = {});
 
