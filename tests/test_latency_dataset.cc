@@ -276,6 +276,25 @@ TEST(LatencyDataset, RefusesAnotherProtocolOrAHatFile) {
   }
 }
 
+// Checks the configs measured more than once: each has `times` rows, and the last one (what
+// readers keep) is a re-measurement with the fake backend's unthrottled figure (decoder ms =
+// decoder layers). Returns how many configs were measured more than once.
+int check_remeasured_configs(const Table& t, std::size_t times) {
+  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> by_hash;
+  for (const auto& r : t.rows) by_hash[r.at("config_hash")].push_back(&r);
+  int repeated = 0;
+  for (const auto& [hash, rows] : by_hash) {
+    if (rows.size() == 1) continue;
+    ++repeated;
+    EXPECT_EQ(rows.size(), times) << hash;
+    const auto& last = *rows.back();
+    EXPECT_EQ(last.at("remeasured"), "1");
+    const int layers = std::stoi(last.at("decoder_layer_num"));
+    if (last.at("feasible") == "1") EXPECT_DOUBLE_EQ(std::stod(last.at("latency_mean_decoder")), layers);
+  }
+  return repeated;
+}
+
 TEST(LatencyDataset, DriftedRowsAreMeasuredAgainAfterCooldown) {
   TempDir dir("dataset");
   const std::string csv = dir.path() + "/lat.csv";
@@ -290,18 +309,7 @@ TEST(LatencyDataset, DriftedRowsAreMeasuredAgainAfterCooldown) {
   EXPECT_EQ(s.flagged, 0);
   const Table t = read_table(csv);
   // The window's 3 configs appear twice; the later rows (remeasured = 1) hold normal figures.
-  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> by_hash;
-  for (const auto& r : t.rows) by_hash[r.at("config_hash")].push_back(&r);
-  int twice = 0;
-  for (const auto& [hash, rows] : by_hash) {
-    if (rows.size() == 1) continue;
-    ++twice;
-    ASSERT_EQ(rows.size(), 2u);
-    EXPECT_EQ(rows[1]->at("remeasured"), "1");
-    const int layers = std::stoi(rows[1]->at("decoder_layer_num"));
-    if (rows[1]->at("feasible") == "1") EXPECT_DOUBLE_EQ(std::stod(rows[1]->at("latency_mean_decoder")), layers);
-  }
-  EXPECT_EQ(twice, 3);
+  EXPECT_EQ(check_remeasured_configs(t, 2), 3);
 }
 
 // The disturbance comes back while the window is re-measured: the check after the re-measurement
@@ -321,19 +329,7 @@ TEST(LatencyDataset, AWindowReMeasuredWhileDisturbedIsMeasuredAgain) {
   EXPECT_EQ(s.remeasured, 6);
   EXPECT_EQ(s.flagged, 0);
   const Table t = read_table(csv);
-  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> by_hash;
-  for (const auto& r : t.rows) by_hash[r.at("config_hash")].push_back(&r);
-  int thrice = 0;
-  for (const auto& [hash, rows] : by_hash) {
-    if (rows.size() == 1) continue;
-    ++thrice;
-    ASSERT_EQ(rows.size(), 3u);
-    const auto& last = *rows.back();  // what readers keep
-    EXPECT_EQ(last.at("remeasured"), "1");
-    const int layers = std::stoi(last.at("decoder_layer_num"));
-    if (last.at("feasible") == "1") EXPECT_DOUBLE_EQ(std::stod(last.at("latency_mean_decoder")), layers);
-  }
-  EXPECT_EQ(thrice, 3);
+  EXPECT_EQ(check_remeasured_configs(t, 3), 3);
 }
 
 TEST(LatencyDataset, PersistentDriftFlagsRows) {

@@ -56,6 +56,23 @@ class SearchCli : public ::testing::Test {
     return estimate_inference_memory(c, space_->hyper, shape).total_mib();
   }
   static nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text_file(path)); }
+  // A thanos-linear latency predictor that says `ms` for everything, fitted (as far as its
+  // provenance says) under the quick protocol on this CPU.
+  static Predictor constant_latency_predictor(double ms) {
+    LatencyProtocol protocol = latency_protocol_preset("quick");
+    protocol.vocab_size = vocab_;
+    Predictor p;
+    p.kind = PredictorKind::kThanosLinear;
+    p.target = PredictTarget::kLatency;
+    p.provenance = target_provenance(protocol, "cpu", "", 0, 0);
+    p.provenance.source = "thanos-measure";
+    const std::size_t nf = latency_features(ArchSums{}).size();
+    p.linear.mean.assign(nf, 0);
+    p.linear.scale.assign(nf, 0);
+    p.linear.coef.assign(nf, 0);
+    p.linear.intercept = ms;
+    return p;
+  }
 
   static std::string* dir_;
   static SearchSpace* space_;
@@ -113,18 +130,7 @@ TEST_F(SearchCli, NothingFitsAndMissingPredictorAreSaidUpFront) {
 // A constant latency predictor (5 ms): accepted when fitted under the target's protocol, refused,
 // naming what differs, when not.
 TEST_F(SearchCli, PredictorProvenanceIsChecked) {
-  LatencyProtocol protocol = latency_protocol_preset("quick");
-  protocol.vocab_size = vocab_;
-  Predictor p;
-  p.kind = PredictorKind::kThanosLinear;
-  p.target = PredictTarget::kLatency;
-  p.provenance = target_provenance(protocol, "cpu", "", 0, 0);
-  p.provenance.source = "thanos-measure";
-  const std::size_t nf = latency_features(ArchSums{}).size();
-  p.linear.mean.assign(nf, 0);
-  p.linear.scale.assign(nf, 0);
-  p.linear.coef.assign(nf, 0);
-  p.linear.intercept = 5;
+  Predictor p = constant_latency_predictor(5);
   save_predictor(dir() + "/same.predictor.json", p);
   auto r = run_cli(base("prov_ok") + " --latency-ms 10 --latency-predictor " + dir() + "/same.predictor.json");
   ASSERT_EQ(r.code, 0) << r.output;
@@ -162,18 +168,7 @@ TEST_F(SearchCli, TopCandidatesAreMeasuredOnTheTarget) {
 // says every other scored config misses too, and they are passed over without a measurement, so
 // the walk stops short of --verify-limit. Nothing is returned.
 TEST_F(SearchCli, VerificationWalksDownTheRankingUpToItsLimit) {
-  LatencyProtocol protocol = latency_protocol_preset("quick");
-  protocol.vocab_size = vocab_;
-  Predictor p;
-  p.kind = PredictorKind::kThanosLinear;
-  p.target = PredictTarget::kLatency;
-  p.provenance = target_provenance(protocol, "cpu", "", 0, 0);
-  p.provenance.source = "thanos-measure";
-  const std::size_t nf = latency_features(ArchSums{}).size();
-  p.linear.mean.assign(nf, 0);
-  p.linear.scale.assign(nf, 0);
-  p.linear.coef.assign(nf, 0);
-  p.linear.intercept = 0.001;
+  const Predictor p = constant_latency_predictor(0.001);
   save_predictor(dir() + "/fast.predictor.json", p);
   const auto r = run_cli(base("walk") + " --latency-ms 0.002 --latency-predictor " + dir() +
                          "/fast.predictor.json --verify-device cpu --top-k 1 --verify-limit 4");

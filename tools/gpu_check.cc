@@ -26,6 +26,7 @@
 #include "thanos/decode/beam_search.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/model/cost_model.h"
+#include "thanos/space/search_space.h"
 #include "thanos/train/distributed.h"
 #include "thanos/train/trainer.h"
 
@@ -91,28 +92,6 @@ BinarizedSplit synthetic_corpus(int pairs, int vocab) {
     split.add(s, s);
   }
   return split;
-}
-
-// HAT's WMT'14 En-De space (HAT's configs) with its largest QKV width.
-SearchSpace hat_wmt_space() {
-  SearchSpace s;
-  s.encoder_embed_dim = s.decoder_embed_dim = 640;
-  s.encoder_ffn_dim = s.decoder_ffn_dim = 3072;
-  s.encoder_layers = s.decoder_layers = 6;
-  s.encoder_heads = s.decoder_heads = 8;
-  s.qkv_dim = 512;
-  s.encoder_embed_choices = s.decoder_embed_choices = {640, 512};
-  s.encoder_ffn_choices = s.decoder_ffn_choices = {3072, 2048, 1024};
-  s.encoder_layer_num_choices = {6};
-  s.decoder_layer_num_choices = {6, 5, 4, 3, 2, 1};
-  s.encoder_self_heads_choices = s.decoder_self_heads_choices = s.decoder_ende_heads_choices = {8, 4};
-  s.decoder_ende_layers_choices = {1, 2, 3};
-  s.encoder_self_qkv_choices = s.decoder_self_qkv_choices = s.decoder_ende_qkv_choices = {512};
-  s.hyper.share_all_embeddings = s.hyper.share_decoder_input_output = true;
-  s.hyper.dropout = 0.3;
-  s.hyper.attention_dropout = 0.1;
-  s.validate();
-  return s;
 }
 
 // std::filesystem::remove_all is not used: in PyTorch 2.11's wheel, libtorch.so exports that
@@ -276,7 +255,7 @@ int main() {
   // 4096, one SubTransformer sampled per update) on CUDA and on the CPU's cores, in
   // parameter-tokens per second (what the pipeline's cost estimate is written in).
   {
-    const SearchSpace space = hat_wmt_space();
+    const SearchSpace space = hat_wmt14ende_space0();
     const int vocab = 32768;
     const ModelOptions super_options = super_model_options(space, vocab, vocab);
     const BinarizedSplit data = synthetic_corpus(4000, vocab);
