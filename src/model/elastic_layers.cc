@@ -81,10 +81,13 @@ ElasticAttentionImpl::ElasticAttentionImpl(int64_t max_query_dim, int64_t max_kv
   out_proj = register_module("out_proj", ElasticLinear(max_qkv_dim, max_query_dim));
 }
 
+namespace {
+// fairseq/HAT scale q after the projection (bias included) by head_dim^-0.5.
+double query_scaling(const AttentionDims& d) { return std::pow(static_cast<double>(d.qkv_dim / d.heads), -0.5); }
+}  // namespace
+
 torch::Tensor ElasticAttentionImpl::project_query(const torch::Tensor& query, const AttentionDims& d) {
-  // fairseq/HAT scale q after the projection (bias included) by head_dim^-0.5.
-  const double scaling = std::pow(static_cast<double>(d.qkv_dim / d.heads), -0.5);
-  return q_proj->forward(query, d.query_dim, d.qkv_dim) * scaling;
+  return q_proj->forward(query, d.query_dim, d.qkv_dim) * query_scaling(d);
 }
 
 std::vector<torch::Tensor> ElasticAttentionImpl::project_qkv(const torch::Tensor& input, const AttentionDims& d,
@@ -109,7 +112,7 @@ std::vector<torch::Tensor> ElasticAttentionImpl::project_qkv(const torch::Tensor
     const bool with_bias = std::all_of(biases.begin(), biases.end(), [](const torch::Tensor& b) { return b.defined(); });
     out = torch::linear(input, torch::cat(weights, 0), with_bias ? torch::cat(biases, 0) : torch::Tensor()).split(d.qkv_dim, -1);
   }
-  if (with_query) out[0] = out[0] * std::pow(static_cast<double>(d.qkv_dim / d.heads), -0.5);
+  if (with_query) out[0] = out[0] * query_scaling(d);
   return out;
 }
 
