@@ -4,7 +4,7 @@
 # the device agent: cmake/hw_agent.cmake.
 set(THANOS_HW_PLAIN_SOURCES  # torch-free: no precompiled header needed
   src/common/csv.cc src/common/stats.cc src/space/hat_features.cc src/hw/latency_protocol.cc src/hw/host_info.cc
-  src/hw/latency_dataset.cc src/hw/dataset_builder.cc)
+  src/hw/latency_dataset.cc src/hw/dataset_builder.cc src/hw/repeated_measurement.cc)
 target_sources(thanos_core PRIVATE ${THANOS_HW_PLAIN_SOURCES} src/hw/in_process_backend.cc src/hw/measurement_model.cc)
 # Debian's libtorch is CPU-only; a CUDA libtorch's config lists its CUDA libraries.
 if(TORCH_CUDA_LIBRARIES)
@@ -26,7 +26,7 @@ if(TARGET thanos_tools_tests)
 endif()
 
 if(TARGET thanos_core_tests)
-  target_sources(thanos_core_tests PRIVATE tests/test_measure.cc tests/test_latency_dataset.cc)
+  target_sources(thanos_core_tests PRIVATE tests/test_measure.cc tests/test_latency_dataset.cc tests/test_repeated_measurement.cc)
 endif()
 
 # The GPU check (tools/gpu_check.cc): core only, for a CUDA libtorch without GoogleTest.

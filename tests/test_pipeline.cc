@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -78,7 +79,8 @@ targets:
 
 TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   const RunConfig c = parse_run_config("space: s.yml\nbudgets: [{latency: p40, memory: 300MiB}, {name: fast, latency: 12.5ms}]\n"
-                                       "super: {updates: 50}\nsearch: {strategy: nsga2, settings: {population: 10}}\n",
+                                       "super: {updates: 50}\nsearch: {strategy: nsga2, settings: {population: 10}}\n"
+                                       "measure: {samples: 30, repeats: 5}\n",
                                        "run.yml");
   ASSERT_EQ(c.targets.size(), 1u);
   EXPECT_EQ(c.targets[0].name, "");  // one target: the flat layout (measure/latency.csv, search/<budget>/)
@@ -95,6 +97,9 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   EXPECT_EQ(c.super.updates, 50);
   EXPECT_EQ(c.strategy, "nsga2");
   EXPECT_EQ(c.strategy_settings.at("population"), 10);
+  EXPECT_EQ(c.measure_samples, 30);
+  EXPECT_EQ(c.measure_repeats, 5);
+  EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\n", "run.yml").measure_repeats, 3);  // the default
 
   // Errors name the file, line, key, value and what is allowed.
   const std::string unknown = message_of("space: s.yml\nbudgets: {latency: p40}\nsuper: {updatez: 5}\n");
@@ -107,6 +112,10 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   EXPECT_NE(pct.find("0..100"), std::string::npos) << pct;
   const std::string strategy = message_of("space: s.yml\nbudgets: {memory: p50}\nsearch: {strategy: genetic}\n");
   EXPECT_NE(strategy.find("'genetic': expected one of evo, hpo-evo, nsga2, random"), std::string::npos) << strategy;
+  const std::string repeats = message_of("space: s.yml\nbudgets: {latency: p40}\nmeasure: {repeats: 0}\n");
+  EXPECT_NE(repeats.find("run.yml:3"), std::string::npos) << repeats;
+  EXPECT_NE(repeats.find("measure.repeats"), std::string::npos) << repeats;
+  EXPECT_NE(repeats.find("expected >= 1"), std::string::npos) << repeats;
   EXPECT_NE(message_of("budgets: {memory: p50}\n").find("space: required"), std::string::npos);
   EXPECT_NE(message_of("space: s.yml\n").find("budgets: required"), std::string::npos);
   EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: fast}\n").find("expected pNN"), std::string::npos);
@@ -220,6 +229,11 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
     }
     EXPECT_GT(s[role]["params"].get<double>(), 0);
     EXPECT_GT(s[role]["latency_ms_measured"].get<double>(), 0);
+    // The reported latency is the median of measure.repeats (default 3) measurements.
+    std::vector<double> taken = s[role]["latency_ms_measurements"].get<std::vector<double>>();
+    ASSERT_EQ(taken.size(), 3u);
+    std::sort(taken.begin(), taken.end());
+    EXPECT_DOUBLE_EQ(s[role]["latency_ms_measured"].get<double>(), taken[1]);
   }
   // Budgets far above these ~5 ms, ~5 MiB models keep a chosen model whatever the machine's load
   // (measurements of so small models vary by 2x under load; percentiles are tested above).

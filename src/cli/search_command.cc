@@ -42,6 +42,10 @@ Command add_search_command(CLI::App& parent) {
   app->add_option("--verify-limit", o->verify_limit,
                   "Most candidates measured, best first, while looking for --top-k that fit (0 = 4 x top-k)")
       ->capture_default_str();
+  app->add_option("--verify-repeats", o->verify_repeats,
+                  "Measurements of a candidate whose latency reads within 25% of the budget; the median decides "
+                  "(1 = one measurement)")
+      ->capture_default_str();
   app->add_option("--hv-reference-loss", o->hv_reference_loss,
                   "Pareto modes: the hypervolume's reference loss (default: the worst loss of the random first batch); "
                   "fix it to compare runs");

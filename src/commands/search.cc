@@ -17,6 +17,7 @@
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/host_info.h"
+#include "thanos/hw/repeated_measurement.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/model/model_file.h"
 #include "thanos/predict/predictor_file.h"
@@ -122,6 +123,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   const auto start = Clock::now();
   if (o.out_dir.empty()) throw std::invalid_argument("--out is required (search.json, best.yml, candidates.csv)");
   if (o.top_k < 1) throw std::invalid_argument("--top-k must be >= 1");
+  if (o.verify_repeats < 1) throw std::invalid_argument("--verify-repeats must be >= 1, got " + std::to_string(o.verify_repeats));
   if (o.verify_limit < 0) throw std::invalid_argument("--verify-limit must be >= 0 (0 = 4 x top-k), got " + std::to_string(o.verify_limit));
   const json manifest = load_prepared_manifest(o.data_dir);
   LoadedModel m = load_model(o.checkpoint_path);
@@ -288,10 +290,14 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       r.run.device = o.verify_backend.empty() ? local_device_of(o.verify_device) : o.verify_backend;
       if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (hw/rknn_backend.h)
       r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
-      const Measurement meas = backends.front()->measure(r);
+      // Near the budget the median of o.verify_repeats measurements decides (hw/repeated_measurement.h).
+      RepeatPolicy repeat;
+      repeat.repeats = o.verify_repeats;
+      const RepeatedMeasurement taken = measure_repeatedly([&] { return backends.front()->measure(r); }, o.budgets.latency_ms, repeat);
+      const Measurement& meas = taken.median;
       ++measured;
       c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
-                          {"backend", meas.backend}};
+                          {"backend", meas.backend}, {"latencies_ms", taken.latencies_ms}};
       if (meas.feasible) {
         c["latency_ms_measured"] = meas.latency_ms();
         c["memory_mb_measured"] = meas.peak_memory_mib;
@@ -397,6 +403,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   summary["verification"] = {{"device", o.verify_device}, {"backend", o.verify_backend},
                              {"measured", measured}, {"wanted", o.top_k},
                              {"limit", strategy->pareto() ? json(nullptr) : json(verify_limit)},
+                             {"repeats_near_budget", o.verify_repeats},
                              {"predicted_feasible_but_failed", failed_verification},
                              {"latency_ratio_median", walking && latency && !latency_ratios.empty() ? json(latency_ratio()) : json(nullptr)},
                              {"rejected", rejected},

@@ -23,6 +23,7 @@
 #include "thanos/commands/train.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/latency_protocol.h"
+#include "thanos/hw/repeated_measurement.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/pipeline/baseline.h"
 #include "thanos/pipeline/budgets.h"
@@ -171,7 +172,7 @@ Plan make_plan(const RunOptions& o) {
     for (const auto& b : spec.budgets) budgets.push_back({b.name, b.latency.text, b.memory.text});
     t.search_hash = hash_of({{"super", p.hashes["super"]}, {"measure", t.measure_hash}, {"budgets", budgets}, {"strategy", c.strategy},
                              {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k}, {"verify_limit", c.verify_limit}, {"margin", c.search_margin},
-                             {"seed", c.seed}});
+                             {"repeats", c.measure_repeats}, {"seed", c.seed}});
     measure_all.push_back({spec.name, t.measure_hash});
     search_all.push_back({spec.name, t.search_hash});
     p.targets.push_back(t);
@@ -180,7 +181,8 @@ Plan make_plan(const RunOptions& o) {
   p.hashes["predictors"] = hash_of({{"up", p.hashes["measure"]}});
   p.hashes["search"] = hash_of(search_all);
   p.hashes["final"] = hash_of({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)}});
-  p.hashes["evaluate"] = hash_of({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_b", c.max_len_b}});
+  p.hashes["evaluate"] = hash_of({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_b", c.max_len_b},
+                                  {"repeats", c.measure_repeats}});
   p.hashes["export"] = hash_of({{"up", p.hashes["final"]}, {"static", {c.static_src_len, c.static_tgt_len}}});
   p.hashes["report"] = hash_of({{"up", p.hashes["evaluate"]}, {"export", p.hashes["export"]}});
   return p;
@@ -215,10 +217,11 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
   for (const auto& t : p.targets) {
     budgets += static_cast<double>(t.spec.budgets.size());
     measure += (c.measure_samples + 4) * per_measurement(t);
-    // Typically about two measurements per returned candidate (half miss at margin 0), plus the baseline's.
+    // Typically about two candidates measured per returned one (half miss at margin 0), plus the
+    // baseline's; candidates sit near the budget, so each is measured measure.repeats times.
     const double walked = std::min<double>(2.0 * c.top_k, c.verify_limit > 0 ? c.verify_limit : 4.0 * c.top_k);
-    verify += static_cast<double>(t.spec.budgets.size()) * (walked + 4) * per_measurement(t);
-    evaluate += (1 + 2 * static_cast<double>(t.spec.budgets.size())) * per_measurement(t);
+    verify += static_cast<double>(t.spec.budgets.size()) * (walked + 4) * c.measure_repeats * per_measurement(t);
+    evaluate += (1 + 2 * static_cast<double>(t.spec.budgets.size())) * c.measure_repeats * per_measurement(t);
   }
   if (stage == "prepare") return 30;
   if (stage == "super") return train_s(c.super, mean);
@@ -436,17 +439,25 @@ json stage_predictors(const Plan& p, const Log& log_all) {
 }
 
 // Measures `config` on the target (random weights: the architecture is what is measured).
-Measurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, const std::string& path) {
+// Measured measure.repeats times when it reads near `latency_budget_ms` (or `always`); the median
+// (hw/repeated_measurement.h).
+RepeatedMeasurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, const std::string& path,
+                                      double latency_budget_ms, bool always) {
   write_file_atomically(path, config_to_yaml(config));
   MeasureOptions o = measure_options(t);
   o.config_path = path;
   o.space_path = p.space_path;
-  return run_measure_one(o);
+  RepeatPolicy repeat;
+  repeat.repeats = p.config.measure_repeats;
+  repeat.always = always;
+  return measure_repeatedly([&] { return run_measure_one(o); }, latency_budget_ms, repeat);
 }
 
-json measurement_json(const Measurement& m) {
+json measurement_json(const RepeatedMeasurement& r) {
+  const Measurement& m = r.median;
   return {{"feasible", m.feasible}, {"reason", m.infeasible_reason}, {"latency_ms", m.feasible ? json(m.latency_ms()) : json(nullptr)},
-          {"memory_mib", m.feasible ? json(m.peak_memory_mib) : json(nullptr)}, {"memory_kind", m.memory_kind}};
+          {"latencies_ms", r.latencies_ms}, {"memory_mib", m.feasible ? json(m.peak_memory_mib) : json(nullptr)},
+          {"memory_kind", m.memory_kind}};
 }
 
 // HAT's baseline under `b`: the homogeneous member with the largest measured latency that fits.
@@ -470,16 +481,17 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
   std::vector<std::pair<double, SubConfig>> ranked = under_budget;
   ranked.insert(ranked.end(), over_budget.begin(), over_budget.end());
   json tried = json::array();
-  std::optional<std::pair<Measurement, SubConfig>> best;
+  std::optional<std::pair<RepeatedMeasurement, SubConfig>> best;
   int fitting = 0;
   for (std::size_t i = 0; i < ranked.size() && fitting < 3 && tried.size() < 12; ++i) {
-    const Measurement m = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml");
+    const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml", b.latency_ms, false);
+    const Measurement& m = r.median;
     const bool fits = m.feasible && m.latency_ms() <= b.latency_ms && m.peak_memory_mib <= b.memory_mib;
     tried.push_back({{"config", ranked[i].second.summary()}, {"predicted_latency_ms", ranked[i].first}, {"fits", fits},
-                     {"measurement", measurement_json(m)}});
+                     {"measurement", measurement_json(r)}});
     if (!fits) continue;
     ++fitting;
-    if (!best || m.latency_ms() > best->first.latency_ms()) best = std::make_pair(m, ranked[i].second);
+    if (!best || m.latency_ms() > best->first.median.latency_ms()) best = std::make_pair(r, ranked[i].second);
   }
   fs::remove(dir + "/baseline_candidate.yml");
   if (!best) {
@@ -522,6 +534,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     o.target_threads = t.spec.threads;
     o.top_k = p.config.top_k;
     o.verify_limit = p.config.verify_limit;
+    o.verify_repeats = p.config.measure_repeats;
     o.fitness_device = p.config.train_device;  // scoring inherited weights is training-side work
     o.out_dir = dir;
     o.budgets.margin_errors = p.config.search_margin;
@@ -673,7 +686,9 @@ json stage_evaluate(const Plan& p, const Log& log) {
     json per_target = json::array();
     for (const auto& t : p.targets) {
       if (job.role != "largest" && t.spec.name != job.target) continue;
-      const Measurement m = measure_on_target(p, t, config, job.dir + "/measured.yml");
+      // Reported side by side: every model's figures are the median of measure.repeats.
+      const RepeatedMeasurement taken = measure_on_target(p, t, config, job.dir + "/measured.yml", 0, /*always=*/true);
+      const Measurement& m = taken.median;
       log(job.label() + (p.targets.size() > 1 ? " on " + t.spec.label() : "") + ": BLEU " + std::to_string(scores["bleu"].get<double>()) +
           ", " + (m.feasible ? std::to_string(m.latency_ms()) + " ms, " + std::to_string(m.peak_memory_mib) + " MiB"
                              : "not measurable: " + m.infeasible_reason));
@@ -686,6 +701,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
                     {"model", model}};
       for (const auto& [k, v] : scores.items()) entry[k] = v;
       entry["latency_ms_measured"] = m.feasible ? json(m.latency_ms()) : json(nullptr);
+      entry["latency_ms_measurements"] = taken.latencies_ms;
       entry["memory_mb_measured"] = m.feasible ? json(m.peak_memory_mib) : json(nullptr);
       entry["memory_kind"] = m.memory_kind;
       entry["params"] = count_params(config, p.space.hyper, vocab, vocab).total();

@@ -234,9 +234,10 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
   }
   if (root["super"]) read_train(src, root["super"], "super", c.super);
   if (const auto n = root["measure"]) {
-    check_keys(src, n, "measure", {"samples"});
+    check_keys(src, n, "measure", {"samples", "repeats"});
     // With the smallest and largest members, 20 rows: the least a predictor's 80/10/10 split takes.
     if (n["samples"]) c.measure_samples = positive_int(src, n["samples"], "measure.samples", 18);
+    if (n["repeats"]) c.measure_repeats = positive_int(src, n["repeats"], "measure.repeats");
   }
   if (const auto n = root["search"]) {
     check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "top_k", "verify_limit", "margin"});

@@ -37,6 +37,7 @@ struct SearchOptions {
   std::string token_file;
   int top_k = 3;                        // candidates returned; with verification, ones that fit when measured (Pareto modes: the front)
   int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
+  int verify_repeats = 3;               // measurements of a candidate near the latency budget; the median decides
   double hv_reference_loss = 0;         // Pareto modes: the hypervolume's loss reference (0 = worst of the random first batch)
   std::string out_dir;                  // search.json, best.yml, candidates.csv, evaluations.jsonl
   const std::atomic<bool>* stop = nullptr;  // set: return at the next iteration, interrupted (resumable)

@@ -71,6 +71,10 @@ struct RunConfig {
 
   TrainStageSettings super;          // SuperTransformer
   int measure_samples = 40;
+  // Measurements behind a budget claim (search verification, baseline, final models): a candidate
+  // within 25% of the latency budget is measured this many times and the median decides; the final
+  // models' figures are always the median of this many (hw/repeated_measurement.h).
+  int measure_repeats = 3;
   std::string strategy = "evo";
   std::map<std::string, double> strategy_settings;
   int valid_subset = 200;            // fitness: valid pairs scored per candidate (0 = all)
