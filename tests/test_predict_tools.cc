@@ -112,6 +112,17 @@ TEST(FitPredictorCommand, JsonHasTheTestMetrics) {
   EXPECT_EQ(r.json.at("split").at("train"), 96);
   EXPECT_LT(r.json.at("mape").get<double>(), 1.0);
   EXPECT_TRUE(std::filesystem::exists(o.out_path));
+  // 120 rows, 17 features: fewer than 20 per feature, so the ridge was cross-validated (a grid value).
+  const double chosen = r.json.at("ridge").get<double>();
+  EXPECT_GT(chosen, 0.0);
+  o.ridge = 0.25;
+  const FitPredictorReport fixed = run_fit_predictor(o);
+  EXPECT_EQ(fixed.json.at("ridge").get<double>(), 0.25);
+  EXPECT_EQ(nlohmann::json::parse(read_text_file(o.out_path)).at("fit").at("ridge").get<double>(), 0.25);
+  o.model = "hat-mlp";
+  EXPECT_NE(invalid_argument_message([&] { run_fit_predictor(o); }).find("--ridge applies to thanos-linear only"), std::string::npos);
+  o.model.clear();
+  o.ridge.reset();
   o.lat_norm = 10;
   EXPECT_NE(invalid_argument_message([&] { run_fit_predictor(o); }).find("hat-mlp only"), std::string::npos);
 }

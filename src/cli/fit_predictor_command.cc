@@ -25,12 +25,19 @@ Command add_fit_predictor_command(CLI::App& parent) {
                                    "hat-mlp: latency normalisation (default by device in the file name: raspberrypi 5000, "
                                    "xeon 300, titanxp 200; otherwise the mean training latency rounded up to one digit)")
                        ->check(CLI::PositiveNumber);
+  auto ridge = std::make_shared<double>(0);
+  auto* ridge_opt = app->add_option("--ridge", *ridge,
+                                    "thanos-linear: ridge on the standardised coefficients, per unit of row weight (default: "
+                                    "chosen by 10-fold cross-validation when there are fewer than 20 training rows per "
+                                    "feature, else 1e-6)")
+                        ->check(CLI::NonNegativeNumber);
   app->add_option("--out", opt->out_path, "Save the predictor (JSON) here");
   app->add_option("--seed", opt->seed, "Seed (hat-mlp's initialisation and batches; thanos-linear's bootstrap)")->capture_default_str();
   app->add_option("--mlp-steps", opt->mlp_steps, "hat-mlp training steps (HAT: 5000)")->check(CLI::PositiveNumber)->capture_default_str();
   app->add_flag("--json", *json, "Print the test metrics (rmse_ms or rmse_mb, mape, r2, kendall_tau, within_5pct, within_10pct) as JSON");
   return {app, [=]() {
             if (*norm_opt) opt->lat_norm = *lat_norm;
+            if (*ridge_opt) opt->ridge = *ridge;
             const FitPredictorReport r = run_fit_predictor(*opt);
             if (*json) {
               std::cout << r.json.dump(2) << "\n";

@@ -17,6 +17,8 @@ FitPredictorReport run_fit_predictor(const FitPredictorOptions& o) {
   if (o.lat_norm && fo.kind != PredictorKind::kHatMlp) {
     throw std::invalid_argument("--lat-norm applies to hat-mlp only (thanos-linear predicts in ms directly)");
   }
+  fo.ridge = o.ridge;
+  if (o.ridge && fo.kind != PredictorKind::kThanosLinear) throw std::invalid_argument("--ridge applies to thanos-linear only");
   const PredictorData data = load_predictor_data(o.data_path, data_format_from_string(o.format), fo.target);
   FitPredictorReport r;
   r.fit = fit_predictor(data, fo);
@@ -36,6 +38,7 @@ FitPredictorReport run_fit_predictor(const FitPredictorOptions& o) {
   j["fit_seconds"] = r.fit.fit_seconds;
   j["predict_us_per_row"] = r.fit.predict_us_per_row;
   if (fo.kind == PredictorKind::kHatMlp) j["lat_norm"] = r.fit.lat_norm;
+  if (fo.kind == PredictorKind::kThanosLinear) j["ridge"] = r.fit.ridge;
   j["seed"] = o.seed;
   j["out"] = o.out_path;
   r.json = std::move(j);
@@ -61,6 +64,7 @@ std::string render_fit_predictor_text(const FitPredictorReport& r, const FitPred
                 r.fit.fit_seconds, r.fit.predict_us_per_row, 100 * r.fit.predictor.relative_sigma);
   s << buf;
   if (r.fit.predictor.kind == PredictorKind::kHatMlp) s << "  lat-norm " << r.fit.lat_norm << "\n";
+  if (r.fit.predictor.kind == PredictorKind::kThanosLinear) s << "  ridge " << r.fit.ridge << "\n";
   s << (o.out_path.empty() ? std::string("  not saved (--out FILE to save)\n") : "  saved to " + o.out_path + "\n");
   return s.str();
 }

@@ -156,6 +156,16 @@ FitResult fit_predictor(const PredictorData& data, const FitOptions& o) {
     std::vector<std::vector<double>> x;
     for (int i = 0; i < r.split.train_end; ++i) x.push_back(features_for(o.target, data.rows[i].arch));
     RobustLinearOptions lo;
+    // Few rows per feature (a pipeline's short measurement: 24-80 noisy rows, 17 features): the
+    // ridge is chosen by cross-validation on the training rows. With many (HAT's 2000-row
+    // datasets) the near-zero default is kept: the data pins every coefficient.
+    if (o.ridge) {
+      if (!(*o.ridge >= 0)) throw std::invalid_argument("--ridge must be >= 0, got " + std::to_string(*o.ridge));
+      lo.ridge = *o.ridge;
+    } else if (!x.empty() && x.size() < 20 * x[0].size()) {
+      lo.ridge = choose_ridge_by_cross_validation(x, y_train, lo, {1e-6, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0});
+    }
+    r.ridge = lo.ridge;
     p.linear = fit_robust_linear(x, y_train, lo);
     if (!y_train.empty()) p.floor = *std::min_element(y_train.begin(), y_train.end());
     // Bootstrap members (resampled training rows as counts) only measure how much the fit moves.

@@ -112,6 +112,7 @@ ojson predictor_to_json(const Predictor& p, const FitResult* fit) {
                 {"fit_seconds", fit->fit_seconds},
                 {"predict_us_per_row", fit->predict_us_per_row}};
     if (p.kind == PredictorKind::kHatMlp) j["fit"]["lat_norm"] = fit->lat_norm;
+    if (p.kind == PredictorKind::kThanosLinear) j["fit"]["ridge"] = fit->ridge;
   }
   return j;
 }

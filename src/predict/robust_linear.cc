@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -111,14 +112,19 @@ LinearModel fit_robust_linear(const std::vector<std::vector<double>>& x, const s
 
   LinearModel m = weighted_fit(x, y, base, st, options.ridge);
   if (!options.robust) return m;
-  std::vector<double> w(y.size()), rel(y.size()), dev(y.size());
+  // The residuals' scale comes from the rows in the fit (a bootstrap's or a cross-validation
+  // fold's rows of weight 0 are not).
+  std::vector<double> w(y.size(), 0.0), rel(y.size()), in_fit, dev;
   for (int it = 0; it < options.iterations; ++it) {
+    in_fit.clear();
     for (std::size_t i = 0; i < y.size(); ++i) {
       const double p_i = m.predict(x[i].data());
       rel[i] = (y[i] - p_i) / std::max(std::abs(p_i), 1e-12);
+      if (base[i] > 0) in_fit.push_back(rel[i]);
     }
-    const double med = median_of(rel);
-    for (std::size_t i = 0; i < y.size(); ++i) dev[i] = std::abs(rel[i] - med);
+    const double med = median_of(in_fit);
+    dev.clear();
+    for (const double r : in_fit) dev.push_back(std::abs(r - med));
     const double sigma = 1.4826 * median_of(dev);
     if (!(sigma > 0)) break;  // an exact fit: nothing to reweight
     const double k = options.huber_k * sigma;
@@ -129,6 +135,35 @@ LinearModel fit_robust_linear(const std::vector<std::vector<double>>& x, const s
     m = weighted_fit(x, y, w, st, options.ridge);
   }
   return m;
+}
+
+double choose_ridge_by_cross_validation(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
+                                        const RobustLinearOptions& options, const std::vector<double>& grid, int folds) {
+  if (grid.empty()) throw std::invalid_argument("choose_ridge_by_cross_validation: empty ridge grid");
+  if (folds < 2) throw std::invalid_argument("choose_ridge_by_cross_validation: folds must be >= 2, got " + std::to_string(folds));
+  const std::size_t n = x.size();
+  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(folds), n);
+  if (k < 2) return grid.front();
+  double best_ridge = grid.front(), best_score = std::numeric_limits<double>::infinity();
+  for (const double ridge : grid) {
+    RobustLinearOptions o = options;
+    o.ridge = ridge;
+    double score = 0;
+    for (std::size_t f = 0; f < k; ++f) {
+      std::vector<double> held_out(n, 1.0);  // the fold's rows get weight 0 in its fit
+      for (std::size_t i = f; i < n; i += k) held_out[i] = 0.0;
+      const LinearModel m = fit_robust_linear(x, y, o, held_out);
+      for (std::size_t i = f; i < n; i += k) {
+        const double rel = std::abs(m.predict(x[i].data()) - y[i]) / std::max(std::abs(y[i]), 1e-12);
+        score += std::min(rel, 1.0);
+      }
+    }
+    if (score < best_score) {
+      best_score = score;
+      best_ridge = ridge;
+    }
+  }
+  return best_ridge;
 }
 
 }  // namespace thanos

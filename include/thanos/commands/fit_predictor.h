@@ -20,6 +20,7 @@ struct FitPredictorOptions {
   std::string out_path;            // predictor file; empty: not saved
   std::uint64_t seed = 1;
   int mlp_steps = 5000;            // hat-mlp's steps (HAT: 5000)
+  std::optional<double> ridge;     // thanos-linear's ridge (default: cross-validated on small datasets)
 };
 
 struct FitPredictorReport {

@@ -68,6 +68,9 @@ struct FitOptions {
   std::uint64_t seed = 1;
   int mlp_steps = 5000;            // HAT's 5000 (tests shorten it)
   int bootstrap_members = 8;       // thanos-linear's ensemble for the spread
+  // thanos-linear's ridge. Default: chosen by cross-validation on the training rows when they are
+  // fewer than 20 per feature, else 1e-6 (RobustLinearOptions).
+  std::optional<double> ridge;
 };
 
 struct FitResult {
@@ -75,6 +78,7 @@ struct FitResult {
   DataSplit split;
   PredictionMetrics valid, test;
   double lat_norm = 0;        // hat-mlp: the lat-norm used
+  double ridge = 0;           // thanos-linear: the ridge used (chosen by cross-validation on small datasets)
   double fit_seconds = 0;
   double predict_us_per_row = 0;  // single-row predict(ArchSums), averaged over the test rows
 };
