@@ -5,7 +5,7 @@
 # this machine's CPU as the target: SuperTransformer training, latency/memory measurement,
 # predictors, search under budgets set as percentiles of what this machine measured, the chosen,
 # largest and baseline models trained identically, BLEU on the test split, ONNX export and the
-# report (runs/demo/report.html, report.md, summary.json). About 10 minutes on 2 cores, plus the
+# report (runs/demo/report.html, report.md, summary.json). About 13 minutes on 2 cores, plus the
 # build. Re-running resumes or reuses what is done (docs/PIPELINE.md). WORKDIR changes where.
 set -euo pipefail
 cd "$(dirname "$0")/.."

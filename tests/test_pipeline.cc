@@ -149,6 +149,21 @@ TEST(RunBudgets, PercentilesAndTheFeasibleFraction) {
   EXPECT_DOUBLE_EQ(m.feasible_fraction, 2.0 / 5);
 }
 
+TEST(RunBudgets, ARemeasuredConfigCountsOnceWithItsLastRow) {
+  // The drift guard appends a config's new row; the percentiles and the feasible fraction see one
+  // point per config, the last (a burst-slowed 40 ms reading of `a`, re-measured at 10 ms, and an
+  // infeasible config `d` that stays out).
+  const std::string path = ::testing::TempDir() + "/thanos_points_" + std::to_string(::getpid()) + ".csv";
+  std::ofstream(path) << "config_hash,latency_mean_encoder,latency_mean_decoder,peak_memory_mib,feasible\n"
+                         "a,10,30,5,1\nb,5,15,6,1\nc,10,20,7,1\nd,0,0,0,0\na,2,8,5,1\n";
+  const std::vector<MeasuredPoint> points = read_measured_points(path);
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_DOUBLE_EQ(points[0].latency_ms, 10);  // a: its last row, in its first row's place
+  EXPECT_DOUBLE_EQ(points[1].latency_ms, 20);
+  EXPECT_DOUBLE_EQ(points[2].latency_ms, 30);
+  fs::remove(path);
+}
+
 TEST(RunBaseline, HomogeneousMembersOfTheSpace) {
   const SearchSpace space = parse_search_space(kTinySpace, "tiny.yml").space;
   const auto members = homogeneous_members(space);

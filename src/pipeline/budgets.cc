@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "thanos/common/csv.h"
@@ -21,8 +23,10 @@ std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
     return static_cast<std::size_t>(it - header.begin());
   };
   const std::size_t enc = col("latency_mean_encoder"), dec = col("latency_mean_decoder"), mem = col("peak_memory_mib"),
-                    feasible = col("feasible");
-  std::vector<MeasuredPoint> out;
+                    feasible = col("feasible"), hash = col("config_hash");
+  // A config re-measured by the drift guard has several rows; the last one counts (docs/MEASUREMENT.md).
+  std::map<std::string, std::size_t> last_row;  // config hash -> its place in `rows` (first appearance)
+  std::vector<std::optional<MeasuredPoint>> rows;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     if (lines[i].empty()) continue;
     const auto f = split_csv_line(lines[i]);
@@ -30,8 +34,18 @@ std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
       throw std::invalid_argument(path + ":" + std::to_string(i + 1) + ": " + std::to_string(f.size()) + " fields, the header has " +
                                   std::to_string(header.size()));
     }
-    if (f[feasible] != "1") continue;
-    out.push_back({std::stod(f[enc]) + std::stod(f[dec]), std::stod(f[mem])});
+    std::optional<MeasuredPoint> point;
+    if (f[feasible] == "1") point = MeasuredPoint{std::stod(f[enc]) + std::stod(f[dec]), std::stod(f[mem])};
+    const auto [it, first] = last_row.emplace(f[hash], rows.size());
+    if (first) {
+      rows.push_back(point);
+    } else {
+      rows[it->second] = point;
+    }
+  }
+  std::vector<MeasuredPoint> out;
+  for (const auto& r : rows) {
+    if (r) out.push_back(*r);
   }
   return out;
 }

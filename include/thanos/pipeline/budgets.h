@@ -14,7 +14,8 @@ struct MeasuredPoint {
   double latency_ms = 0, memory_mib = 0;
 };
 
-// Feasible rows of a THANOS dataset CSV. Throws std::invalid_argument naming the file.
+// Feasible rows of a THANOS dataset CSV, one per config (the last row of a re-measured config).
+// Throws std::invalid_argument naming the file.
 std::vector<MeasuredPoint> read_measured_points(const std::string& dataset_csv);
 
 // Linear interpolation between closest ranks (NumPy's default "linear" method): the p-th
