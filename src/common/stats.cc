@@ -1,9 +1,19 @@
 #include "thanos/common/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace thanos {
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const std::size_t n = v.size();
+  std::nth_element(v.begin(), v.begin() + n / 2, v.end());
+  const double hi = v[n / 2];
+  if (n % 2) return hi;
+  return (*std::max_element(v.begin(), v.begin() + n / 2) + hi) / 2;
+}
 
 double kendall_tau(const std::vector<double>& x, const std::vector<double>& y) {
   if (x.size() != y.size()) throw std::invalid_argument("kendall_tau: lists of different lengths");

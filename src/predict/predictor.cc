@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "thanos/common/random.h"
+#include "thanos/common/stats.h"
 
 #ifndef THANOS_VERSION_STRING
 #define THANOS_VERSION_STRING "unknown"
@@ -14,12 +15,6 @@
 
 namespace thanos {
 namespace {
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 std::vector<double> features_for(PredictTarget t, const ArchSums& a) {
   return t == PredictTarget::kLatency ? latency_features(a) : memory_features(a);

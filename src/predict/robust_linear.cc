@@ -6,17 +6,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "thanos/common/stats.h"
+
 namespace thanos {
 namespace {
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const std::size_t n = v.size();
-  std::nth_element(v.begin(), v.begin() + n / 2, v.end());
-  const double hi = v[n / 2];
-  if (n % 2) return hi;
-  return (*std::max_element(v.begin(), v.begin() + n / 2) + hi) / 2;
-}
 
 // Solves a x = b (symmetric positive definite after the ridge) by Gaussian elimination with
 // partial pivoting; the systems are ~20 x 20.

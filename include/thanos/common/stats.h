@@ -9,6 +9,9 @@ namespace thanos {
 // one list constant).
 double kendall_tau(const std::vector<double>& x, const std::vector<double>& y);
 
+// The median (the mean of the two middle values for an even count); 0 for no values.
+double median_of(std::vector<double> v);
+
 // Mean and population standard deviation.
 double mean_of(const std::vector<double>& v);
 double stddev_of(const std::vector<double>& v);
