@@ -13,24 +13,17 @@ RepeatedMeasurement measure_repeatedly(const std::function<Measurement()>& measu
   if (!(policy.near >= 0)) throw std::invalid_argument("measurement repeat band must be >= 0, got " + std::to_string(policy.near));
   RepeatedMeasurement out;
   std::vector<Measurement> taken;
-  taken.push_back(measure_once());
-  if (!taken.front().feasible) {
-    out.median = taken.front();
-    return out;
-  }
-  out.latencies_ms.push_back(taken.front().latency_ms());
   const bool budgeted = std::isfinite(latency_budget_ms) && latency_budget_ms > 0;
-  const bool near = budgeted && std::abs(taken.front().latency_ms() - latency_budget_ms) <= policy.near * latency_budget_ms;
-  if (policy.always || near) {
-    while (static_cast<int>(taken.size()) < policy.repeats) {
-      Measurement m = measure_once();
-      if (!m.feasible) {
-        out.median = m;
-        return out;
-      }
-      out.latencies_ms.push_back(m.latency_ms());
-      taken.push_back(std::move(m));
+  while (static_cast<int>(taken.size()) < policy.repeats) {
+    Measurement m = measure_once();
+    if (!m.feasible) {  // the model does not run there: no repeat changes that
+      out.median = m;
+      return out;
     }
+    out.latencies_ms.push_back(m.latency_ms());
+    taken.push_back(std::move(m));
+    const bool near = budgeted && std::abs(out.latencies_ms.front() - latency_budget_ms) <= policy.near * latency_budget_ms;
+    if (!policy.always && !near) break;  // the first reading decides alone
   }
   std::vector<std::size_t> order(taken.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
