@@ -8,6 +8,7 @@ set(THANOS_SCORING_CORE_SOURCES
   src/decode/signature.cc
   src/decode/bleu.cc
   src/decode/chrf.cc
+  src/decode/significance.cc
 )
 target_sources(thanos_core PRIVATE ${THANOS_SCORING_CORE_SOURCES})
 # Plain C++: no torch header, so skip the torch precompiled header (faster, and it keeps them honest).

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 # The corpus is defined by this list (and the package versions apt serves, recorded in the
 # manifest). Changing it changes the corpus; docs/CORPUS.md lists what each package brings.
 PACKAGES=(gcc-12-locales gimp-data inkscape iso-codes libreoffice-l10n-de)
+# Per mille of split keys for test and valid (the rest is train): ~1,000 test pairs, ~350 valid.
+TEST_PERMILLE=30
+VALID_PERMILLE=10
 
 OUT=${1:-data/corpus-en-de}
 THANOS=${THANOS:-build/thanos}  # another build: THANOS=build-dbg/thanos scripts/build-corpus.sh
@@ -26,6 +29,8 @@ complete() {  # manifest present, every split file as long as the manifest says,
   for s in "${PACKAGES[@]}"; do
     grep -q "\"name\": \"$s\"" "$m" || return 1
   done
+  # A corpus split by another rule (an older default) is rebuilt.
+  grep -q "% 1000: < $TEST_PERMILLE test, < $((TEST_PERMILLE + VALID_PERMILLE)) valid" "$m" || return 1
 }
 
 if complete "$OUT"; then
@@ -82,5 +87,6 @@ echo "build-corpus.sh: packages:"
 sed 's/^/  /' "$work/packages.txt"
 
 mkdir -p "$(dirname "$OUT")"
-"$THANOS" corpus --unpacked "$work/unpacked" --packages-file "$work/packages.txt" --out "$OUT"
+"$THANOS" corpus --unpacked "$work/unpacked" --packages-file "$work/packages.txt" --out "$OUT" \
+  --test-permille "$TEST_PERMILLE" --valid-permille "$VALID_PERMILLE"
 echo "build-corpus.sh: done in $(($(date +%s) - start)) s: $OUT"

@@ -116,6 +116,12 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   EXPECT_NE(repeats.find("run.yml:3"), std::string::npos) << repeats;
   EXPECT_NE(repeats.find("measure.repeats"), std::string::npos) << repeats;
   EXPECT_NE(repeats.find("expected >= 1"), std::string::npos) << repeats;
+  const auto lengths = parse_run_config("space: s.yml\nbudgets: {latency: p40}\nevaluate: {max_len_a: 1.2, max_len_b: 10}\n", "run.yml");
+  EXPECT_DOUBLE_EQ(lengths.max_len_a, 1.2);
+  EXPECT_EQ(lengths.max_len_b, 10);
+  const std::string len_a = message_of("space: s.yml\nbudgets: {latency: p40}\nevaluate: {max_len_a: -1}\n");
+  EXPECT_NE(len_a.find("evaluate.max_len_a"), std::string::npos) << len_a;
+  EXPECT_NE(len_a.find("expected a number >= 0"), std::string::npos) << len_a;
   EXPECT_NE(message_of("budgets: {memory: p50}\n").find("space: required"), std::string::npos);
   EXPECT_NE(message_of("space: s.yml\n").find("budgets: required"), std::string::npos);
   EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: fast}\n").find("expected pNN"), std::string::npos);
@@ -206,7 +212,7 @@ super: {updates: 30, max_tokens: 300, lr: 0.003, warmup: 5}
 measure: {samples: 18}
 search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, top_k: 2, margin: 0}
 final: {mode: finetune, updates: 10, max_tokens: 300, lr: 0.001, warmup: 2}
-evaluate: {max_len_b: 12}
+evaluate: {max_len_a: 0.5, max_len_b: 12}
 export: {static: [40, 16]}
 stage_budget_minutes: {prepare: 1, super: 2, measure: 2, predictors: 1, search: 2, final: 2, evaluate: 1, export: 1, report: 1}
 )";
@@ -249,6 +255,18 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
     ASSERT_EQ(taken.size(), 3u);
     std::sort(taken.begin(), taken.end());
     EXPECT_DOUBLE_EQ(s[role]["latency_ms_measured"].get<double>(), taken[1]);
+  }
+  // Chosen vs baseline by paired bootstrap: recomputed from the test.hyp files, its BLEU gap equals
+  // the gap of the two evaluations' own scores.
+  if (!s["chosen"].is_null() && !s["baseline"].is_null()) {
+    const auto& cmp = s["budgets"][0]["chosen_vs_baseline"];
+    ASSERT_TRUE(cmp.is_object()) << s["budgets"][0].dump(2);
+    EXPECT_NEAR(cmp["bleu_delta"].get<double>(), s["chosen"]["bleu"].get<double>() - s["baseline"]["bleu"].get<double>(), 1e-9);
+    EXPECT_EQ(cmp["segments"].get<int>(), s["chosen"]["test_sentences"].get<int>());
+    EXPECT_LE(cmp["ci95"][0].get<double>(), cmp["ci95"][1].get<double>());
+    EXPECT_GT(cmp["p_value"].get<double>(), 0.0);
+    EXPECT_LE(cmp["p_value"].get<double>(), 1.0);
+    EXPECT_NE(read_text_file(w + "/report.md").find("paired bootstrap 95% interval"), std::string::npos);
   }
   // Budgets far above these ~5 ms, ~5 MiB models keep a chosen model whatever the machine's load
   // (measurements of so small models vary by 2x under load; percentiles are tested above).

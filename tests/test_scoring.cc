@@ -16,6 +16,7 @@
 #include "thanos/decode/bleu.h"
 #include "thanos/decode/chrf.h"
 #include "thanos/decode/signature.h"
+#include "thanos/decode/significance.h"
 #include "thanos/decode/tokenize.h"
 
 using namespace thanos;
@@ -534,3 +535,75 @@ TEST(ScoreCli, HelpJsonAndErrors) {
       << missing.output;
 }
 #endif  // THANOS_BINARY
+
+// ---------------------------------------------------------------- paired bootstrap (decode/significance.h)
+
+namespace {
+// 200 segments of 6 words; system "good" gets every word right, "bad" all but the last (so it
+// matches n-grams of every order and its BLEU moves smoothly), "noisy" is "good" on odd segments
+// and "bad" on even ones.
+struct BootstrapCase {
+  Lines refs, good, bad, noisy;
+  BootstrapCase() {
+    for (int i = 0; i < 200; ++i) {
+      const std::string w = "w" + std::to_string(i);
+      refs.push_back(w + "a " + w + "b " + w + "c " + w + "d " + w + "e " + w + "f");
+      good.push_back(refs.back());
+      bad.push_back(w + "a " + w + "b " + w + "c " + w + "d " + w + "e x");
+      noisy.push_back(i % 2 ? good.back() : bad.back());
+    }
+  }
+};
+}  // namespace
+
+TEST(PairedBootstrap, ObservedScoresAreTheCorpusScores) {
+  const BootstrapCase c;
+  const auto r = paired_bootstrap_bleu(c.noisy, c.bad, c.refs);
+  EXPECT_DOUBLE_EQ(r.bleu_a, corpus_bleu(c.noisy, {c.refs}).score);
+  EXPECT_DOUBLE_EQ(r.bleu_b, corpus_bleu(c.bad, {c.refs}).score);
+  EXPECT_DOUBLE_EQ(r.delta, r.bleu_a - r.bleu_b);
+  EXPECT_EQ(r.segments, 200u);
+  EXPECT_EQ(r.samples, 1000);
+  // Every resample of a system that is better on half the segments and level on the rest is better.
+  EXPECT_GT(r.ci_low, 0.0);
+  EXPECT_LT(r.ci_low, r.delta);
+  EXPECT_GT(r.ci_high, r.delta);
+  EXPECT_LT(r.p_value, 0.01);
+  EXPECT_NEAR(r.mean_delta, r.delta, 0.05 * r.delta);  // the bootstrap is centred near the observed gap
+}
+
+TEST(PairedBootstrap, IdenticalSystemsAreLevelAndSwappingNegates) {
+  const BootstrapCase c;
+  const auto same = paired_bootstrap_bleu(c.noisy, c.noisy, c.refs);
+  EXPECT_EQ(same.delta, 0.0);
+  EXPECT_EQ(same.ci_low, 0.0);
+  EXPECT_EQ(same.ci_high, 0.0);
+  EXPECT_EQ(same.p_value, 1.0);
+  // The same seed draws the same segments: A vs B is B vs A mirrored.
+  const auto ab = paired_bootstrap_bleu(c.good, c.noisy, c.refs), ba = paired_bootstrap_bleu(c.noisy, c.good, c.refs);
+  EXPECT_DOUBLE_EQ(ab.delta, -ba.delta);
+  EXPECT_NEAR(ab.ci_low, -ba.ci_high, 1e-9);
+  EXPECT_NEAR(ab.ci_high, -ba.ci_low, 1e-9);
+  EXPECT_DOUBLE_EQ(ab.p_value, ba.p_value);
+}
+
+TEST(PairedBootstrap, AGapCarriedByFewSegmentsIsNotSignificant) {
+  // Better on 3 segments of 200: resamples that happen to leave them out make the gap vanish, so
+  // the test must not call it significant; the same gap spread over every segment must be.
+  BootstrapCase c;
+  Lines few = c.bad;
+  for (int i : {3, 77, 150}) few[i] = c.good[i];
+  const auto r = paired_bootstrap_bleu(few, c.bad, c.refs);
+  EXPECT_GT(r.delta, 0.0);
+  EXPECT_LE(r.ci_low, 0.0);
+  EXPECT_GT(r.p_value, 0.05);
+}
+
+TEST(PairedBootstrap, MismatchedLengthsNameBothCounts) {
+  const BootstrapCase c;
+  Lines shorter(c.bad.begin(), c.bad.end() - 1);
+  const std::string msg = invalid_argument_message([&] { paired_bootstrap_bleu(c.good, shorter, c.refs); });
+  EXPECT_NE(msg.find("200 references"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("199"), std::string::npos) << msg;
+  EXPECT_NE(invalid_argument_message([&] { paired_bootstrap_bleu({}, {}, {}); }).find("no test segments"), std::string::npos);
+}

@@ -4,6 +4,7 @@
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <map>
 #include <stdexcept>
 
 namespace thanos {
@@ -183,6 +184,20 @@ std::pair<torch::Tensor, torch::Tensor> TransformerDecoderImpl::attention_memory
   return {torch::cat(parts, 1), masks.empty() ? torch::Tensor() : torch::cat(masks, 1)};
 }
 
+namespace {
+// The attended memory per depth, concatenated once per forward: decoder layers that attend the same
+// number of encoder layers (HAT's spaces often give all of them the same) share one tensor instead
+// of concatenating [B, k*S, C] again each, and its backward sums their gradients before one split.
+struct MemoryByDepth {
+  std::map<int, std::pair<torch::Tensor, torch::Tensor>> by_depth;
+  const std::pair<torch::Tensor, torch::Tensor>& get(const EncoderOutput& enc, int depth) {
+    auto it = by_depth.find(depth);
+    if (it == by_depth.end()) it = by_depth.emplace(depth, TransformerDecoderImpl::attention_memory(enc, depth)).first;
+    return it->second;
+  }
+};
+}  // namespace
+
 torch::Tensor TransformerDecoderImpl::output_layer(const torch::Tensor& features, int64_t dim) {
   const auto& table = output_projection.defined() ? output_projection : embed_tokens->weight;
   return torch::linear(features, front_columns(table, dim));
@@ -201,9 +216,10 @@ torch::Tensor TransformerDecoderImpl::features(const torch::Tensor& prev_tokens,
 
   const int64_t T = prev_tokens.size(1);
   auto causal = torch::triu(torch::full({T, T}, -std::numeric_limits<float>::infinity(), x.options()), 1);
+  MemoryByDepth memories;
   for (int i = 0; i < cfg.decoder_layer_num(); ++i) {
     const auto& lc = cfg.decoder_layers[i];
-    auto [memory, memory_mask] = attention_memory(enc, lc.ende_attn_layers);
+    const auto& [memory, memory_mask] = memories.get(enc, lc.ende_attn_layers);
     x = layers[i]->as<DecoderLayerImpl>()->forward(x, memory, memory_mask, causal, dim, cfg.encoder_embed_dim, lc, drop);
   }
   if (layer_norm) x = layer_norm->forward(x, dim);
@@ -212,9 +228,10 @@ torch::Tensor TransformerDecoderImpl::features(const torch::Tensor& prev_tokens,
 
 DecoderCache TransformerDecoderImpl::start_cache(const EncoderOutput& enc, const SubConfig& cfg) {
   DecoderCache cache;
+  MemoryByDepth memories;
   for (int i = 0; i < cfg.decoder_layer_num(); ++i) {
     const auto& lc = cfg.decoder_layers[i];
-    auto [memory, memory_mask] = attention_memory(enc, lc.ende_attn_layers);
+    const auto& [memory, memory_mask] = memories.get(enc, lc.ende_attn_layers);
     cache.layers.push_back(layers[i]->as<DecoderLayerImpl>()->start_cache(memory, memory_mask, cfg.encoder_embed_dim, lc));
   }
   return cache;

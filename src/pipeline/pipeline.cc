@@ -181,7 +181,7 @@ Plan make_plan(const RunOptions& o) {
   p.hashes["predictors"] = hash_of({{"up", p.hashes["measure"]}});
   p.hashes["search"] = hash_of(search_all);
   p.hashes["final"] = hash_of({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)}});
-  p.hashes["evaluate"] = hash_of({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_b", c.max_len_b},
+  p.hashes["evaluate"] = hash_of({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_a", c.max_len_a}, {"max_len_b", c.max_len_b},
                                   {"repeats", c.measure_repeats}});
   p.hashes["export"] = hash_of({{"up", p.hashes["final"]}, {"static", {c.static_src_len, c.static_tgt_len}}});
   p.hashes["report"] = hash_of({{"up", p.hashes["evaluate"]}, {"export", p.hashes["export"]}});
@@ -658,7 +658,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
     const std::string model = job.dir + "/checkpoint_last.pt";
     const SubConfig config = load_config_file(job.config_path, p.space.qkv_dim > 0 ? p.space.qkv_dim : kHatQkvDim).config;
     // BLEU once per model (the largest serves every target); latency and memory on each target it is compared on.
-    const Unit unit{job.dir, hash_of({{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_b", p.config.max_len_b}}),
+    const Unit unit{job.dir, hash_of({{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_a", p.config.max_len_a}, {"max_len_b", p.config.max_len_b}}),
                     "evaluation-unit.json"};
     json scores;
     if (auto done = cached_unit(unit, /*owns_dir=*/false)) {
@@ -669,6 +669,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
       e.device = p.config.train_device;
       e.data_dir = p.workdir + "/data";
       e.generation = generation_preset(p.config.generation_preset);
+      e.generation.max_len_a = p.config.max_len_a;
       e.generation.max_len_b = p.config.max_len_b;
       e.output_path = job.dir + "/test.hyp";
       const auto eval_start = Clock::now();

@@ -8,8 +8,11 @@
 #include <limits>
 #include <sstream>
 
+#include "thanos/commands/prepare.h"
+#include "thanos/commands/score.h"
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
+#include "thanos/decode/significance.h"
 
 namespace thanos {
 namespace {
@@ -165,6 +168,37 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
   return o.str();
 }
 
+// Chosen against baseline on the test set, by paired bootstrap resampling of their BLEU (sacreBLEU's
+// --paired-bs): a point-estimate gap on a few hundred segments is often noise, and the report says
+// which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing.
+json chosen_vs_baseline(const std::string& workdir, const json& chosen, const json& baseline) {
+  if (chosen.is_null() || baseline.is_null()) return nullptr;
+  const auto hyp_of = [](const json& m) { return (fs::path(m.at("model").get<std::string>()).parent_path() / "test.hyp").string(); };
+  const json test = load_prepared_manifest(workdir + "/data").at("splits").at("test");
+  const std::string refs_path = workdir + "/data/" + test.at("raw_tgt").get<std::string>();
+  if (!fs::exists(hyp_of(chosen)) || !fs::exists(hyp_of(baseline)) || !fs::exists(refs_path)) return nullptr;
+  const PairedBootstrapResult r = paired_bootstrap_bleu(read_segments(hyp_of(chosen), "hypothesis"),
+                                                        read_segments(hyp_of(baseline), "hypothesis"),
+                                                        read_segments(refs_path, "reference"));
+  const bool significant = r.p_value < 0.05;
+  return {{"method", "paired bootstrap resampling of BLEU (Koehn 2004; sacreBLEU --paired-bs)"},
+          {"bleu_delta", r.delta},
+          {"ci95", {r.ci_low, r.ci_high}},
+          {"p_value", r.p_value},
+          {"samples", r.samples},
+          {"segments", r.segments},
+          {"verdict", !significant ? "level within noise" : (r.delta > 0 ? "ahead" : "behind")}};
+}
+
+// " (-0.56 BLEU; paired bootstrap 95% interval [-1.31, 0.20], p = 0.21 over 337 segments: level within noise)"
+std::string significance_text(const json& c) {
+  if (c.is_null()) return "";
+  return " (" + std::string(c["bleu_delta"].get<double>() >= 0 ? "+" : "") + fixed(c["bleu_delta"], 2) +
+         " BLEU; paired bootstrap 95% interval [" + fixed(c["ci95"][0], 2) + ", " + fixed(c["ci95"][1], 2) + "], p = " +
+         fixed(c["p_value"], 3) + " over " + std::to_string(c["segments"].get<int>()) + " segments: " +
+         c["verdict"].get<std::string>() + ")";
+}
+
 json write_run_report(const std::string& workdir, const RunConfig& config, const std::vector<StagePlan>& stages) {
   const json search = read_json(workdir + "/stages/search.json").at("outputs");
   const json evaluated = read_json(workdir + "/stages/evaluate.json").at("outputs");
@@ -206,6 +240,7 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
                                 (s["budget"]["latency_ms"].is_null() || c["latency_ms_measured"].get<double>() <= s["budget"]["latency_ms"].get<double>()) &&
                                 (s["budget"]["memory_mb"].is_null() || c["memory_mb_measured"].get<double>() <= s["budget"]["memory_mb"].get<double>());
     b["chosen_at_least_baseline_bleu"] = !c.is_null() && (bl.is_null() || c["bleu"].get<double>() >= bl["bleu"].get<double>());
+    b["chosen_vs_baseline"] = chosen_vs_baseline(workdir, c, bl);
     b["nothing_fits"] = s.value("nothing_fits", "");
     budgets.push_back(b);
   }
@@ -263,7 +298,8 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << limit("memory", "memory_mb", "memory_spec", "MiB") << "\n\n"
        << "Feasible fraction of the measured space: " << num(100 * b["feasible_fraction"].get<double>(), 3) << "%. "
        << "Chosen model fits when measured: " << (b["chosen_fits_measured"].get<bool>() ? "yes" : "NO")
-       << "; BLEU at least the baseline's: " << (b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO") << ".\n\n"
+       << "; BLEU at least the baseline's: " << (b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO")
+       << significance_text(b["chosen_vs_baseline"]) << ".\n\n"
        << "| model | config | BLEU | chrF | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
        << "|---|---|---|---|---|---|---|---|\n"
        << model_row("chosen", b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"])

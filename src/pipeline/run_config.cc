@@ -268,7 +268,11 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     read_train(src, train_part, "final", c.final_train);
   }
   if (const auto n = root["evaluate"]) {
-    check_keys(src, n, "evaluate", {"preset", "max_len_b"});
+    check_keys(src, n, "evaluate", {"preset", "max_len_a", "max_len_b"});
+    if (n["max_len_a"]) {
+      c.max_len_a = yaml_fields::as_double(src, n["max_len_a"], "evaluate.max_len_a");
+      if (!(c.max_len_a >= 0)) throw std::invalid_argument(where(src, n["max_len_a"], "evaluate.max_len_a") + ": expected a number >= 0");
+    }
     if (n["preset"]) c.generation_preset = one_of(src, n["preset"], "evaluate.preset", {"hat-wmt", "hat-iwslt"});
     if (n["max_len_b"]) c.max_len_b = positive_int(src, n["max_len_b"], "evaluate.max_len_b");
   }

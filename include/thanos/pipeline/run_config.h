@@ -84,6 +84,7 @@ struct RunConfig {
   std::string final_mode = "finetune";  // finetune (inherited weights) | scratch
   TrainStageSettings final_train;    // each of chosen, largest, baseline
   std::string generation_preset = "hat-wmt";
+  double max_len_a = 0;  // output length limit: max_len_a * source length + max_len_b (fairseq)
   int max_len_b = 200;
   int static_src_len = 64, static_tgt_len = 64;
   // Planned minutes per stage (the demo's 15-minute promise); `--dry-run` compares its estimates.
