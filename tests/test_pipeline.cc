@@ -244,11 +244,12 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
       EXPECT_NE(std::string(role), "largest");  // the largest always exists
       continue;
     }
-    for (const char* key : {"config", "bleu", "chrf", "latency_ms_measured", "memory_mb_measured", "params",
-                            "sentences_per_second_end_to_end"}) {
+    for (const char* key : {"config", "bleu", "chrf", "test_ppl", "test_nll_loss", "latency_ms_measured", "memory_mb_measured",
+                            "params", "sentences_per_second_end_to_end"}) {
       EXPECT_TRUE(s[role].contains(key)) << key;
     }
     EXPECT_GT(s[role]["params"].get<double>(), 0);
+    EXPECT_GT(s[role]["test_ppl"].get<double>(), 1.0);
     EXPECT_GT(s[role]["latency_ms_measured"].get<double>(), 0);
     // The reported latency is the median of measure.repeats (default 3) measurements.
     std::vector<double> taken = s[role]["latency_ms_measurements"].get<std::vector<double>>();
@@ -284,12 +285,12 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_EQ(html.find("http://") == std::string::npos || html.find("http://www.w3.org/2000/svg") != std::string::npos, true);
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, nothing to fetch or run
-  // Every table row of report.md has the header's 8 cells (a config's own '|' is not a separator).
+  // Every table row of report.md has the header's 9 cells (a config's own '|' is not a separator).
   const std::string md = read_text_file(w + "/report.md");
   EXPECT_NE(md.find("| chosen |"), std::string::npos);
   for (const auto& line : split_lines(md, false)) {
     if (line.rfind("| chosen", 0) == 0 || line.rfind("| baseline", 0) == 0 || line.rfind("| largest", 0) == 0) {
-      EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 9) << line;
+      EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 10) << line;
     }
   }
   for (const char* stage : {"prepare", "super", "measure", "predictors", "search", "final", "evaluate", "export", "report"}) {

@@ -682,6 +682,16 @@ json stage_evaluate(const Plan& p, const Log& log) {
                 {"sentences_per_second_end_to_end", eval_seconds > 0 ? static_cast<double>(r.sentences) / eval_seconds : 0.0},
                 {"sentences_per_second_decoding", r.decode_seconds > 0 ? static_cast<double>(r.sentences) / r.decode_seconds : 0.0},
                 {"test_sentences", r.sentences}};
+      // The test split's perplexity beside BLEU: at the demo's few minutes of training BLEU moves
+      // with a handful of degenerate outputs, while the loss over every reference token is steadier.
+      ValidCommandOptions v;
+      v.checkpoint_path = model;
+      v.data_dir = p.workdir + "/data";
+      v.split = "test";
+      v.device = p.config.train_device;
+      const json test_loss = run_valid(v).at("results").at(0);
+      scores["test_nll_loss"] = test_loss.at("nll_loss");
+      scores["test_ppl"] = test_loss.at("ppl");
       complete_unit(unit, scores);
     }
     json per_target = json::array();

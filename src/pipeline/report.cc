@@ -277,13 +277,14 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << ", protocol " << t.protocol << ", " << t.dtype << ".\n\n";
   }
   auto model_row = [&](const std::string& label, const json& m) {
-    if (m.is_null()) return "| " + label + " | - | - | - | - | - | - | - |\n";
+    if (m.is_null()) return "| " + label + " | - | - | - | - | - | - | - | - |\n";
     // A config summary separates encoder and decoder with '|', the tables' cell separator.
     std::string config_text = m["config"].get<std::string>();
     for (std::size_t at = config_text.find(" | "); at != std::string::npos; at = config_text.find(" | ", at)) {
       config_text.replace(at, 3, " ; ");
     }
     return "| " + label + " | " + config_text + " | " + fixed(m["bleu"], 2) + " | " + fixed(m["chrf"], 2) + " | " +
+           fixed(m.value("test_ppl", json(nullptr)), 1) + " | " +
            fixed(m["latency_ms_measured"], 1) + " | " + fixed(m["memory_mb_measured"], 1) + " | " +
            num(m["params"].get<double>() / 1e6, 3) + " M | " + fixed(m["sentences_per_second_end_to_end"], 1) + " |\n";
   };
@@ -300,8 +301,8 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << "Chosen model fits when measured: " << (b["chosen_fits_measured"].get<bool>() ? "yes" : "NO")
        << "; BLEU at least the baseline's: " << (b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO")
        << significance_text(b["chosen_vs_baseline"]) << ".\n\n"
-       << "| model | config | BLEU | chrF | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
-       << "|---|---|---|---|---|---|---|---|\n"
+       << "| model | config | BLEU | chrF | test ppl | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
+       << "|---|---|---|---|---|---|---|---|---|\n"
        << model_row("chosen", b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"])
        << model_row("largest of the space", b["largest"]) << "\n";
   }
