@@ -195,7 +195,8 @@ Plan make_plan(const RunOptions& o) {
 // per second (measured on the demo space: 1.8e10 on 2 threads; small models reach less, big ones
 // more); a SuperTransformer trains the average sampled member, taken as the mean of the smallest
 // and the largest. A measurement ~1 s plus (warm-ups + repeats) x tgt_len x 2 ms, scoring ~4000
-// valid pairs/s, decoding ~150 test sentences/s.
+// valid pairs/s, decoding and scoring ~80 test sentences/s (the demo: 1,054
+// sentences, beam 5, in ~13 s per model).
 double estimate_seconds(const Plan& p, const std::string& stage) {
   const RunConfig& c = p.config;
   // On a GPU: 2.7e12 parameter-tokens/s, measured by tools/gpu_check.cc on an H100 (float32,
@@ -234,7 +235,7 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
     return budgets * pop * it * subset / 4000.0 + verify;
   }
   if (stage == "final") return train_s(c.final_train, largest) + 2 * budgets * train_s(c.final_train, mean);
-  if (stage == "evaluate") return (1 + 2 * budgets) * 1000.0 / 150.0 + evaluate;
+  if (stage == "evaluate") return (1 + 2 * budgets) * 1000.0 / 80.0 + evaluate;
   if (stage == "export") return budgets * 5;
   return 2;
 }
