@@ -368,7 +368,10 @@ TEST_F(OrtRunnerTest, EncoderOnceThenDecoderStepLoopInsideTheRunner) {
   EXPECT_EQ(present.shape, (std::vector<std::int64_t>{beam, steps, d}));
   EXPECT_LE(max_abs_diff(to_torch(present), past), 1e-5);
   EXPECT_LE(max_abs_diff(to_torch(named(r.last_outputs, "logits")), logits), 1e-4);
-  EXPECT_EQ(max_abs_diff(to_torch(named(stepped, "present")), to_torch(present)), 0.0);
+  // Same graph, same inputs, but the memory is replicated inside the runner in one case and by
+  // libtorch in the other: on AVX-512 machines ONNX Runtime's kernels may then take a differently
+  // aligned path and round the mean differently (measured: 4.8e-7 on an AMD EPYC), so not bitwise.
+  EXPECT_LE(max_abs_diff(to_torch(named(stepped, "present")), to_torch(present)), 1e-6);
 
   // Wiring errors are named.
   OrtLoopRequest bad = q;

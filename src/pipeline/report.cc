@@ -172,11 +172,12 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
 // --paired-bs): a point-estimate gap on a few hundred segments is often noise, and the report says
 // which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing.
 json chosen_vs_baseline(const std::string& workdir, const json& chosen, const json& baseline) {
-  if (chosen.is_null() || baseline.is_null()) return nullptr;
+  if (chosen.is_null() || baseline.is_null() || !chosen.contains("model") || !baseline.contains("model")) return nullptr;
   const auto hyp_of = [](const json& m) { return (fs::path(m.at("model").get<std::string>()).parent_path() / "test.hyp").string(); };
+  if (!fs::exists(hyp_of(chosen)) || !fs::exists(hyp_of(baseline)) || !fs::exists(workdir + "/data/manifest.json")) return nullptr;
   const json test = load_prepared_manifest(workdir + "/data").at("splits").at("test");
   const std::string refs_path = workdir + "/data/" + test.at("raw_tgt").get<std::string>();
-  if (!fs::exists(hyp_of(chosen)) || !fs::exists(hyp_of(baseline)) || !fs::exists(refs_path)) return nullptr;
+  if (!fs::exists(refs_path)) return nullptr;
   const PairedBootstrapResult r = paired_bootstrap_bleu(read_segments(hyp_of(chosen), "hypothesis"),
                                                         read_segments(hyp_of(baseline), "hypothesis"),
                                                         read_segments(refs_path, "reference"));
