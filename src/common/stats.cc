@@ -6,6 +6,15 @@
 
 namespace thanos {
 
+double percentile_of(std::vector<double> values, double p) {
+  if (values.empty()) throw std::invalid_argument("percentile of no values");
+  std::sort(values.begin(), values.end());
+  const double rank = p / 100.0 * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(rank));
+  const std::size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (rank - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
 double median_of(std::vector<double> v) {
   if (v.empty()) return 0;
   const std::size_t n = v.size();

@@ -1,9 +1,10 @@
 #include "thanos/decode/significance.h"
 
-#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
+
+#include "thanos/common/stats.h"
 
 namespace thanos {
 
@@ -45,21 +46,12 @@ PairedBootstrapResult paired_bootstrap_bleu(const std::vector<std::string>& hyps
     }
     d = bleu_from_statistics(a, bleu).score - bleu_from_statistics(b, bleu).score;
   }
-  double sum = 0;
-  for (double d : deltas) sum += d;
-  r.mean_delta = sum / static_cast<double>(deltas.size());
+  r.mean_delta = mean_of(deltas);
   int as_extreme = 0;
   for (double d : deltas) as_extreme += std::abs(d - r.mean_delta) >= std::abs(r.delta) ? 1 : 0;
   r.p_value = (as_extreme + 1.0) / (static_cast<double>(deltas.size()) + 1.0);
-  std::sort(deltas.begin(), deltas.end());
-  auto percentile = [&](double q) {  // linear interpolation between closest ranks, as numpy's default
-    const double at = q * static_cast<double>(deltas.size() - 1);
-    const std::size_t lo = static_cast<std::size_t>(std::floor(at));
-    const std::size_t hi = std::min(lo + 1, deltas.size() - 1);
-    return deltas[lo] + (at - static_cast<double>(lo)) * (deltas[hi] - deltas[lo]);
-  };
-  r.ci_low = percentile(0.025);
-  r.ci_high = percentile(0.975);
+  r.ci_low = percentile_of(deltas, 2.5);
+  r.ci_high = percentile_of(deltas, 97.5);
   return r;
 }
 

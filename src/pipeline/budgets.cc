@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "thanos/common/csv.h"
+#include "thanos/common/stats.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/latency_dataset.h"
 
@@ -52,11 +53,7 @@ std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
 
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) throw std::invalid_argument("percentile of no values (the dataset has no feasible row)");
-  std::sort(values.begin(), values.end());
-  const double rank = p / 100.0 * static_cast<double>(values.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(rank));
-  const std::size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (rank - static_cast<double>(lo)) * (values[hi] - values[lo]);
+  return percentile_of(std::move(values), p);
 }
 
 ResolvedBudgets resolve_budgets(const BudgetPair& pair, const std::vector<MeasuredPoint>& points) {
