@@ -60,16 +60,14 @@ class ElasticAttentionImpl : public torch::nn::Module {
 
   // The query's projection, scaled by head_dim^-0.5 after it (bias included), as fairseq does.
   torch::Tensor project_query(const torch::Tensor& query, const AttentionDims& dims);
-  // {k, v} of `input`, or {q, k, v} (q scaled) when with_query (self-attention), each [B, T, qkv].
-  // With many rows (training, scoring, batched decoding) the sliced weights are stacked and applied
+  // {k, v} of `input`, or {q, k, v} (q scaled) when with_query (self-attention), each [B, T, qkv];
+  // the decoding paths' projections (forward() projects time-major, separately: see there).
+  // With many rows (batched decoding, the encoder memory) the sliced weights are stacked and applied
   // in one [N, in] x [in, 2-3 qkv] product instead of HAT's two or three [N, in] x [in, qkv] ones,
   // which at small widths run far below the machine's GEMM rate; with few rows (a decoder step at
   // batch 1) stacking would copy more weight than the products read, so they stay separate.
   std::vector<torch::Tensor> project_qkv(const torch::Tensor& input, const AttentionDims& dims, bool with_query);
-  // Attention over already projected q [B,Tq,qkv], k/v [B,Tk,qkv]; returns [B,Tq,query_dim].
-  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const AttentionDims& dims,
-                       const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask);
-  // The same over head-split inputs [B, heads, T, head_dim] (what attend() does after splitting).
+  // Attention over head-split inputs [B, heads, T, head_dim] (the decoding paths' layout); returns [B,Tq,query_dim].
   torch::Tensor attend_heads(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
                              const AttentionDims& dims, const torch::Tensor& key_padding_mask,
                              const torch::Tensor& attn_mask);
