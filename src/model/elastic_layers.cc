@@ -146,7 +146,7 @@ torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const to
   // batch-major [B, T, C] the heads ([B, heads, T, head_dim]) cannot be flattened into one batch
   // dimension without copying q, k and v, and matmul copied all three (and their gradients back);
   // here one copy of the input replaces them. Measured with bench/thanos_bench_train on 2 cores:
-  // +5-10% training tokens/s at the demo's sizes (docs/BENCHMARKS.md). The projections stay
+  // the `small` size went from 1.18x to 1.24-1.30x of the PyTorch peer (bench/README.md). The projections stay
   // separate: stacking them would leave q, k, v interleaved per row and need the copies again.
   const int64_t B = query.size(0), Tq = query.size(1), Tk = key.size(1);
   const int64_t heads = dims.heads, head_dim = dims.qkv_dim / dims.heads;
