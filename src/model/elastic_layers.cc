@@ -120,11 +120,9 @@ torch::Tensor ElasticAttentionImpl::split_heads(const torch::Tensor& t, const At
   return t.reshape({t.size(0), t.size(1), d.heads, d.qkv_dim / d.heads}).transpose(1, 2);
 }
 
-torch::Tensor ElasticAttentionImpl::attend_heads(const torch::Tensor& qh, const torch::Tensor& kh,
-                                                 const torch::Tensor& vh, const AttentionDims& d,
-                                                 const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask) {
-  const int64_t B = qh.size(0), Tq = qh.size(2), Tk = kh.size(2);
-  auto scores = torch::matmul(qh, kh.transpose(-2, -1));  // [B, H, Tq, Tk]
+torch::Tensor ElasticAttentionImpl::attention_weights(torch::Tensor scores, const torch::Tensor& key_padding_mask,
+                                                      const torch::Tensor& attn_mask) {
+  const int64_t B = scores.size(0), Tk = scores.size(3);
   // Masks are applied in place: the scores are a fresh tensor whose product's backward needs only
   // its inputs, so this saves two score-sized allocations and passes.
   if (attn_mask.defined()) scores.add_(attn_mask);
@@ -133,8 +131,19 @@ torch::Tensor ElasticAttentionImpl::attend_heads(const torch::Tensor& qh, const 
   }
   auto probs = torch::softmax(scores, -1);
   if (attention_dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(attention_dropout).training(true));
-  auto out = torch::matmul(probs, vh).transpose(1, 2).reshape({B, Tq, d.qkv_dim});
-  return out_proj->forward(out, d.qkv_dim, d.query_dim);
+  return probs;
+}
+
+torch::Tensor ElasticAttentionImpl::merge_heads_and_project(const torch::Tensor& heads_out, const AttentionDims& d) {
+  const int64_t B = heads_out.size(0), Tq = heads_out.size(2);
+  return out_proj->forward(heads_out.transpose(1, 2).reshape({B, Tq, d.qkv_dim}), d.qkv_dim, d.query_dim);
+}
+
+torch::Tensor ElasticAttentionImpl::attend_heads(const torch::Tensor& qh, const torch::Tensor& kh,
+                                                 const torch::Tensor& vh, const AttentionDims& d,
+                                                 const torch::Tensor& key_padding_mask, const torch::Tensor& attn_mask) {
+  const auto probs = attention_weights(torch::matmul(qh, kh.transpose(-2, -1)), key_padding_mask, attn_mask);
+  return merge_heads_and_project(torch::matmul(probs, vh), d);
 }
 
 torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& key,
@@ -146,8 +155,8 @@ torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const to
   // batch-major [B, T, C] the heads ([B, heads, T, head_dim]) cannot be flattened into one batch
   // dimension without copying q, k and v, and matmul copied all three (and their gradients back);
   // here one copy of the input replaces them. Measured with bench/thanos_bench_train on 2 cores:
-  // the `small` size went from 1.18x to 1.24-1.30x of the PyTorch peer (bench/README.md). The projections stay
-  // separate: stacking them would leave q, k, v interleaved per row and need the copies again.
+  // the `small` size went from 1.18x to 1.24-1.30x of the PyTorch peer (bench/README.md). The
+  // projections stay separate: stacking them would interleave q, k, v per row and need the copies.
   const int64_t B = query.size(0), Tq = query.size(1), Tk = key.size(1);
   const int64_t heads = dims.heads, head_dim = dims.qkv_dim / dims.heads;
   const bool self_attention = query.is_same(key) && dims.query_dim == dims.kv_dim;
@@ -157,17 +166,8 @@ torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const to
   const auto q = split(project_query(query_tm, dims));
   const auto k = split(k_proj->forward(key_tm, dims.kv_dim, dims.qkv_dim));
   const auto v = split(v_proj->forward(key_tm, dims.kv_dim, dims.qkv_dim));
-  auto scores = torch::bmm(q, k.transpose(1, 2));  // [B*heads, Tq, Tk]
-  // Masks in place: the scores are a fresh tensor whose product's backward needs only its inputs.
-  if (attn_mask.defined()) scores.add_(attn_mask);
-  if (key_padding_mask.defined()) {
-    scores.view({B, heads, Tq, Tk})
-        .masked_fill_(key_padding_mask.view({B, 1, 1, Tk}), -std::numeric_limits<float>::infinity());
-  }
-  auto probs = torch::softmax(scores, -1);
-  if (attention_dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(attention_dropout).training(true));
-  auto out = torch::bmm(probs, v).view({B, heads, Tq, head_dim}).transpose(1, 2).reshape({B, Tq, dims.qkv_dim});
-  return out_proj->forward(out, dims.qkv_dim, dims.query_dim);
+  const auto probs = attention_weights(torch::bmm(q, k.transpose(1, 2)).view({B, heads, Tq, Tk}), key_padding_mask, attn_mask);
+  return merge_heads_and_project(torch::bmm(probs.view({B * heads, Tq, Tk}), v).view({B, heads, Tq, head_dim}), dims);
 }
 
 torch::Tensor ElasticAttentionImpl::forward_incremental(const torch::Tensor& query, const AttentionDims& dims,

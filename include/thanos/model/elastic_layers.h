@@ -85,6 +85,12 @@ class ElasticAttentionImpl : public torch::nn::Module {
 
   ElasticLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
   double attention_dropout;
+ private:
+  // Fresh scores [B, heads, Tq, Tk] -> masked (in place), softmax, attention dropout.
+  torch::Tensor attention_weights(torch::Tensor scores, const torch::Tensor& key_padding_mask,
+                                  const torch::Tensor& attn_mask);
+  // [B, heads, Tq, head_dim] -> [B, Tq, qkv] -> the output projection.
+  torch::Tensor merge_heads_and_project(const torch::Tensor& heads_out, const AttentionDims& dims);
 };
 TORCH_MODULE(ElasticAttention);
 
