@@ -40,7 +40,7 @@ endif()
 
 # `thanos search` (predictor files, JSON outputs, measurement backends) joins the tools layer.
 if(TARGET thanos_tools)
-  target_sources(thanos_tools PRIVATE src/commands/search.cc)
+  target_sources(thanos_tools PRIVATE src/commands/search.cc src/search/bleu_rerank.cc)
 endif()
 if(TARGET thanos)
   target_sources(thanos PRIVATE src/cli/search_command.cc)

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -19,6 +20,7 @@
 #include "thanos/common/text.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/predict/predictor_file.h"
+#include "thanos/search/bleu_rerank.h"
 #include "thanos/search/strategy.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
@@ -189,6 +191,61 @@ TEST_F(SearchCli, VerificationWalksDownTheRankingUpToItsLimit) {
   }
   EXPECT_TRUE(j["pareto_front"].empty());
   EXPECT_FALSE(fs::exists(dir() + "/walk/best.yml"));
+}
+
+// --rerank: the shortlist (the best of each depth pair first) is translated from the valid split
+// with inherited weights and walked by BLEU. Each BLEU equals what `thanos eval` gives the same
+// config of the same SuperTransformer (another code path: model loaded from its file, the split
+// re-read); the returned candidates follow the BLEU order; best.yml is the best BLEU.
+TEST_F(SearchCli, RerankOrdersTheShortlistByValidBleu) {
+  const std::string decoding = " --beam 2 --max-len-a 1.2 --max-len-b 5 --max-tokens 4096";
+  const auto r = run_cli(base("rerank") + " --memory-mb 100000 --rerank 3 --top-k 3" + decoding);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("re-rank 3/3"), std::string::npos) << r.output;
+  const auto j = read_json(dir() + "/rerank/search.json");
+  const auto& rr = j["rerank"];
+  ASSERT_EQ(rr["candidates"].size(), 3u) << rr.dump(2);
+  EXPECT_EQ(rr["sentences"].get<int>(), 20);
+  EXPECT_EQ(rr["generation"]["beam"].get<int>(), 2);
+  const auto& front = j["pareto_front"];
+  ASSERT_EQ(front.size(), 3u);
+  std::set<int> decoder_depths;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& c = rr["candidates"][i];
+    if (i > 0) EXPECT_LE(c["bleu"].get<double>(), rr["candidates"][i - 1]["bleu"].get<double>());
+    decoder_depths.insert(c["decoder_layers"].get<int>());
+    ASSERT_EQ(front[i]["hash"], c["hash"]);  // returned in BLEU order
+    EXPECT_EQ(front[i]["valid_bleu"], c["bleu"]);
+    const std::string config = dir() + "/rerank/candidate" + std::to_string(i) + ".json";
+    write_file_atomically(config, front[i]["config"].dump());
+    const auto e = run_cli("--threads 1 eval --model " + dir() + "/super/checkpoint_last.pt --config " + config + " --data " +
+                           dir() + "/prepared --split valid --json" + decoding);
+    ASSERT_EQ(e.code, 0) << e.output;
+    const auto eval = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    EXPECT_NEAR(c["bleu"].get<double>(), eval["bleu"]["score"].get<double>(), 1e-9) << c.dump();
+    EXPECT_NEAR(c["chrf"].get<double>(), eval["chrf"]["score"].get<double>(), 1e-9) << c.dump();
+  }
+  // The space has decoders of one and two layers: both are on the shortlist.
+  EXPECT_EQ(decoder_depths, (std::set<int>{1, 2}));
+  EXPECT_EQ(load_config_file(dir() + "/rerank/best.yml", 32).config.hash_hex(), rr["candidates"][0]["hash"].get<std::string>());
+}
+
+// The shortlist: the best of each (encoder, decoder) depth pair in the order of their best member,
+// then the second best of each, ...
+TEST_F(SearchCli, RerankShortlistTakesTheBestOfEachDepthPairInTurn) {
+  auto with_depths = [&](int enc, int dec) {
+    SubConfig c = space_->largest();
+    c.encoder_layers.resize(enc);
+    c.decoder_layers.resize(dec);
+    return c;
+  };
+  const std::vector<SubConfig> ranked = {with_depths(2, 1), with_depths(2, 1), with_depths(3, 1),
+                                         with_depths(2, 2), with_depths(2, 1), with_depths(3, 2)};
+  EXPECT_EQ(rerank_shortlist(ranked, 4), (std::vector<std::size_t>{0, 2, 3, 5}));
+  EXPECT_EQ(rerank_shortlist(ranked, 5), (std::vector<std::size_t>{0, 2, 3, 5, 1}));
+  EXPECT_EQ(rerank_shortlist(ranked, 10), (std::vector<std::size_t>{0, 2, 3, 5, 1, 4}));
+  EXPECT_EQ(rerank_shortlist(ranked, 0), std::vector<std::size_t>{});
+  EXPECT_EQ(rerank_shortlist({}, 3), std::vector<std::size_t>{});
 }
 
 // nsga2: its hypervolume over (loss, memory) — no latency predictor — is recomputed here by a 2-D

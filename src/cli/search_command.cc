@@ -1,6 +1,7 @@
 #include <limits>
 
 #include "command.h"
+#include "generation_flags.h"
 #include "thanos/commands/search.h"
 
 namespace thanos::cli {
@@ -46,6 +47,11 @@ Command add_search_command(CLI::App& parent) {
                   "Measurements of a candidate whose latency reads within 25% of the budget; the median decides "
                   "(1 = one measurement)")
       ->capture_default_str();
+  app->add_option("--rerank", o->rerank,
+                  "Translate this many of the best candidates (the best of each encoder/decoder depth pair first) from the "
+                  "valid split with inherited weights and rank them by BLEU before the rest (0 = off: loss only, as HAT)")
+      ->capture_default_str();
+  const GenerationFlags generation(app);  // how --rerank translates: --preset, --beam, ... as in `thanos eval`
   app->add_option("--hv-reference-loss", o->hv_reference_loss,
                   "Pareto modes: the hypervolume's reference loss (default: the worst loss of the random first batch); "
                   "fix it to compare runs");
@@ -53,6 +59,7 @@ Command add_search_command(CLI::App& parent) {
   return {app, [=]() {
             SearchOptions opts = *o;
             opts.protocol = latency_protocol_preset(*protocol);
+            opts.rerank_generation = generation.resolve();
             for (const auto& kv : *sets) {
               const auto eq = kv.find('=');
               if (eq == std::string::npos) throw std::invalid_argument("--set " + kv + ": expected KEY=VALUE");
@@ -72,7 +79,9 @@ Command add_search_command(CLI::App& parent) {
               return 3;
             }
             std::cout << "search: best " << s["pareto_front"][0]["hash"].get<std::string>() << " valid loss "
-                      << s["pareto_front"][0]["valid_loss"] << " -> " << opts.out_dir << "/best.yml\n";
+                      << s["pareto_front"][0]["valid_loss"]
+                      << (s["pareto_front"][0].contains("valid_bleu") ? ", valid BLEU " + s["pareto_front"][0]["valid_bleu"].dump() : "")
+                      << " -> " << opts.out_dir << "/best.yml\n";
             return 0;
           }};
 }

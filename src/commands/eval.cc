@@ -20,31 +20,41 @@
 
 namespace thanos {
 
+ScoringSplit load_scoring_split(const std::string& data_dir, const std::string& split_name) {
+  ScoringSplit s;
+  s.manifest = load_prepared_manifest(data_dir);
+  const auto& splits = s.manifest.at("splits");
+  if (!splits.contains(split_name)) {
+    std::string have;
+    for (const auto& [name, _] : splits.items()) have += (have.empty() ? "" : ", ") + name;
+    throw std::invalid_argument(data_dir + "/manifest.json: no split '" + split_name + "' (it has " + have +
+                                "); `thanos prepare --test PREFIX` makes a test split");
+  }
+  const auto& split = splits.at(split_name);
+  s.data = load_binarized(data_dir + "/" + split.at("file").get<std::string>());
+  const std::string ref_path = data_dir + "/" + split.at("raw_tgt").get<std::string>();
+  s.refs = read_segments(ref_path, "reference");
+  if (s.refs.size() != s.data.size()) {
+    throw std::invalid_argument(ref_path + ": " + std::to_string(s.refs.size()) + " lines, but the binarized split has " +
+                                std::to_string(s.data.size()) + " pairs; re-run `thanos prepare`");
+  }
+  s.vocab_size = s.manifest.at("vocab_size").get<int>();
+  s.spm_path = data_dir + "/" + s.manifest.value("spm_model", "spm.model");
+  return s;
+}
+
 EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::string&)>& log) {
   o.generation.validate();
   const auto start = std::chrono::steady_clock::now();
   auto say = [&](const std::string& s) {
     if (log) log(s);
   };
-  const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
-  const auto& splits = manifest.at("splits");
-  if (!splits.contains(o.split)) {
-    std::string have;
-    for (const auto& [name, _] : splits.items()) have += (have.empty() ? "" : ", ") + name;
-    throw std::invalid_argument(o.data_dir + "/manifest.json: no split '" + o.split + "' (it has " + have +
-                                "); `thanos prepare --test PREFIX` makes a test split");
-  }
-  const auto& split = splits.at(o.split);
-  const BinarizedSplit data = load_binarized(o.data_dir + "/" + split.at("file").get<std::string>());
-  const std::string ref_path = o.data_dir + "/" + split.at("raw_tgt").get<std::string>();
-  const std::vector<std::string> refs = read_segments(ref_path, "reference");
-  if (refs.size() != data.size()) {
-    throw std::invalid_argument(ref_path + ": " + std::to_string(refs.size()) + " lines, but the binarized split has " +
-                                std::to_string(data.size()) + " pairs; re-run `thanos prepare`");
-  }
-
-  const int vocab = manifest.at("vocab_size").get<int>();
-  const SubwordModel spm(o.data_dir + "/" + manifest.value("spm_model", "spm.model"));
+  const ScoringSplit scoring = load_scoring_split(o.data_dir, o.split);
+  const nlohmann::json& manifest = scoring.manifest;
+  const BinarizedSplit& data = scoring.data;
+  const std::vector<std::string>& refs = scoring.refs;
+  const int vocab = scoring.vocab_size;
+  const SubwordModel spm(scoring.spm_path);
   EvalResult r;
   r.generation = o.generation;
   r.sentences = data.size();

@@ -21,6 +21,7 @@
 #include "thanos/model/cost_model.h"
 #include "thanos/model/model_file.h"
 #include "thanos/predict/predictor_file.h"
+#include "thanos/search/bleu_rerank.h"
 #include "thanos/search/nsga2.h"
 #include "thanos/search/pareto.h"
 #include "thanos/search/study.h"
@@ -125,6 +126,8 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   if (o.top_k < 1) throw std::invalid_argument("--top-k must be >= 1");
   if (o.verify_repeats < 1) throw std::invalid_argument("--verify-repeats must be >= 1, got " + std::to_string(o.verify_repeats));
   if (o.verify_limit < 0) throw std::invalid_argument("--verify-limit must be >= 0 (0 = 4 x top-k), got " + std::to_string(o.verify_limit));
+  if (o.rerank < 0) throw std::invalid_argument("--rerank must be >= 0 (0 = off), got " + std::to_string(o.rerank));
+  if (o.rerank > 0) o.rerank_generation.validate();
   const json manifest = load_prepared_manifest(o.data_dir);
   LoadedModel m = load_model(o.checkpoint_path);
   if (m.info.is_standalone()) throw std::invalid_argument(o.checkpoint_path + ": a standalone SubTransformer; search needs a SuperTransformer");
@@ -246,8 +249,9 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   std::vector<std::unique_ptr<Backend>> backends;
   if (!o.verify_device.empty()) backends = make_backends(o.verify_device, o.token_file, "");
   const bool walking = !strategy->pareto() && !backends.empty();
+  const bool reranking = !strategy->pareto() && o.rerank > 0;
   const int verify_limit = o.verify_limit > 0 ? std::max(o.verify_limit, o.top_k) : 4 * o.top_k;
-  if (walking) {
+  if (walking || reranking) {
     std::set<std::string> listed;
     for (const auto& e : ranked) listed.insert(e.config.hash_hex());
     std::vector<Evaluation> rest;
@@ -256,6 +260,58 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     }
     std::stable_sort(rest.begin(), rest.end(), [](const Evaluation& a, const Evaluation& b) { return a.fitness < b.fitness; });
     ranked.insert(ranked.end(), rest.begin(), rest.end());
+  }
+  // Re-ranking: a shortlist (per depth pair) walked by BLEU on the valid split, then the rest.
+  json rerank_summary = nullptr;
+  std::map<std::string, RerankScore> rerank_scores;
+  if (reranking) {
+    const auto rerank_start = Clock::now();
+    std::vector<SubConfig> configs;
+    for (const auto& e : ranked) configs.push_back(e.config);
+    const std::vector<std::size_t> shortlist = rerank_shortlist(configs, o.rerank);
+    const BleuReranker reranker(m.model, load_scoring_split(o.data_dir, "valid"), o.rerank_generation, o.fitness.max_tokens);
+    const GenerationOptions& g = reranker.generation();
+    log("search: re-ranking " + std::to_string(shortlist.size()) + " candidates (the best of each depth pair) by BLEU on the " +
+        std::to_string(reranker.sentences()) + " valid sentences, inherited weights, beam " + std::to_string(g.beam));
+    std::vector<std::pair<std::size_t, RerankScore>> scored;
+    for (const std::size_t i : shortlist) {
+      if (o.stop && o.stop->load()) {
+        SearchReport stopped;
+        stopped.interrupted = true;
+        log("search: interrupted while re-ranking; the same command resumes");
+        return stopped;
+      }
+      const RerankScore score = reranker.score(ranked[i].config);
+      std::ostringstream line;
+      line.precision(4);
+      line << "search: re-rank " << scored.size() + 1 << "/" << shortlist.size() << ": " << ranked[i].config.summary()
+           << ": valid loss " << ranked[i].fitness << ", BLEU " << score.bleu << ", chrF " << score.chrf << " ("
+           << score.seconds << " s)";
+      log(line.str());
+      scored.emplace_back(i, score);
+      rerank_scores[ranked[i].config.hash_hex()] = score;
+    }
+    // Best BLEU first; equal BLEU keeps the loss order.
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second.bleu > b.second.bleu; });
+    std::vector<Evaluation> reordered;
+    std::set<std::size_t> taken;
+    json listed = json::array();
+    for (const auto& [i, score] : scored) {
+      reordered.push_back(ranked[i]);
+      taken.insert(i);
+      listed.push_back({{"hash", ranked[i].config.hash_hex()}, {"summary", ranked[i].config.summary()},
+                        {"encoder_layers", ranked[i].config.encoder_layer_num()},
+                        {"decoder_layers", ranked[i].config.decoder_layer_num()}, {"valid_loss", ranked[i].fitness},
+                        {"loss_rank", i + 1}, {"bleu", score.bleu}, {"chrf", score.chrf}, {"seconds", score.seconds}});
+    }
+    for (std::size_t i = 0; i < ranked.size(); ++i) {
+      if (!taken.count(i)) reordered.push_back(ranked[i]);
+    }
+    ranked = std::move(reordered);
+    rerank_summary = {{"metric", "bleu"}, {"split", "valid"}, {"sentences", reranker.sentences()},
+                      {"generation", {{"beam", g.beam}, {"lenpen", g.lenpen}, {"max_len_a", g.max_len_a}, {"max_len_b", g.max_len_b}}},
+                      {"requested", o.rerank}, {"candidates", listed},
+                      {"seconds", std::chrono::duration<double>(Clock::now() - rerank_start).count()}};
   }
   const std::size_t candidates = strategy->pareto() || walking ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
   const auto verify_start = Clock::now();
@@ -281,6 +337,10 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
               {"latency_ms_measured", nullptr}, {"memory_mb_predicted", e.check.estimate.memory_mb},
               {"memory_mb_measured", nullptr}, {"params", params.total()},
               {"flops", count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()}};
+    if (const auto it = rerank_scores.find(e.config.hash_hex()); it != rerank_scores.end()) {
+      c["valid_bleu"] = it->second.bleu;
+      c["valid_chrf"] = it->second.chrf;
+    }
     bool fits = true;
     if (!backends.empty()) {
       MeasureRequest r;
@@ -400,6 +460,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
                               {"reference_loss_from", o.hv_reference_loss > 0 ? "--hv-reference-loss" : "worst loss of the first (random) batch"},
                               {"predicted_costs", true}};
   }
+  summary["rerank"] = rerank_summary;
   summary["verification"] = {{"device", o.verify_device}, {"backend", o.verify_backend},
                              {"measured", measured}, {"wanted", o.top_k},
                              {"limit", strategy->pareto() ? json(nullptr) : json(verify_limit)},
@@ -414,6 +475,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
                             {"fraction", draws > 0 ? static_cast<double>(feasible_draws) / draws : 1.0}};
   summary["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
   summary["timings"] = {{"total_seconds", summary["seconds"]}, {"fitness_seconds", fitness_seconds},
+                        {"rerank_seconds", rerank_summary.is_null() ? 0.0 : rerank_summary["seconds"].get<double>()},
                         {"verification_seconds", verify_seconds}};
   write_file_atomically(o.out_dir + "/search.json", summary.dump(2) + "\n");
   return {summary, chosen.has_value()};

@@ -108,6 +108,15 @@ std::string corpus_file(const Plan& p, const std::string& prefix, const std::str
 
 std::string hash_of(const json& j) { return hex64(fnv1a64(j.dump())); }
 
+// How the evaluate stage translates (and the search's BLEU re-ranking, so that it ranks by the
+// BLEU the run reports).
+GenerationOptions evaluate_generation(const RunConfig& c) {
+  GenerationOptions g = generation_preset(c.generation_preset);
+  g.max_len_a = c.max_len_a;
+  g.max_len_b = c.max_len_b;
+  return g;
+}
+
 Plan make_plan(const RunOptions& o) {
   Plan p;
   p.options = o;
@@ -173,6 +182,10 @@ Plan make_plan(const RunOptions& o) {
     t.search_hash = hash_of({{"super", p.hashes["super"]}, {"measure", t.measure_hash}, {"budgets", budgets}, {"strategy", c.strategy},
                              {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k}, {"verify_limit", c.verify_limit}, {"margin", c.search_margin},
                              {"repeats", c.measure_repeats}, {"seed", c.seed}});
+    if (c.rerank > 0) {  // keyed only when on: runs cached before re-ranking existed stay valid
+      t.search_hash = hash_of({{"search", t.search_hash}, {"rerank", c.rerank}, {"preset", c.generation_preset},
+                               {"max_len_a", c.max_len_a}, {"max_len_b", c.max_len_b}});
+    }
     measure_all.push_back({spec.name, t.measure_hash});
     search_all.push_back({spec.name, t.search_hash});
     p.targets.push_back(t);
@@ -232,7 +245,9 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
     const double pop = c.strategy_settings.count("population") ? c.strategy_settings.at("population") : 125;
     const double it = c.strategy_settings.count("iterations") ? c.strategy_settings.at("iterations") : 30;
     const double subset = c.valid_subset > 0 ? c.valid_subset : 1000;
-    return budgets * pop * it * subset / 4000.0 + verify;
+    // Re-ranking translates the valid split once per shortlisted candidate (~500 sentences at the
+    // evaluate estimate's 80 sentences/s).
+    return budgets * pop * it * subset / 4000.0 + budgets * c.rerank * 500.0 / 80.0 + verify;
   }
   if (stage == "final") return train_s(c.final_train, largest) + 2 * budgets * train_s(c.final_train, mean);
   if (stage == "evaluate") return (1 + 2 * budgets) * 1000.0 / 80.0 + evaluate;
@@ -535,6 +550,8 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     o.target_threads = t.spec.threads;
     o.top_k = p.config.top_k;
     o.verify_limit = p.config.verify_limit;
+    o.rerank = p.config.rerank;
+    o.rerank_generation = evaluate_generation(p.config);  // re-ranked by BLEU as the evaluate stage scores
     o.verify_repeats = p.config.measure_repeats;
     o.fitness_device = p.config.train_device;  // scoring inherited weights is training-side work
     o.out_dir = dir;
@@ -669,9 +686,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
       e.model_path = model;
       e.device = p.config.train_device;
       e.data_dir = p.workdir + "/data";
-      e.generation = generation_preset(p.config.generation_preset);
-      e.generation.max_len_a = p.config.max_len_a;
-      e.generation.max_len_b = p.config.max_len_b;
+      e.generation = evaluate_generation(p.config);
       e.output_path = job.dir + "/test.hyp";
       const auto eval_start = Clock::now();
       const EvalResult r = run_eval(e, nullptr);

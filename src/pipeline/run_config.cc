@@ -240,7 +240,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (n["repeats"]) c.measure_repeats = positive_int(src, n["repeats"], "measure.repeats");
   }
   if (const auto n = root["search"]) {
-    check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "top_k", "verify_limit", "margin"});
+    check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "rerank", "top_k", "verify_limit", "margin"});
     if (n["margin"]) {
       c.search_margin = yaml_fields::as_double(src, n["margin"], "search.margin");
       if (!(c.search_margin >= 0)) throw std::invalid_argument(where(src, n["margin"], "search.margin") + ": expected a number >= 0");
@@ -254,6 +254,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
       }
     }
     if (n["valid_subset"]) c.valid_subset = positive_int(src, n["valid_subset"], "search.valid_subset", 0);
+    if (n["rerank"]) c.rerank = positive_int(src, n["rerank"], "search.rerank", 0);
     if (n["top_k"]) c.top_k = positive_int(src, n["top_k"], "search.top_k");
     if (n["verify_limit"]) c.verify_limit = positive_int(src, n["verify_limit"], "search.verify_limit", 0);
   }

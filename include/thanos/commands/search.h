@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "thanos/decode/beam_search.h"
 #include "thanos/hw/latency_protocol.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/predict/predictor.h"
@@ -38,6 +39,11 @@ struct SearchOptions {
   int top_k = 3;                        // candidates returned; with verification, ones that fit when measured (Pareto modes: the front)
   int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
   int verify_repeats = 3;               // measurements of a candidate near the latency budget; the median decides
+  // Re-ranking (search/bleu_rerank.h): this many of the best candidates, the best of each depth
+  // pair first, are translated from the valid split with inherited weights and walked by BLEU
+  // before the rest (by loss). 0 = off: the loss alone ranks, as in HAT. Not in Pareto modes.
+  int rerank = 0;
+  GenerationOptions rerank_generation;  // how they are translated (the pipeline: its evaluate settings)
   double hv_reference_loss = 0;         // Pareto modes: the hypervolume's loss reference (0 = worst of the random first batch)
   std::string out_dir;                  // search.json, best.yml, candidates.csv, evaluations.jsonl
   const std::atomic<bool>* stop = nullptr;  // set: return at the next iteration, interrupted (resumable)

@@ -78,6 +78,9 @@ struct RunConfig {
   std::string strategy = "evo";
   std::map<std::string, double> strategy_settings;
   int valid_subset = 200;            // fitness: valid pairs scored per candidate (0 = all)
+  // Candidates re-ranked by BLEU on the valid split, translated with inherited weights as the
+  // evaluate stage translates (thanos search --rerank; search/bleu_rerank.h). 0: loss only (HAT).
+  int rerank = 0;
   int top_k = 2;                     // candidates returned per budget: ones that fit when measured
   int verify_limit = 0;              // most candidates measured per budget while looking (0 = 4 x top_k)
   double search_margin = 1.0;        // safety margin in prediction errors (thanos search --margin)

@@ -1,0 +1,60 @@
+#include "thanos/search/bleu_rerank.h"
+
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "thanos/data/subword_model.h"
+#include "thanos/decode/batch_decoder.h"
+
+namespace thanos {
+
+std::vector<std::size_t> rerank_shortlist(const std::vector<SubConfig>& ranked, int n) {
+  // Depth pairs in the order of their best member; within each, the members best first.
+  std::vector<std::pair<int, int>> order;
+  std::map<std::pair<int, int>, std::vector<std::size_t>> by_depth;
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    const std::pair<int, int> depth{ranked[i].encoder_layer_num(), ranked[i].decoder_layer_num()};
+    auto& members = by_depth[depth];
+    if (members.empty()) order.push_back(depth);
+    members.push_back(i);
+  }
+  std::vector<std::size_t> picked;
+  for (std::size_t round = 0; static_cast<int>(picked.size()) < n; ++round) {
+    bool any = false;
+    for (const auto& depth : order) {
+      const auto& members = by_depth[depth];
+      if (round >= members.size()) continue;
+      any = true;
+      picked.push_back(members[round]);
+      if (static_cast<int>(picked.size()) >= n) break;
+    }
+    if (!any) break;  // fewer than n candidates
+  }
+  return picked;
+}
+
+BleuReranker::BleuReranker(SuperTransformer model, ScoringSplit split, GenerationOptions generation, int max_tokens)
+    : model_(std::move(model)), split_(std::move(split)), generation_(generation), max_tokens_(max_tokens) {
+  generation_.validate();
+  if (model_->options().tgt_vocab_size != split_.vocab_size) {
+    throw std::invalid_argument("BLEU re-ranking: the SuperTransformer's vocabulary " + std::to_string(model_->options().tgt_vocab_size) +
+                                " differs from the data's " + std::to_string(split_.vocab_size));
+  }
+}
+
+RerankScore BleuReranker::score(const SubConfig& config) const {
+  const auto start = std::chrono::steady_clock::now();
+  Generator generator(model_, config, generation_);
+  const DecodeOutput decoded = decode_in_batches(generator, split_.data, max_tokens_);
+  // Loaded per call: sentencepiece's processor is cheap to load and not shared across threads here.
+  const SubwordModel spm(split_.spm_path);
+  const std::vector<std::string> hyps = split_.data.size() ? spm.decode(decoded.tokens) : std::vector<std::string>{};
+  RerankScore s;
+  s.bleu = corpus_bleu(hyps, {split_.refs}, BleuOptions{}).score;
+  s.chrf = corpus_chrf(hyps, {split_.refs}, ChrfOptions{}).score;
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s;
+}
+
+}  // namespace thanos
