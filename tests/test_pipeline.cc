@@ -100,6 +100,11 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   EXPECT_EQ(c.measure_samples, 30);
   EXPECT_EQ(c.measure_repeats, 5);
   EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\n", "run.yml").measure_repeats, 3);  // the default
+  EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\n", "run.yml").rerank, 0);  // off, as HAT
+  EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\nsearch: {rerank: 6}\n", "run.yml").rerank, 6);
+  const std::string rerank = message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {rerank: -2}\n");
+  EXPECT_NE(rerank.find("search.rerank"), std::string::npos) << rerank;
+  EXPECT_NE(rerank.find("expected >= 0"), std::string::npos) << rerank;
 
   // Errors name the file, line, key, value and what is allowed.
   const std::string unknown = message_of("space: s.yml\nbudgets: {latency: p40}\nsuper: {updatez: 5}\n");
@@ -210,7 +215,7 @@ target: {device: cpu, threads: 1, protocol: quick}
 budgets: [{name: tight, latency: 1000ms, memory: 1000MiB}]
 super: {updates: 30, max_tokens: 300, lr: 0.003, warmup: 5}
 measure: {samples: 18}
-search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, top_k: 2, margin: 0}
+search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, rerank: 2, top_k: 2, margin: 0}
 final: {mode: finetune, updates: 10, max_tokens: 300, lr: 0.001, warmup: 2}
 evaluate: {max_len_a: 0.5, max_len_b: 12}
 export: {static: [40, 16]}
@@ -275,6 +280,14 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
   EXPECT_DOUBLE_EQ(s["budget"]["latency_ms"].get<double>(), 1000.0);
   EXPECT_EQ(s["budget"]["memory_spec"], "1000MiB");
   EXPECT_LE(s["chosen"]["latency_ms_measured"].get<double>(), s["budget"]["latency_ms"].get<double>());
+  // search.rerank: 2 shortlisted candidates translated as the evaluate stage translates; under these
+  // budgets the best BLEU of them fits and is the chosen model.
+  const auto searched = nlohmann::json::parse(read_text_file(w + "/search/tight/search.json"));
+  const auto& rerank = searched["rerank"];
+  ASSERT_EQ(rerank["candidates"].size(), 2u) << rerank.dump(2);
+  EXPECT_DOUBLE_EQ(rerank["generation"]["max_len_a"].get<double>(), 0.5);
+  EXPECT_EQ(rerank["generation"]["max_len_b"].get<int>(), 12);
+  EXPECT_EQ(rerank["candidates"][0]["hash"], s["chosen"]["config_hash"]);
   // Exports: dynamic and static graphs, file names saying which.
   const std::string ex = w + "/export/tight";
   for (const char* f : {"/dynamic/encoder_dynamic.onnx", "/dynamic/decoder_step_dynamic.onnx", "/static/encoder_static.onnx",
