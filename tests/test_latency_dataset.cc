@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -330,6 +331,35 @@ TEST(LatencyDataset, AWindowReMeasuredWhileDisturbedIsMeasuredAgain) {
   EXPECT_EQ(s.flagged, 0);
   const Table t = read_table(csv);
   EXPECT_EQ(check_remeasured_configs(t, 3), 3);
+}
+
+// A reference that reads faster than its baseline is read again at once: cooling cannot slow a
+// device down (a 30 s cool-down here would show in the log and hold the test up for 30 s).
+TEST(LatencyDataset, AFasterReferenceIsReadAgainWithoutACooldown) {
+  TempDir dir("dataset");
+  const std::string csv = dir.path() + "/lat.csv";
+  auto job = tiny_job(10);
+  job.reference_every = 3;
+  job.cooldown_s = 30;
+  FakeBackend backend("fake");
+  // Calls: 1 reference; 2-4 rows; 5 check (30% fast); 6 reference again (normal); 7-9 the window
+  // again; 10 check (normal).
+  backend.throttle(5, 5, 0.7);
+  std::vector<std::string> log;
+  const auto start = std::chrono::steady_clock::now();
+  const auto s = build_latency_dataset(job, {&backend}, csv, [&](const std::string& line) { log.push_back(line); });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(s.remeasured, 3);
+  EXPECT_EQ(s.flagged, 0);
+  bool reread = false;
+  for (const auto& line : log) {
+    EXPECT_EQ(line.find("cooling down"), std::string::npos) << line;
+    reread = reread || (line.find("drifted -30.0%") != std::string::npos && line.find("again at once") != std::string::npos);
+  }
+  EXPECT_TRUE(reread);
+  EXPECT_LT(seconds, 25.0);  // no 30 s sleep
+  const Table t = read_table(csv);
+  EXPECT_EQ(check_remeasured_configs(t, 2), 3);
 }
 
 TEST(LatencyDataset, PersistentDriftFlagsRows) {

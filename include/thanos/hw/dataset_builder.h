@@ -23,7 +23,8 @@ struct MeasureJob {
   bool include_extremes = true;
   // Drift guard: the reference is re-measured every `reference_every` rows on each backend; a
   // change beyond `drift_tolerance` (relative to that backend's first reference measurement)
-  // waits `cooldown_s` up to `max_cooldowns` times for it to come back, then re-measures the rows
+  // waits `cooldown_s` up to `max_cooldowns` times for it to come back (a faster reading is read
+  // again without waiting: cooling cannot slow a device down), then re-measures the rows
   // taken since the last good check, checking the reference again after them (a window re-measured
   // while disturbed is measured again, within the same max_cooldowns); rows measured while it
   // stays out are flagged.
