@@ -265,53 +265,17 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   json rerank_summary = nullptr;
   std::map<std::string, RerankScore> rerank_scores;
   if (reranking) {
-    const auto rerank_start = Clock::now();
-    std::vector<SubConfig> configs;
-    for (const auto& e : ranked) configs.push_back(e.config);
-    const std::vector<std::size_t> shortlist = rerank_shortlist(configs, o.rerank);
     const BleuReranker reranker(m.model, load_scoring_split(o.data_dir, "valid"), o.rerank_generation, o.fitness.max_tokens);
-    const GenerationOptions& g = reranker.generation();
-    log("search: re-ranking " + std::to_string(shortlist.size()) + " candidates (the best of each depth pair) by BLEU on the " +
-        std::to_string(reranker.sentences()) + " valid sentences, inherited weights, beam " + std::to_string(g.beam));
-    std::vector<std::pair<std::size_t, RerankScore>> scored;
-    for (const std::size_t i : shortlist) {
-      if (o.stop && o.stop->load()) {
-        SearchReport stopped;
-        stopped.interrupted = true;
-        log("search: interrupted while re-ranking; the same command resumes");
-        return stopped;
-      }
-      const RerankScore score = reranker.score(ranked[i].config);
-      std::ostringstream line;
-      line.precision(4);
-      line << "search: re-rank " << scored.size() + 1 << "/" << shortlist.size() << ": " << ranked[i].config.summary()
-           << ": valid loss " << ranked[i].fitness << ", BLEU " << score.bleu << ", chrF " << score.chrf << " ("
-           << score.seconds << " s)";
-      log(line.str());
-      scored.emplace_back(i, score);
-      rerank_scores[ranked[i].config.hash_hex()] = score;
+    RerankOutcome reranked = rerank_by_bleu(ranked, reranker, o.rerank, log, o.stop);
+    if (reranked.interrupted) {
+      SearchReport stopped;
+      stopped.interrupted = true;
+      log("search: interrupted while re-ranking; the same command resumes");
+      return stopped;
     }
-    // Best BLEU first; equal BLEU keeps the loss order.
-    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second.bleu > b.second.bleu; });
-    std::vector<Evaluation> reordered;
-    std::set<std::size_t> taken;
-    json listed = json::array();
-    for (const auto& [i, score] : scored) {
-      reordered.push_back(ranked[i]);
-      taken.insert(i);
-      listed.push_back({{"hash", ranked[i].config.hash_hex()}, {"summary", ranked[i].config.summary()},
-                        {"encoder_layers", ranked[i].config.encoder_layer_num()},
-                        {"decoder_layers", ranked[i].config.decoder_layer_num()}, {"valid_loss", ranked[i].fitness},
-                        {"loss_rank", i + 1}, {"bleu", score.bleu}, {"chrf", score.chrf}, {"seconds", score.seconds}});
-    }
-    for (std::size_t i = 0; i < ranked.size(); ++i) {
-      if (!taken.count(i)) reordered.push_back(ranked[i]);
-    }
-    ranked = std::move(reordered);
-    rerank_summary = {{"metric", "bleu"}, {"split", "valid"}, {"sentences", reranker.sentences()},
-                      {"generation", {{"beam", g.beam}, {"lenpen", g.lenpen}, {"max_len_a", g.max_len_a}, {"max_len_b", g.max_len_b}}},
-                      {"requested", o.rerank}, {"candidates", listed},
-                      {"seconds", std::chrono::duration<double>(Clock::now() - rerank_start).count()}};
+    ranked = std::move(reranked.ranked);
+    rerank_scores = std::move(reranked.scores);
+    rerank_summary = std::move(reranked.summary);
   }
   const std::size_t candidates = strategy->pareto() || walking ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
   const auto verify_start = Clock::now();

@@ -1,7 +1,10 @@
 #include "thanos/search/bleu_rerank.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
+#include <sstream>
 #include <utility>
 
 #include "thanos/data/subword_model.h"
@@ -55,6 +58,52 @@ RerankScore BleuReranker::score(const SubConfig& config) const {
   s.chrf = corpus_chrf(hyps, {split_.refs}, ChrfOptions{}).score;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return s;
+}
+
+RerankOutcome rerank_by_bleu(const std::vector<Evaluation>& ranked, const BleuReranker& reranker, int n,
+                             const std::function<void(const std::string&)>& log, const std::atomic<bool>* stop) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<SubConfig> configs;
+  for (const auto& e : ranked) configs.push_back(e.config);
+  const std::vector<std::size_t> shortlist = rerank_shortlist(configs, n);
+  const GenerationOptions& g = reranker.generation();
+  log("search: re-ranking " + std::to_string(shortlist.size()) + " candidates (the best of each depth pair) by BLEU on the " +
+      std::to_string(reranker.sentences()) + " valid sentences, inherited weights, beam " + std::to_string(g.beam));
+  RerankOutcome out;
+  std::vector<std::pair<std::size_t, RerankScore>> scored;
+  for (const std::size_t i : shortlist) {
+    if (stop && stop->load()) {
+      out.interrupted = true;
+      return out;
+    }
+    const RerankScore score = reranker.score(ranked[i].config);
+    std::ostringstream line;
+    line.precision(4);
+    line << "search: re-rank " << scored.size() + 1 << "/" << shortlist.size() << ": " << ranked[i].config.summary()
+         << ": valid loss " << ranked[i].fitness << ", BLEU " << score.bleu << ", chrF " << score.chrf << " (" << score.seconds << " s)";
+    log(line.str());
+    scored.emplace_back(i, score);
+    out.scores[ranked[i].config.hash_hex()] = score;
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second.bleu > b.second.bleu; });
+  std::set<std::size_t> taken;
+  nlohmann::json listed = nlohmann::json::array();
+  for (const auto& [i, score] : scored) {
+    const Evaluation& e = ranked[i];
+    out.ranked.push_back(e);
+    taken.insert(i);
+    listed.push_back({{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"encoder_layers", e.config.encoder_layer_num()},
+                      {"decoder_layers", e.config.decoder_layer_num()}, {"valid_loss", e.fitness}, {"loss_rank", i + 1},
+                      {"bleu", score.bleu}, {"chrf", score.chrf}, {"seconds", score.seconds}});
+  }
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    if (!taken.count(i)) out.ranked.push_back(ranked[i]);
+  }
+  out.summary = {{"metric", "bleu"}, {"split", "valid"}, {"sentences", reranker.sentences()},
+                 {"generation", {{"beam", g.beam}, {"lenpen", g.lenpen}, {"max_len_a", g.max_len_a}, {"max_len_b", g.max_len_b}}},
+                 {"requested", n}, {"candidates", listed},
+                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+  return out;
 }
 
 }  // namespace thanos

@@ -10,13 +10,18 @@
 // trained alone. Measured on the demo, the inherited-weight BLEU of a pair of candidates ordered
 // them as their BLEU after fine-tuning did where the loss did not (docs/PIPELINE.md). Decoding
 // costs seconds per candidate, so only a shortlist is decoded: the loss still does the searching.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "thanos/commands/eval.h"
 #include "thanos/model/super_transformer.h"
+#include "thanos/search/strategy.h"
 #include "thanos/space/sub_config.h"
 
 namespace thanos {
@@ -48,5 +53,17 @@ class BleuReranker {
   GenerationOptions generation_;
   int max_tokens_;
 };
+
+struct RerankOutcome {
+  std::vector<Evaluation> ranked;             // the shortlist, best BLEU first (equal BLEU: loss order), then the rest as given
+  std::map<std::string, RerankScore> scores;  // by config hash
+  nlohmann::json summary;                     // search.json's "rerank"
+  bool interrupted = false;                   // `stop` was set; nothing else is filled in
+};
+
+// Scores rerank_shortlist(ranked, n) with `reranker`, one progress line each through `log`, and
+// reorders `ranked` (best first) by it.
+RerankOutcome rerank_by_bleu(const std::vector<Evaluation>& ranked, const BleuReranker& reranker, int n,
+                             const std::function<void(const std::string&)>& log, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace thanos
