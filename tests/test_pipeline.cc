@@ -175,6 +175,19 @@ TEST(RunBudgets, ARemeasuredConfigCountsOnceWithItsLastRow) {
   fs::remove(path);
 }
 
+// The evaluate stage's drift baseline: the median reference reading of the dataset's rows (rows
+// without one left out); a file without the column is refused, naming it.
+TEST(RunBudgets, TheDatasetsReferenceIsTheMedianReading) {
+  const std::string path = ::testing::TempDir() + "/thanos_reference_" + std::to_string(::getpid()) + ".csv";
+  std::ofstream(path) << "config_hash,reference_latency_ms\na,12.5\nb,10\nc,\nd,11\ne,30\n";
+  EXPECT_DOUBLE_EQ(dataset_reference_ms(path), 11.75);  // median of 12.5, 10, 11, 30
+  std::ofstream(path) << "config_hash,feasible\na,1\n";
+  const std::string message = testing::invalid_argument_message([&] { dataset_reference_ms(path); });
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("reference_latency_ms"), std::string::npos) << message;
+  fs::remove(path);
+}
+
 TEST(RunBaseline, HomogeneousMembersOfTheSpace) {
   const SearchSpace space = parse_search_space(kTinySpace, "tiny.yml").space;
   const auto members = homogeneous_members(space);
@@ -280,6 +293,14 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
   EXPECT_DOUBLE_EQ(s["budget"]["latency_ms"].get<double>(), 1000.0);
   EXPECT_EQ(s["budget"]["memory_spec"], "1000MiB");
   EXPECT_LE(s["chosen"]["latency_ms_measured"].get<double>(), s["budget"]["latency_ms"].get<double>());
+  // The evaluate stage read the drift reference before each model's figures (cool-downs at most 2 a stage).
+  int cooldowns = 0;
+  for (const char* role : {"chosen", "largest", "baseline"}) {
+    if (s[role].is_null()) continue;
+    EXPECT_TRUE(s[role]["reference_drift"].is_number()) << role;
+    cooldowns += s[role]["reference_cooldowns"].get<int>();
+  }
+  EXPECT_LE(cooldowns, 2);
   // search.rerank: 2 shortlisted candidates translated as the evaluate stage translates; under these
   // budgets the best BLEU of them fits and is the chosen model.
   const auto searched = nlohmann::json::parse(read_text_file(w + "/search/tight/search.json"));

@@ -1,6 +1,7 @@
 // The budget claim on a noisy machine: repeated near the budget, the median decides.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <stdexcept>
@@ -111,6 +112,45 @@ TEST(RepeatedMeasurement, RejectsAPolicyThatTakesNoMeasurement) {
   negative.near = -0.1;
   EXPECT_THROW(run(t, 14.3, negative), std::invalid_argument);
   EXPECT_EQ(t.calls, 0u);
+}
+
+// settle_reference: slowness beyond the tolerance is waited out, up to the cap; a faster reading
+// is accepted at once.
+struct ScriptedReference {
+  std::vector<double> readings;
+  std::size_t calls = 0;
+  std::vector<double> slept;
+  double read() { return readings.at(std::min(calls++, readings.size() - 1)); }
+};
+
+ReferenceCheck settle(ScriptedReference& r, int max_cooldowns) {
+  return settle_reference([&] { return r.read(); }, 10.0, 0.10, 30, max_cooldowns, [&](double s) { r.slept.push_back(s); }, nullptr);
+}
+
+TEST(SettleReference, SlownessIsWaitedOutUntilTheReferenceIsBack) {
+  ScriptedReference r{{14.5, 12.0, 10.5}};
+  const ReferenceCheck c = settle(r, 3);
+  EXPECT_EQ(c.cooldowns, 2);
+  EXPECT_EQ(r.slept, (std::vector<double>{30, 30}));
+  EXPECT_DOUBLE_EQ(c.reference_ms, 10.5);
+  EXPECT_NEAR(c.drift, 0.05, 1e-12);
+}
+
+TEST(SettleReference, FasterOrWithinToleranceIsAcceptedAtOnceAndTheCapHolds) {
+  ScriptedReference fast{{7.0}};
+  EXPECT_EQ(settle(fast, 3).cooldowns, 0);
+  EXPECT_TRUE(fast.slept.empty());
+  EXPECT_NEAR(settle(fast, 3).drift, -0.3, 1e-12);
+  ScriptedReference within{{10.9}};
+  EXPECT_EQ(settle(within, 3).cooldowns, 0);
+  ScriptedReference slow{{15.0}};
+  const ReferenceCheck c = settle(slow, 2);
+  EXPECT_EQ(c.cooldowns, 2);
+  EXPECT_EQ(slow.calls, 3u);  // the first reading and one after each cool-down
+  EXPECT_NEAR(c.drift, 0.5, 1e-12);
+  ScriptedReference none{{15.0}};
+  EXPECT_EQ(settle(none, 0).cooldowns, 0);  // the cap spent: measured as it is, the drift reported
+  EXPECT_THROW(settle_reference([] { return 1.0; }, 0.0, 0.1, 30, 1, [](double) {}, nullptr), std::invalid_argument);
 }
 
 }  // namespace

@@ -51,6 +51,22 @@ std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
   return out;
 }
 
+double dataset_reference_ms(const std::string& path) {
+  const auto lines = split_lines(read_text_file(path), false);
+  if (lines.empty()) throw std::invalid_argument(path + ": empty dataset");
+  const auto header = split_csv_line(lines[0]);
+  const auto it = std::find(header.begin(), header.end(), "reference_latency_ms");
+  if (it == header.end()) throw std::invalid_argument(path + ": no column 'reference_latency_ms' (not a THANOS dataset)");
+  const std::size_t col = static_cast<std::size_t>(it - header.begin());
+  std::vector<double> values;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    const auto f = split_csv_line(lines[i]);
+    if (col < f.size() && !f[col].empty() && std::stod(f[col]) > 0) values.push_back(std::stod(f[col]));
+  }
+  return values.empty() ? 0.0 : percentile(values, 50);
+}
+
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) throw std::invalid_argument("percentile of no values (the dataset has no feasible row)");
   return percentile_of(std::move(values), p);

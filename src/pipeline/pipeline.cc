@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "thanos/commands/eval.h"
 #ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
@@ -668,8 +669,27 @@ json stage_final(const Plan& p, const Log& log, bool* interrupted) {
   return out;
 }
 
+// The drift reference (the space's smallest member, as in the measure stage) before a final model is
+// measured: a slow spell of a shared machine during this stage made a model verified at 19.8 ms
+// read 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
+// tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
+// demo's 15 minutes), and the drift left is reported beside the figures.
+ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::string& dir, int* cooldowns_left, const Log& log) {
+  const double baseline = dataset_reference_ms(dataset_path(p, t));
+  if (!(baseline > 0)) return {};
+  auto read = [&] {
+    const Measurement m = measure_on_target(p, t, p.space.smallest(), dir + "/reference.yml", 0, false).median;
+    return m.feasible ? m.latency_ms() : baseline;
+  };
+  auto sleep = [](double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); };
+  const ReferenceCheck c = settle_reference(read, baseline, 0.10, 30, std::max(0, *cooldowns_left), sleep, log);
+  *cooldowns_left -= c.cooldowns;
+  return c;
+}
+
 json stage_evaluate(const Plan& p, const Log& log) {
   json out = json::array();
+  int cooldowns_left = 2;
   const auto manifest = load_prepared_manifest(p.workdir + "/data");
   const int vocab = manifest.at("vocab_size").get<int>();
   for (const auto& job : model_jobs(p)) {
@@ -713,6 +733,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
     json per_target = json::array();
     for (const auto& t : p.targets) {
       if (job.role != "largest" && t.spec.name != job.target) continue;
+      const ReferenceCheck reference = settle_target(p, t, job.dir, &cooldowns_left, log);
       // Reported side by side: every model's figures are the median of measure.repeats.
       const RepeatedMeasurement taken = measure_on_target(p, t, config, job.dir + "/measured.yml", 0, /*always=*/true);
       const Measurement& m = taken.median;
@@ -728,6 +749,8 @@ json stage_evaluate(const Plan& p, const Log& log) {
                     {"model", model}};
       for (const auto& [k, v] : scores.items()) entry[k] = v;
       entry["latency_ms_measured"] = m.feasible ? json(m.latency_ms()) : json(nullptr);
+      entry["reference_drift"] = reference.drift;  // how much slower the device read than during its dataset
+      entry["reference_cooldowns"] = reference.cooldowns;
       entry["latency_ms_measurements"] = taken.latencies_ms;
       entry["memory_mb_measured"] = m.feasible ? json(m.peak_memory_mib) : json(nullptr);
       entry["memory_kind"] = m.memory_kind;

@@ -18,6 +18,11 @@ struct MeasuredPoint {
 // Throws std::invalid_argument naming the file.
 std::vector<MeasuredPoint> read_measured_points(const std::string& dataset_csv);
 
+// The median reference latency of a THANOS dataset CSV's rows (`reference_latency_ms`, the drift
+// guard's reference while the dataset was measured); 0 when the file has none. Throws
+// std::invalid_argument naming the file when the column is missing.
+double dataset_reference_ms(const std::string& dataset_csv);
+
 // Linear interpolation between closest ranks (NumPy's default "linear" method): the p-th
 // percentile of `values` (p in [0, 100]). Throws std::invalid_argument for no values.
 double percentile(std::vector<double> values, double p);
