@@ -14,17 +14,36 @@
 
 namespace thanos {
 
-std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
-  const auto lines = split_lines(read_text_file(path), false);
-  if (lines.empty()) throw std::invalid_argument(path + ": empty dataset");
-  const auto header = split_csv_line(lines[0]);
-  auto col = [&](const std::string& name) {
+namespace {
+
+// A dataset CSV's lines (header first) and a lookup of its columns by name that names the file when
+// one is missing.
+struct DatasetLines {
+  std::string path;
+  std::vector<std::string> lines;
+  std::vector<std::string> header;
+  std::size_t column(const std::string& name) const {
     const auto it = std::find(header.begin(), header.end(), name);
     if (it == header.end()) throw std::invalid_argument(path + ": no column '" + name + "' (not a THANOS dataset)");
     return static_cast<std::size_t>(it - header.begin());
-  };
-  const std::size_t enc = col("latency_mean_encoder"), dec = col("latency_mean_decoder"), mem = col("peak_memory_mib"),
-                    feasible = col("feasible"), hash = col("config_hash");
+  }
+};
+
+DatasetLines read_dataset_lines(const std::string& path) {
+  DatasetLines d{path, split_lines(read_text_file(path), false), {}};
+  if (d.lines.empty()) throw std::invalid_argument(path + ": empty dataset");
+  d.header = split_csv_line(d.lines[0]);
+  return d;
+}
+
+}  // namespace
+
+std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
+  const DatasetLines d = read_dataset_lines(path);
+  const auto& lines = d.lines;
+  const auto& header = d.header;
+  const std::size_t enc = d.column("latency_mean_encoder"), dec = d.column("latency_mean_decoder"),
+                    mem = d.column("peak_memory_mib"), feasible = d.column("feasible"), hash = d.column("config_hash");
   // A config re-measured by the drift guard has several rows; the last one counts (docs/MEASUREMENT.md).
   std::map<std::string, std::size_t> last_row;  // config hash -> its place in `rows` (first appearance)
   std::vector<std::optional<MeasuredPoint>> rows;
@@ -52,16 +71,12 @@ std::vector<MeasuredPoint> read_measured_points(const std::string& path) {
 }
 
 double dataset_reference_ms(const std::string& path) {
-  const auto lines = split_lines(read_text_file(path), false);
-  if (lines.empty()) throw std::invalid_argument(path + ": empty dataset");
-  const auto header = split_csv_line(lines[0]);
-  const auto it = std::find(header.begin(), header.end(), "reference_latency_ms");
-  if (it == header.end()) throw std::invalid_argument(path + ": no column 'reference_latency_ms' (not a THANOS dataset)");
-  const std::size_t col = static_cast<std::size_t>(it - header.begin());
+  const DatasetLines d = read_dataset_lines(path);
+  const std::size_t col = d.column("reference_latency_ms");
   std::vector<double> values;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    if (lines[i].empty()) continue;
-    const auto f = split_csv_line(lines[i]);
+  for (std::size_t i = 1; i < d.lines.size(); ++i) {
+    if (d.lines[i].empty()) continue;
+    const auto f = split_csv_line(d.lines[i]);
     if (col < f.size() && !f[col].empty() && std::stod(f[col]) > 0) values.push_back(std::stod(f[col]));
   }
   return values.empty() ? 0.0 : percentile(values, 50);

@@ -7,7 +7,6 @@
 #include <sstream>
 #include <utility>
 
-#include "thanos/data/subword_model.h"
 #include "thanos/decode/batch_decoder.h"
 
 namespace thanos {
@@ -38,7 +37,7 @@ std::vector<std::size_t> rerank_shortlist(const std::vector<SubConfig>& ranked, 
 }
 
 BleuReranker::BleuReranker(SuperTransformer model, ScoringSplit split, GenerationOptions generation, int max_tokens)
-    : model_(std::move(model)), split_(std::move(split)), generation_(generation), max_tokens_(max_tokens) {
+    : model_(std::move(model)), split_(std::move(split)), spm_(split_.spm_path), generation_(generation), max_tokens_(max_tokens) {
   generation_.validate();
   if (model_->options().tgt_vocab_size != split_.vocab_size) {
     throw std::invalid_argument("BLEU re-ranking: the SuperTransformer's vocabulary " + std::to_string(model_->options().tgt_vocab_size) +
@@ -50,9 +49,7 @@ RerankScore BleuReranker::score(const SubConfig& config) const {
   const auto start = std::chrono::steady_clock::now();
   Generator generator(model_, config, generation_);
   const DecodeOutput decoded = decode_in_batches(generator, split_.data, max_tokens_);
-  // Loaded per call: sentencepiece's processor is cheap to load and not shared across threads here.
-  const SubwordModel spm(split_.spm_path);
-  const std::vector<std::string> hyps = split_.data.size() ? spm.decode(decoded.tokens) : std::vector<std::string>{};
+  const std::vector<std::string> hyps = split_.data.size() ? spm_.decode(decoded.tokens) : std::vector<std::string>{};
   RerankScore s;
   s.bleu = corpus_bleu(hyps, {split_.refs}, BleuOptions{}).score;
   s.chrf = corpus_chrf(hyps, {split_.refs}, ChrfOptions{}).score;

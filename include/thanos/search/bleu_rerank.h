@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "thanos/commands/eval.h"
+#include "thanos/data/subword_model.h"
 #include "thanos/model/super_transformer.h"
 #include "thanos/search/strategy.h"
 #include "thanos/space/sub_config.h"
@@ -50,6 +51,7 @@ class BleuReranker {
  private:
   SuperTransformer model_;
   ScoringSplit split_;
+  SubwordModel spm_;  // loaded once: it detokenizes every candidate's translations
   GenerationOptions generation_;
   int max_tokens_;
 };
