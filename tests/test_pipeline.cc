@@ -105,6 +105,20 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   const std::string rerank = message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {rerank: -2}\n");
   EXPECT_NE(rerank.find("search.rerank"), std::string::npos) << rerank;
   EXPECT_NE(rerank.find("expected >= 0"), std::string::npos) << rerank;
+  // The final selection: one finalist and valid BLEU by default; more finalists than the search
+  // returns, or several with HAT's search-order choice, are refused naming the key.
+  const RunConfig defaults = parse_run_config("space: s.yml\nbudgets: {latency: p40}\n", "run.yml");
+  EXPECT_EQ(defaults.final_finalists, 1);
+  EXPECT_EQ(defaults.final_select, "valid_bleu");
+  const RunConfig three = parse_run_config("space: s.yml\nbudgets: {latency: p40}\nsearch: {top_k: 3}\nfinal: {finalists: 3, select: valid_bleu}\n", "run.yml");
+  EXPECT_EQ(three.final_finalists, 3);
+  EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\nfinal: {select: search}\n", "run.yml").final_select, "search");
+  const std::string too_many = message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {top_k: 2}\nfinal: {finalists: 3}\n");
+  EXPECT_NE(too_many.find("final.finalists: 3: expected at most search.top_k (2)"), std::string::npos) << too_many;
+  const std::string hat = message_of("space: s.yml\nbudgets: {latency: p40}\nfinal: {finalists: 2, select: search}\n");
+  EXPECT_NE(hat.find("expected 1 with final.select: search"), std::string::npos) << hat;
+  const std::string select = message_of("space: s.yml\nbudgets: {latency: p40}\nfinal: {select: bleu}\n");
+  EXPECT_NE(select.find("final.select"), std::string::npos) << select;
 
   // Errors name the file, line, key, value and what is allowed.
   const std::string unknown = message_of("space: s.yml\nbudgets: {latency: p40}\nsuper: {updatez: 5}\n");
@@ -229,7 +243,7 @@ budgets: [{name: tight, latency: 1000ms, memory: 1000MiB}]
 super: {updates: 30, max_tokens: 300, lr: 0.003, warmup: 5}
 measure: {samples: 18}
 search: {strategy: evo, settings: {population: 8, parents: 3, mutations: 3, crossovers: 2, iterations: 2}, valid_subset: 20, rerank: 2, top_k: 2, margin: 0}
-final: {mode: finetune, updates: 10, max_tokens: 300, lr: 0.001, warmup: 2}
+final: {mode: finetune, finalists: 2, updates: 10, max_tokens: 300, lr: 0.001, warmup: 2}
 evaluate: {max_len_a: 0.5, max_len_b: 12}
 export: {static: [40, 16]}
 stage_budget_minutes: {prepare: 1, super: 2, measure: 2, predictors: 1, search: 2, final: 2, evaluate: 1, export: 1, report: 1}
@@ -281,11 +295,16 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
     const auto& cmp = s["budgets"][0]["chosen_vs_baseline"];
     ASSERT_TRUE(cmp.is_object()) << s["budgets"][0].dump(2);
     EXPECT_NEAR(cmp["bleu_delta"].get<double>(), s["chosen"]["bleu"].get<double>() - s["baseline"]["bleu"].get<double>(), 1e-9);
-    EXPECT_EQ(cmp["segments"].get<int>(), s["chosen"]["test_sentences"].get<int>());
-    EXPECT_LE(cmp["ci95"][0].get<double>(), cmp["ci95"][1].get<double>());
-    EXPECT_GT(cmp["p_value"].get<double>(), 0.0);
-    EXPECT_LE(cmp["p_value"].get<double>(), 1.0);
-    EXPECT_NE(read_text_file(w + "/report.md").find("paired bootstrap 95% interval"), std::string::npos);
+    if (s["chosen"]["model"] == s["baseline"]["model"]) {  // the selection chose the baseline itself
+      EXPECT_TRUE(cmp["same_model"].get<bool>());
+      EXPECT_NE(read_text_file(w + "/report.md").find("(the chosen model is the baseline)"), std::string::npos);
+    } else {
+      EXPECT_EQ(cmp["segments"].get<int>(), s["chosen"]["test_sentences"].get<int>());
+      EXPECT_LE(cmp["ci95"][0].get<double>(), cmp["ci95"][1].get<double>());
+      EXPECT_GT(cmp["p_value"].get<double>(), 0.0);
+      EXPECT_LE(cmp["p_value"].get<double>(), 1.0);
+      EXPECT_NE(read_text_file(w + "/report.md").find("paired bootstrap 95% interval"), std::string::npos);
+    }
   }
   // Budgets far above these ~5 ms, ~5 MiB models keep a chosen model whatever the machine's load
   // (measurements of so small models vary by 2x under load; percentiles are tested above).
@@ -308,7 +327,32 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
   ASSERT_EQ(rerank["candidates"].size(), 2u) << rerank.dump(2);
   EXPECT_DOUBLE_EQ(rerank["generation"]["max_len_a"].get<double>(), 0.5);
   EXPECT_EQ(rerank["generation"]["max_len_b"].get<int>(), 12);
-  EXPECT_EQ(rerank["candidates"][0]["hash"], s["chosen"]["config_hash"]);
+  const auto& finalists = s["budgets"][0]["finalists"];
+  ASSERT_FALSE(finalists.empty()) << s["budgets"][0].dump(2);
+  EXPECT_EQ(finalists[0]["rank"], 1);
+  EXPECT_EQ(rerank["candidates"][0]["hash"], finalists[0]["config_hash"]);  // the search's first is finalist 1
+  // final.finalists: 2 — the search's two returned candidates and the baseline trained alike; the
+  // chosen is the best valid BLEU (then chrF) of them, each equal to `thanos eval --split valid` of that model.
+  const auto& selection = s["chosen"]["finalists"];
+  ASSERT_EQ(selection.size(), finalists.size() + (s["baseline"].is_null() ? 0 : 1)) << s["chosen"].dump(2);
+  EXPECT_EQ(finalists.size(), 2u);
+  EXPECT_EQ(selection[0]["name"], "finalist-1");
+  std::pair<double, double> best{-1, -1};  // BLEU, then chrF
+  std::string best_model;
+  for (const auto& f : selection) {
+    SCOPED_TRACE(f.dump());
+    const auto e = run_cli("--threads 1 eval --model " + f["model"].get<std::string>() + " --data " + w +
+                           "/data --split valid --json --preset hat-wmt --max-len-a 0.5 --max-len-b 12");
+    ASSERT_EQ(e.code, 0) << e.output;
+    const auto eval = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    EXPECT_NEAR(f["valid_bleu"].get<double>(), eval["bleu"]["score"].get<double>(), 1e-9);
+    EXPECT_NEAR(f["valid_chrf"].get<double>(), eval["chrf"]["score"].get<double>(), 1e-9);
+    const std::pair<double, double> score{eval["bleu"]["score"].get<double>(), eval["chrf"]["score"].get<double>()};
+    if (score > best) best = score, best_model = f["model"];
+  }
+  EXPECT_EQ(s["chosen"]["model"], best_model);
+  EXPECT_EQ(s["chosen"]["select"], "valid_bleu");
+  EXPECT_NE(read_text_file(w + "/report.md").find("Selected on the valid split after identical training"), std::string::npos);
   // Exports: dynamic and static graphs, file names saying which.
   const std::string ex = w + "/export/tight";
   for (const char* f : {"/dynamic/encoder_dynamic.onnx", "/dynamic/decoder_step_dynamic.onnx", "/static/encoder_static.onnx",
@@ -321,9 +365,9 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, nothing to fetch or run
   // Every table row of report.md has the header's 9 cells (a config's own '|' is not a separator).
   const std::string md = read_text_file(w + "/report.md");
-  EXPECT_NE(md.find("| chosen |"), std::string::npos);
+  EXPECT_NE(md.find("| chosen ("), std::string::npos);
   for (const auto& line : split_lines(md, false)) {
-    if (line.rfind("| chosen", 0) == 0 || line.rfind("| baseline", 0) == 0 || line.rfind("| largest", 0) == 0) {
+    if (line.rfind("| chosen", 0) == 0 || line.rfind("| baseline", 0) == 0 || line.rfind("| largest", 0) == 0 || line.rfind("| finalist", 0) == 0) {
       EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 10) << line;
     }
   }
@@ -443,7 +487,9 @@ TEST_F(RunPipeline, SeveralTargetsReuseWhatTheyShare) {
     EXPECT_EQ(b["largest"]["target"], i == 0 ? "a" : "b");
     EXPECT_GT(b["largest"]["latency_ms_measured"].get<double>(), 0);
     const std::string label = b["label"];
-    EXPECT_TRUE(fs::exists(w + "/final/" + label + "/chosen/checkpoint_last.pt")) << label;
+    EXPECT_TRUE(fs::exists(w + "/final/" + label + "/selection.json")) << label;
+    EXPECT_EQ(b["chosen"]["model"].get<std::string>().rfind(w + "/final/" + label + "/", 0), 0u) << b["chosen"]["model"];
+    EXPECT_TRUE(fs::exists(b["chosen"]["model"].get<std::string>())) << label;
     EXPECT_TRUE(fs::exists(w + "/export/" + label + "/static/encoder_static.onnx")) << label;
   }
   EXPECT_EQ(s["budgets"][0]["largest"]["bleu"], s["budgets"][1]["largest"]["bleu"]);  // one model, scored once
@@ -460,7 +506,7 @@ TEST_F(RunPipeline, SeveralTargetsReuseWhatTheyShare) {
   EXPECT_NE(again.output.find("[3/9 measure] done already with the same inputs"), std::string::npos) << again.output;
   EXPECT_NE(again.output.find("target a: searched already with the same inputs"), std::string::npos) << again.output;
   EXPECT_EQ(again.output.find("target b: searched already"), std::string::npos) << again.output;
-  EXPECT_NE(again.output.find("the chosen (a/tight) model: trained already"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("the finalist-1 (a/tight) model: trained already"), std::string::npos) << again.output;
   const auto s2 = nlohmann::json::parse(read_text_file(w + "/summary.json"));
   EXPECT_DOUBLE_EQ(s2["budgets"][1]["budget"]["latency_ms"].get<double>(), 1999.0);
 }

@@ -13,12 +13,6 @@ namespace {
 
 constexpr int kAssumedVocab = 32000;
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
-
 nlohmann::ordered_json choices_json(const SearchSpace& s) {
   std::vector<int> codes;
   for (int n : s.decoder_ende_layers_choices) codes.push_back(layers_to_hat_ende_code(n));
@@ -147,14 +141,14 @@ std::string render_info_text(const nlohmann::ordered_json& d) {
   auto config_block = [&](const nlohmann::ordered_json& c, const std::string& indent) {
     o << indent << "architecture     " << c["summary"].get<std::string>() << "\n"
       << indent << "hash             " << c["hash"].get<std::string>() << "\n"
-      << indent << "params           " << fixed(c["params"].get<double>() / 1e6, 2) << " M  (without embeddings: "
-      << fixed(c["params_no_embed"].get<double>() / 1e6, 2) << " M, HAT's #Params)\n"
-      << indent << "FLOPs            " << fixed(c["flops"].get<double>() / 1e9, 3) << " G  (matmul only "
-      << fixed(c["flops_matmul"].get<double>() / 1e9, 3) << " G; src/tgt length " << c["src_len"].get<int>() << "/"
+      << indent << "params           " << format_fixed(c["params"].get<double>() / 1e6, 2) << " M  (without embeddings: "
+      << format_fixed(c["params_no_embed"].get<double>() / 1e6, 2) << " M, HAT's #Params)\n"
+      << indent << "FLOPs            " << format_fixed(c["flops"].get<double>() / 1e9, 3) << " G  (matmul only "
+      << format_fixed(c["flops_matmul"].get<double>() / 1e9, 3) << " G; src/tgt length " << c["src_len"].get<int>() << "/"
       << c["tgt_len"].get<int>() << ", batch 1)\n"
-      << indent << "size             " << fixed(c["size_mib"]["float32"].get<double>(), 1) << " MiB float32, "
-      << fixed(c["size_mib"]["float16"].get<double>(), 1) << " MiB float16, "
-      << fixed(c["size_mib"]["int8"].get<double>(), 1) << " MiB int8 (weights, vocabulary "
+      << indent << "size             " << format_fixed(c["size_mib"]["float32"].get<double>(), 1) << " MiB float32, "
+      << format_fixed(c["size_mib"]["float16"].get<double>(), 1) << " MiB float16, "
+      << format_fixed(c["size_mib"]["int8"].get<double>(), 1) << " MiB int8 (weights, vocabulary "
       << c["vocab_size"].get<int>() << ")\n";
   };
   if (d.contains("checkpoint")) {

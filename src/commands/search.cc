@@ -290,6 +290,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     return r[r.size() / 2];
   };
   std::optional<SubConfig> chosen;
+  std::vector<SubConfig> returned;  // every candidate that fits when measured, best first
   for (std::size_t i = 0; i < candidates; ++i) {
     const Evaluation& e = ranked[i];
     if (!strategy->pareto() && static_cast<int>(front.size()) >= o.top_k) break;
@@ -348,6 +349,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       continue;
     }
     if (!chosen) chosen = e.config;
+    returned.push_back(e.config);
     front.push_back(c);
   }
 
@@ -372,6 +374,10 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   }
   write_file_atomically(o.out_dir + "/candidates.csv", csv.str());
   if (chosen) write_file_atomically(o.out_dir + "/best.yml", config_to_yaml(*chosen));
+  // The runners-up as best-2.yml, best-3.yml, ...: `thanos run` fine-tunes final.finalists of them.
+  for (std::size_t i = 1; i < returned.size(); ++i) {
+    write_file_atomically(o.out_dir + "/best-" + std::to_string(i + 1) + ".yml", config_to_yaml(returned[i]));
+  }
 
   json settings = json::object();
   for (const auto& [k, v] : o.settings) settings[k] = v;

@@ -1,5 +1,6 @@
 // BLEU as sacreBLEU 2.6.0 computes it (from its documented behaviour; docs/SCORING.md lists the
 // rules), and fairseq's BLEU for comparisons with HAT's published numbers.
+#include "thanos/common/text.h"
 #include "thanos/decode/bleu.h"
 
 #include <algorithm>
@@ -47,12 +48,6 @@ BleuStatistics& BleuStatistics::operator+=(const BleuStatistics& other) {
 }
 
 namespace {
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
 
 // sacreBLEU's defaults for the smoothing value; exp and none have none.
 std::optional<double> effective_smooth_value(const BleuOptions& o) {
@@ -106,16 +101,16 @@ double bleu_log(double p) { return p == 0 ? -9999999999.0 : std::log(p); }
 double BleuScore::ratio() const { return ref_len > 0 ? static_cast<double>(sys_len) / ref_len : 0.0; }
 
 std::string BleuScore::format() const {
-  std::string out = "BLEU = " + fixed(score, 2) + " ";
-  for (int n = 0; n < kBleuOrder; ++n) out += (n ? "/" : "") + fixed(precisions[n], 1);
-  out += " (BP = " + fixed(bp, 3) + " ratio = " + fixed(ratio(), 3) + " hyp_len = " + std::to_string(sys_len) +
+  std::string out = "BLEU = " + format_fixed(score, 2) + " ";
+  for (int n = 0; n < kBleuOrder; ++n) out += (n ? "/" : "") + format_fixed(precisions[n], 1);
+  out += " (BP = " + format_fixed(bp, 3) + " ratio = " + format_fixed(ratio(), 3) + " hyp_len = " + std::to_string(sys_len) +
          " ref_len = " + std::to_string(ref_len) + ")";
   return out;
 }
 
 std::string bleu_signature(const BleuOptions& o, std::size_t nrefs) {
   std::string smooth = smoothing_name(o.smooth);
-  if (auto v = effective_smooth_value(o)) smooth += "[" + fixed(*v, 2) + "]";
+  if (auto v = effective_smooth_value(o)) smooth += "[" + format_fixed(*v, 2) + "]";
   return join_signature({{"nrefs", std::to_string(nrefs)},
                          {"case", o.lowercase ? "lc" : "mixed"},
                          {"eff", o.effective_order ? "yes" : "no"},
@@ -234,9 +229,9 @@ double FairseqBleuScore::ratio() const { return ref_len > 0 ? static_cast<double
 
 std::string FairseqBleuScore::format() const {
   // Python's "{:2.2f}" and "{:2.1f}": width 2 is a minimum, so these are plain fixed formats.
-  std::string out = "BLEU4 = " + fixed(score, 2) + ", ";
-  for (int n = 0; n < kBleuOrder; ++n) out += (n ? "/" : "") + fixed(precisions[n], 1);
-  out += " (BP=" + fixed(bp, 3) + ", ratio=" + fixed(ratio(), 3) + ", syslen=" + std::to_string(sys_len) +
+  std::string out = "BLEU4 = " + format_fixed(score, 2) + ", ";
+  for (int n = 0; n < kBleuOrder; ++n) out += (n ? "/" : "") + format_fixed(precisions[n], 1);
+  out += " (BP=" + format_fixed(bp, 3) + ", ratio=" + format_fixed(ratio(), 3) + ", syslen=" + std::to_string(sys_len) +
          ", reflen=" + std::to_string(ref_len) + ")";
   return out;
 }

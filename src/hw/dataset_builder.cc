@@ -22,14 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string fixed(double x, int digits) {
-  std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(digits);
-  s << x;
-  return s.str();
-}
-
 // Everything the builder's threads share.
 struct Shared {
   Shared(const MeasureJob& j, std::vector<SubConfig> t, DatasetAppender& a, const std::function<void(const std::string&)>& l,
@@ -134,14 +126,14 @@ void run_backend(Shared& s, Backend& backend) {
     std::ostringstream line;
     line << "measure: [" << done << "/" << total << "] " << config.hash_hex() << " on " << (m.backend.empty() ? backend.name() : m.backend) << ": ";
     if (m.feasible) {
-      line << "enc " << fixed(m.encoder_mean_ms, 2) << " ms, dec " << fixed(m.decoder_mean_ms, 2) << " ms, peak "
-           << fixed(m.peak_memory_mib, 1) << " MiB (estimate " << fixed(row.analytic_memory_mib, 1) << ")";
+      line << "enc " << format_fixed(m.encoder_mean_ms, 2) << " ms, dec " << format_fixed(m.decoder_mean_ms, 2) << " ms, peak "
+           << format_fixed(m.peak_memory_mib, 1) << " MiB (estimate " << format_fixed(row.analytic_memory_mib, 1) << ")";
     } else {
       line << "infeasible: " << m.infeasible_reason;
     }
     if (remeasured) line << " [re-measured]";
-    if (row.drift_flag) line << " [drift " << fixed(100 * row.drift, 1) << "%]";
-    line << " | " << fixed(rate * 60, 1) << " rows/min, ETA " << format_duration((total - done) / std::max(rate, 1e-9));
+    if (row.drift_flag) line << " [drift " << format_fixed(100 * row.drift, 1) << "%]";
+    line << " | " << format_fixed(rate * 60, 1) << " rows/min, ETA " << format_duration((total - done) / std::max(rate, 1e-9));
     s.log(line.str());
   };
 
@@ -156,7 +148,7 @@ void run_backend(Shared& s, Backend& backend) {
   // VM reads both ways: on 2026-11-27 the demo's reference read 12.6 ms at the start, 9.0 ms at its
   // first check and 13.5 ms after three 30 s cool-downs (1.5 of its 15 minutes spent waiting).
   auto pause_text = [&](double drift) {
-    return drift > 0 ? "cooling down " + fixed(job.cooldown_s, 0) + " s" : std::string("reading it again at once (faster: no cool-down)");
+    return drift > 0 ? "cooling down " + format_fixed(job.cooldown_s, 0) + " s" : std::string("reading it again at once (faster: no cool-down)");
   };
   auto pause_for = [&](double drift) {
     if (drift > 0) interruptible_sleep(job.cooldown_s);
@@ -190,8 +182,8 @@ void run_backend(Shared& s, Backend& backend) {
     // The reference moved beyond the tolerance since the last check: wait for the device to
     // recover, then re-measure the rows of this window (they may have been taken slow or fast).
     for (int k = 0; std::abs(drift) > job.drift_tolerance && k < job.max_cooldowns && !s.stopping(); ++k) {
-      s.log("measure: " + backend.name() + ": reference " + fixed(reference_now, 2) + " ms drifted " +
-            fixed(100 * drift, 1) + "% from " + fixed(baseline, 2) + " ms (tolerance " + fixed(100 * job.drift_tolerance, 0) +
+      s.log("measure: " + backend.name() + ": reference " + format_fixed(reference_now, 2) + " ms drifted " +
+            format_fixed(100 * drift, 1) + "% from " + format_fixed(baseline, 2) + " ms (tolerance " + format_fixed(100 * job.drift_tolerance, 0) +
             "%); " + pause_text(drift));
       pause_for(drift);
       if (s.stopping()) break;
@@ -201,7 +193,7 @@ void run_backend(Shared& s, Backend& backend) {
     if (s.stopping()) break;
     out_of_tolerance = std::abs(drift) > job.drift_tolerance;
     if (out_of_tolerance) {
-      s.log("measure: " + backend.name() + ": the reference stays " + fixed(100 * drift, 1) +
+      s.log("measure: " + backend.name() + ": the reference stays " + format_fixed(100 * drift, 1) +
             "% off; rows are flagged (drift_flag = 1) until it comes back");
     } else {
       // Re-measure the window, then check the reference again: a disturbance that came back while
@@ -221,11 +213,11 @@ void run_backend(Shared& s, Backend& backend) {
         if (std::abs(drift) <= job.drift_tolerance) break;
         if (attempt >= job.max_cooldowns) {
           out_of_tolerance = true;
-          s.log("measure: " + backend.name() + ": the reference drifted " + fixed(100 * drift, 1) +
+          s.log("measure: " + backend.name() + ": the reference drifted " + format_fixed(100 * drift, 1) +
                 "% again while the window was re-measured; rows are flagged (drift_flag = 1) until it comes back");
           break;
         }
-        s.log("measure: " + backend.name() + ": the reference drifted " + fixed(100 * drift, 1) +
+        s.log("measure: " + backend.name() + ": the reference drifted " + format_fixed(100 * drift, 1) +
               "% again while the window was re-measured; " + pause_text(drift) + ", then again");
         pause_for(drift);
         if (s.stopping()) break;

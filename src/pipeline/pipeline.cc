@@ -194,7 +194,9 @@ Plan make_plan(const RunOptions& o) {
   p.hashes["measure"] = hash_of(measure_all);
   p.hashes["predictors"] = hash_of({{"up", p.hashes["measure"]}});
   p.hashes["search"] = hash_of(search_all);
-  p.hashes["final"] = hash_of({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)}});
+  p.hashes["final"] = hash_of({{"up", p.hashes["search"]}, {"mode", c.final_mode}, {"train", train_json(c.final_train)},
+                               {"finalists", c.final_finalists}, {"select", c.final_select}, {"preset", c.generation_preset},
+                               {"max_len_a", c.max_len_a}, {"max_len_b", c.max_len_b}});
   p.hashes["evaluate"] = hash_of({{"up", p.hashes["final"]}, {"preset", c.generation_preset}, {"max_len_a", c.max_len_a}, {"max_len_b", c.max_len_b},
                                   {"repeats", c.measure_repeats}});
   p.hashes["export"] = hash_of({{"up", p.hashes["final"]}, {"static", {c.static_src_len, c.static_tgt_len}}});
@@ -229,6 +231,7 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
     return 1.0 + (t.protocol.warmups + t.protocol.repeats) * 0.002 * t.protocol.tgt_len;
   };
   double budgets = 0, measure = 0, verify = 0, evaluate = 0;
+  const double models_per_budget = c.final_finalists + 1.0;  // the finalists and the baseline
   for (const auto& t : p.targets) {
     budgets += static_cast<double>(t.spec.budgets.size());
     measure += (c.measure_samples + 4) * per_measurement(t);
@@ -236,7 +239,7 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
     // baseline's; candidates sit near the budget, so each is measured measure.repeats times.
     const double walked = std::min<double>(2.0 * c.top_k, c.verify_limit > 0 ? c.verify_limit : 4.0 * c.top_k);
     verify += static_cast<double>(t.spec.budgets.size()) * (walked + 4) * c.measure_repeats * per_measurement(t);
-    evaluate += (1 + 2 * static_cast<double>(t.spec.budgets.size())) * c.measure_repeats * per_measurement(t);
+    evaluate += (1 + models_per_budget * static_cast<double>(t.spec.budgets.size())) * c.measure_repeats * per_measurement(t);
   }
   if (stage == "prepare") return 30;
   if (stage == "super") return train_s(c.super, mean);
@@ -250,8 +253,12 @@ double estimate_seconds(const Plan& p, const std::string& stage) {
     // members near the budget, ~300 sentences/s (the demo's: 342 in 1.1-1.8 s, beam 5, 2 cores).
     return budgets * pop * it * subset / 4000.0 + budgets * c.rerank * 500.0 / 300.0 + verify;
   }
-  if (stage == "final") return train_s(c.final_train, largest) + 2 * budgets * train_s(c.final_train, mean);
-  if (stage == "evaluate") return (1 + 2 * budgets) * 1000.0 / 80.0 + evaluate;
+  if (stage == "final") {
+    // Selection translates the valid split once per finalist and baseline (~500 sentences, ~300/s as above).
+    const double select = c.final_select == "valid_bleu" ? budgets * models_per_budget * 500.0 / 300.0 : 0.0;
+    return train_s(c.final_train, largest) + models_per_budget * budgets * train_s(c.final_train, mean) + select;
+  }
+  if (stage == "evaluate") return (1 + models_per_budget * budgets) * 1000.0 / 80.0 + evaluate;
   if (stage == "export") return budgets * 5;
   return 2;
 }
@@ -606,10 +613,13 @@ json stage_search(const Plan& p, const Log& log_all, const std::atomic<bool>* st
   return out;
 }
 
-// The models the run compares: chosen and baseline per target and budget, the largest once.
+// The models the run trains and compares: per target and budget the search's finalists and the
+// baseline, the largest once. The chosen model is one of the finalists or the baseline (selection).
 struct ModelJob {
   std::string role, target, budget, config_path, dir;
-  std::string label() const { return role + (budget.empty() ? "" : " (" + (target.empty() ? "" : target + "/") + budget + ")"); }
+  int rank = 0;  // a finalist's place in the search's order (1: its best)
+  std::string name() const { return role == "finalist" ? "finalist-" + std::to_string(rank) : role; }
+  std::string label() const { return name() + (budget.empty() ? "" : " (" + (target.empty() ? "" : target + "/") + budget + ")"); }
 };
 
 std::vector<ModelJob> model_jobs(const Plan& p) {
@@ -622,7 +632,12 @@ std::vector<ModelJob> model_jobs(const Plan& p) {
   for (const auto& s : search) {
     const std::string target = s.value("target", ""), name = s.at("name").get<std::string>();
     if (s.at("found").get<bool>()) {
-      jobs.push_back({"chosen", target, name, under(p, "search", target, name + "/best.yml"), under(p, "final", target, name + "/chosen")});
+      // best.yml, then the runners-up best-2.yml, ... as many as the search returned.
+      for (int k = 1; k <= p.config.final_finalists; ++k) {
+        const std::string config = under(p, "search", target, name + (k == 1 ? "/best.yml" : "/best-" + std::to_string(k) + ".yml"));
+        if (!fs::exists(config)) break;
+        jobs.push_back({"finalist", target, name, config, under(p, "final", target, name + "/finalist-" + std::to_string(k)), k});
+      }
     }
     if (s.at("baseline").at("found").get<bool>()) {
       jobs.push_back({"baseline", target, name, s.at("baseline").at("config").get<std::string>(), under(p, "final", target, name + "/baseline")});
@@ -640,12 +655,62 @@ std::string job_hash(const Plan& p, const ModelJob& job) {
                   {"space", p.space_hash}, {"seed", p.config.seed}, {"threads", p.threads}, {"device", p.config.train_device}});
 }
 
+// A trained model's BLEU and chrF on the valid split, translated as the evaluate stage translates
+// (kept in its folder while the model and the generation settings are unchanged).
+json valid_scores(const Plan& p, const ModelJob& job) {
+  const Unit unit{job.dir, hash_of({{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_a", p.config.max_len_a},
+                                    {"max_len_b", p.config.max_len_b}}),
+                  "valid-unit.json"};
+  if (auto done = cached_unit(unit, /*owns_dir=*/false)) return *done;
+  EvalOptions e;
+  e.model_path = job.dir + "/checkpoint_last.pt";
+  e.device = p.config.train_device;
+  e.data_dir = p.workdir + "/data";
+  e.split = "valid";
+  e.generation = evaluate_generation(p.config);
+  const EvalResult r = run_eval(e, nullptr);
+  const json scores = {{"valid_bleu", r.bleu.score}, {"valid_chrf", r.chrf.score}, {"valid_sentences", r.sentences}};
+  complete_unit(unit, scores);
+  return scores;
+}
+
+// The chosen model of one target and budget, selected among `finalists` (the search's, best first,
+// then the baseline) after their identical training: the best valid BLEU, then chrF, an earlier one
+// on a tie (final.select: valid_bleu); or the search's first, as HAT (final.select: search). The test split
+// stays unseen until the evaluate stage. Written to final/[<target>/]<budget>/selection.json.
+json select_chosen(const Plan& p, const std::vector<ModelJob>& finalists, const Log& log) {
+  const bool by_bleu = p.config.final_select == "valid_bleu";
+  json candidates = json::array();
+  std::size_t best = 0;
+  std::pair<double, double> best_score{-1, -1};  // (BLEU, chrF): chrF settles a tie, as at BLEU 0 of tiny models
+  for (std::size_t i = 0; i < finalists.size(); ++i) {
+    const ModelJob& job = finalists[i];
+    json c = {{"name", job.name()}, {"config", job.config_path}, {"model", job.dir + "/checkpoint_last.pt"}};
+    if (by_bleu) {
+      const json v = valid_scores(p, job);
+      for (const auto& [k, value] : v.items()) c[k] = value;
+      log(job.label() + ": valid BLEU " + format_fixed(v.at("valid_bleu").get<double>(), 2));
+      const std::pair<double, double> score{v.at("valid_bleu").get<double>(), v.at("valid_chrf").get<double>()};
+      if (score > best_score) best = i, best_score = score;
+    }
+    candidates.push_back(c);
+  }
+  const ModelJob& chosen = finalists.at(best);
+  json entry = {{"role", "chosen"}, {"target", chosen.target}, {"budget", chosen.budget}, {"config", chosen.config_path},
+                {"model", chosen.dir + "/checkpoint_last.pt"}, {"selected", chosen.name()}, {"select", p.config.final_select},
+                {"finalists", candidates}};
+  if (finalists.size() > 1 || by_bleu) log("chosen (" + chosen.budget + "): " + chosen.name() + (by_bleu ? " (best valid BLEU)" : " (the search's first)"));
+  write_file_atomically(fs::path(chosen.dir).parent_path().string() + "/selection.json", entry.dump(2) + "\n");
+  return entry;
+}
+
 json stage_final(const Plan& p, const Log& log, bool* interrupted) {
   json out = json::array();
-  for (const auto& job : model_jobs(p)) {
+  const std::vector<ModelJob> jobs = model_jobs(p);
+  for (const auto& job : jobs) {
     const Unit unit{job.dir, job_hash(p, job)};
-    const json entry = {{"role", job.role}, {"target", job.target}, {"budget", job.budget}, {"config", job.config_path},
-                        {"model", job.dir + "/checkpoint_last.pt"}};
+    const json entry = {{"role", job.role}, {"rank", job.rank}, {"target", job.target}, {"budget", job.budget},
+                        {"config", job.config_path}, {"model", job.dir + "/checkpoint_last.pt"}};
     if (cached_unit(unit)) {
       log("the " + job.label() + " model: trained already with the same inputs");
       out.push_back(entry);
@@ -666,7 +731,28 @@ json stage_final(const Plan& p, const Log& log, bool* interrupted) {
     complete_unit(unit, entry);
     out.push_back(entry);
   }
+  // One chosen model per target and budget whose search found one: its finalists and baseline.
+  for (const auto& job : jobs) {
+    if (job.role != "finalist" || job.rank != 1) continue;
+    std::vector<ModelJob> finalists;
+    for (const auto& other : jobs) {
+      if (other.role != "largest" && other.target == job.target && other.budget == job.budget && (other.role == "finalist" || p.config.final_select == "valid_bleu")) {
+        finalists.push_back(other);  // in jobs' order: the finalists by rank, then the baseline
+      }
+    }
+    out.push_back(select_chosen(p, finalists, log));
+  }
   return out;
+}
+
+// The chosen models, as the final stage selected them.
+std::vector<json> chosen_models(const Plan& p) {
+  std::vector<json> chosen;
+  const json record = read_json_file(record_path(p, "final"));  // alive for the loop (a temporary's member would dangle)
+  for (const auto& e : record.at("outputs")) {
+    if (e.at("role") == "chosen") chosen.push_back(e);
+  }
+  return chosen;
 }
 
 // The drift reference (the space's smallest member, as in the measure stage) before a final model is
@@ -741,6 +827,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
           ", " + (m.feasible ? std::to_string(m.latency_ms()) + " ms, " + std::to_string(m.peak_memory_mib) + " MiB"
                              : "not measurable: " + m.infeasible_reason));
       json entry = {{"role", job.role},
+                    {"rank", job.rank},
                     {"target", t.spec.name},
                     {"budget", job.budget},
                     {"config", config.summary()},
@@ -760,6 +847,18 @@ json stage_evaluate(const Plan& p, const Log& log) {
     }
     write_file_atomically(job.dir + "/evaluation.json", (job.role == "largest" ? per_target : per_target.at(0)).dump(2) + "\n");
   }
+  // The chosen model is one of those just evaluated (a finalist or the baseline): its figures under
+  // role "chosen", with how it was selected.
+  for (const json& chosen : chosen_models(p)) {
+    for (const json& e : json(out)) {
+      if (e.at("role") == "largest" || e.at("model") != chosen.at("model") || e.at("target") != chosen.at("target")) continue;
+      json entry = e;
+      entry["role"] = "chosen";
+      for (const char* k : {"selected", "select", "finalists"}) entry[k] = chosen.at(k);
+      out.push_back(entry);
+      break;
+    }
+  }
   return out;
 }
 
@@ -771,13 +870,13 @@ json stage_export(const Plan& p, const Log& log) {
   return out;
 #endif
 #ifdef THANOS_WITH_ONNX
-  for (const auto& job : model_jobs(p)) {
-    if (job.role != "chosen") continue;
-    const std::string base = under(p, "export", job.target, job.budget);
-    json entry = {{"target", job.target}, {"budget", job.budget}};
+  for (const json& chosen : chosen_models(p)) {
+    const std::string target = chosen.at("target"), budget = chosen.at("budget");
+    const std::string base = under(p, "export", target, budget);
+    json entry = {{"target", target}, {"budget", budget}};
     for (const bool is_static : {false, true}) {
       ExportCommandOptions o;
-      o.checkpoint_path = job.dir + "/checkpoint_last.pt";
+      o.checkpoint_path = chosen.at("model").get<std::string>();
       o.out_dir = base + (is_static ? "/static" : "/dynamic");
       if (is_static) o.static_lengths = std::to_string(p.config.static_src_len) + "," + std::to_string(p.config.static_tgt_len);
       const ExportCommandResult r = run_export(o);
@@ -789,7 +888,7 @@ json stage_export(const Plan& p, const Log& log) {
       entry[is_static ? "static" : "dynamic"] = o.out_dir;
       log("exported " + o.out_dir);
     }
-    const bool npu = std::any_of(p.targets.begin(), p.targets.end(), [&](const TargetPlan& t) { return t.spec.name == job.target && t.spec.is_npu(); });
+    const bool npu = std::any_of(p.targets.begin(), p.targets.end(), [&](const TargetPlan& t) { return t.spec.name == target && t.spec.is_npu(); });
     if (npu) {
       const std::string script = base + "/convert_rknn.sh";
       write_file_atomically(script, "#!/bin/sh\n# Convert for the RK3588 where rknn-toolkit2 is installed (docs/DEPLOY.md).\nset -e\n"

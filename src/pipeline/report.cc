@@ -42,10 +42,7 @@ std::string num(double v, int digits = 3) {
 }
 
 std::string fixed(const json& v, int decimals) {
-  if (v.is_null()) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v.get<double>());
-  return buf;
+  return v.is_null() ? "-" : format_fixed(v.get<double>(), decimals);
 }
 
 json read_json(const std::string& path) { return json::parse(read_text_file(path)); }
@@ -173,6 +170,7 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
 // which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing.
 json chosen_vs_baseline(const std::string& workdir, const json& chosen, const json& baseline) {
   if (chosen.is_null() || baseline.is_null() || !chosen.contains("model") || !baseline.contains("model")) return nullptr;
+  if (chosen["model"] == baseline["model"]) return {{"same_model", true}, {"bleu_delta", 0.0}, {"verdict", "the same model"}};
   const auto hyp_of = [](const json& m) { return (fs::path(m.at("model").get<std::string>()).parent_path() / "test.hyp").string(); };
   if (!fs::exists(hyp_of(chosen)) || !fs::exists(hyp_of(baseline)) || !fs::exists(workdir + "/data/manifest.json")) return nullptr;
   const json test = load_prepared_manifest(workdir + "/data").at("splits").at("test");
@@ -194,6 +192,7 @@ json chosen_vs_baseline(const std::string& workdir, const json& chosen, const js
 // " (-0.56 BLEU; paired bootstrap 95% interval [-1.31, 0.20], p = 0.21 over 337 segments: level within noise)"
 std::string significance_text(const json& c) {
   if (c.is_null()) return "";
+  if (c.value("same_model", false)) return " (the chosen model is the baseline)";
   return " (" + std::string(c["bleu_delta"].get<double>() >= 0 ? "+" : "") + fixed(c["bleu_delta"], 2) +
          " BLEU; paired bootstrap 95% interval [" + fixed(c["ci95"][0], 2) + ", " + fixed(c["ci95"][1], 2) + "], p = " +
          fixed(c["p_value"], 3) + " over " + std::to_string(c["segments"].get<int>()) + " segments: " +
@@ -206,6 +205,25 @@ std::string slow_device_text(const json& model) {
   if (model.is_null() || !model.contains("reference_drift") || !(model["reference_drift"].get<double>() > 0.10)) return "";
   return " (measured while the device read " + fixed(100 * model["reference_drift"].get<double>(), 0) +
          "% slower than during its dataset)";
+}
+
+// " (the search's finalist 1)" / " (the baseline)": which trained model the selection chose.
+std::string chosen_as_text(const json& chosen) {
+  if (chosen.is_null() || !chosen.contains("selected")) return "";
+  const std::string s = chosen["selected"].get<std::string>();
+  return s == "baseline" ? " (the baseline)" : " (" + std::string(s.rfind("finalist-", 0) == 0 ? "the search's finalist " + s.substr(9) : s) + ")";
+}
+
+// The selection among the trained finalists and the baseline, by valid BLEU (final.select).
+std::string selection_text(const json& chosen) {
+  if (chosen.is_null() || !chosen.contains("finalists") || chosen["select"] != "valid_bleu") return "";
+  std::string text = "Selected on the valid split after identical training (final.select: valid_bleu): ";
+  std::string sep;
+  for (const auto& f : chosen["finalists"]) {
+    text += sep + f["name"].get<std::string>() + " " + fixed(f["valid_bleu"], 2) + " BLEU";
+    sep = ", ";
+  }
+  return text + "; chosen: " + chosen["selected"].get<std::string>() + ".\n\n";
 }
 
 json write_run_report(const std::string& workdir, const RunConfig& config, const std::vector<StagePlan>& stages) {
@@ -242,6 +260,11 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
               {"chosen", model_entry("chosen", target, name)},
               {"baseline", model_entry("baseline", target, name)},
               {"largest", model_entry("largest", target, "")}};
+    json finalists = json::array();
+    for (const auto& e : evaluated) {
+      if (e.at("role") == "finalist" && e.value("target", "") == target && e.at("budget") == name) finalists.push_back(e);
+    }
+    b["finalists"] = finalists;
     // Copies: adding keys to `b` (an ordered map: a vector) moves its values.
     const json c = b["chosen"];
     const json bl = b["baseline"];
@@ -312,8 +335,11 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << significance_text(b["chosen_vs_baseline"]) << ".\n\n"
        << "| model | config | BLEU | chrF | test ppl | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
        << "|---|---|---|---|---|---|---|---|---|\n"
-       << model_row("chosen", b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"])
-       << model_row("largest of the space", b["largest"]) << "\n";
+       << model_row("chosen" + chosen_as_text(b["chosen"]), b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"]);
+    for (const auto& f : b["finalists"]) {
+      if (b["chosen"].is_null() || f["model"] != b["chosen"]["model"]) md << model_row("finalist " + std::to_string(f["rank"].get<int>()) + " (not chosen)", f);
+    }
+    md << model_row("largest of the space", b["largest"]) << "\n" << selection_text(b["chosen"]);
   }
   md << "## Stages\n\n| stage | status | seconds | estimate | budget |\n|---|---|---|---|---|\n";
   for (const auto& s : st) {

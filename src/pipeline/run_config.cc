@@ -156,7 +156,7 @@ BudgetSpec parse_budget(const std::string& text, const std::string& unit, const 
     b.percentile = true;
     number = text.substr(1);
   } else {
-    for (const std::string suffix : unit == "ms" ? std::vector<std::string>{"ms"} : std::vector<std::string>{"MiB", "MB", "mib", "mb"}) {
+    for (const std::string& suffix : unit == "ms" ? std::vector<std::string>{"ms"} : std::vector<std::string>{"MiB", "MB", "mib", "mb"}) {
       if (number.size() > suffix.size() && number.compare(number.size() - suffix.size(), suffix.size(), suffix) == 0) {
         number = number.substr(0, number.size() - suffix.size());
         break;
@@ -259,12 +259,25 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (n["verify_limit"]) c.verify_limit = positive_int(src, n["verify_limit"], "search.verify_limit", 0);
   }
   if (const auto n = root["final"]) {
-    std::set<std::string> keys = {"mode", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"};
+    std::set<std::string> keys = {"mode", "finalists", "select", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"};
     check_keys(src, n, "final", keys);
     if (n["mode"]) c.final_mode = one_of(src, n["mode"], "final.mode", {"finetune", "scratch"});
+    if (n["select"]) c.final_select = one_of(src, n["select"], "final.select", {"valid_bleu", "search"});
+    if (n["finalists"]) {
+      c.final_finalists = positive_int(src, n["finalists"], "final.finalists");
+      if (c.final_finalists > c.top_k) {
+        throw std::invalid_argument(where(src, n["finalists"], "final.finalists") + ": " + std::to_string(c.final_finalists) +
+                                    ": expected at most search.top_k (" + std::to_string(c.top_k) + "), the candidates the search returns");
+      }
+      if (c.final_finalists > 1 && c.final_select == "search") {
+        throw std::invalid_argument(where(src, n["finalists"], "final.finalists") + ": " + std::to_string(c.final_finalists) +
+                                    ": expected 1 with final.select: search (the search's first is chosen; more finalists need valid_bleu)");
+      }
+    }
     YAML::Node train_part(YAML::NodeType::Map);
     for (const auto& kv : n) {
-      if (kv.first.as<std::string>() != "mode") train_part[kv.first] = kv.second;
+      const std::string k = kv.first.as<std::string>();
+      if (k != "mode" && k != "finalists" && k != "select") train_part[kv.first] = kv.second;
     }
     read_train(src, train_part, "final", c.final_train);
   }

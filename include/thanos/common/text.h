@@ -19,6 +19,8 @@ std::string read_text_file(const std::string& path);
 // one. With `strip_cr`, a "\r" ending a line is dropped (files written on Windows); scoring keeps it
 // (sacreBLEU splits on "\n" only).
 std::vector<std::string> split_lines(const std::string& text, bool strip_cr);
+// "3.14" for (3.14159, 2): fixed-point with `digits` decimals, for logs and reports.
+std::string format_fixed(double value, int digits);
 // "1:02:05" (hours:minutes:seconds), for progress lines and ETAs.
 std::string format_duration(double seconds);
 

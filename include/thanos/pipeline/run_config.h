@@ -85,7 +85,14 @@ struct RunConfig {
   int verify_limit = 0;              // most candidates measured per budget while looking (0 = 4 x top_k)
   double search_margin = 1.0;        // safety margin in prediction errors (thanos search --margin)
   std::string final_mode = "finetune";  // finetune (inherited weights) | scratch
-  TrainStageSettings final_train;    // each of chosen, largest, baseline
+  TrainStageSettings final_train;    // each final model: the finalists, the largest, the baseline
+  // The chosen model is selected after training, on held-out data: the search's best
+  // `final_finalists` candidates (those that fit when measured) and HAT's baseline (a member of the
+  // space too) are trained identically and the best valid BLEU is chosen (`valid_bleu`), or the
+  // search's first is chosen as HAT does (`search`, one finalist). Inherited-weight loss and BLEU
+  // misrank architectures that fine-tuning then reorders (docs/PIPELINE.md, "The final selection").
+  int final_finalists = 1;
+  std::string final_select = "valid_bleu";
   std::string generation_preset = "hat-wmt";
   double max_len_a = 0;  // output length limit: max_len_a * source length + max_len_b (fairseq)
   int max_len_b = 200;
