@@ -370,7 +370,17 @@ TEST(LatencyDataset, PersistentDriftFlagsRows) {
   job.max_cooldowns = 2;
   FakeBackend backend("fake");
   backend.throttle(5, 1000, 1.5);  // from the first check on, the board stays slow
-  const auto s = build_latency_dataset(job, {&backend}, csv, quiet);
+  std::vector<std::string> log;
+  const auto s = build_latency_dataset(job, {&backend}, csv, [&](const std::string& line) { log.push_back(line); });
+  // A cool-down that left the reference as slow as before ends the waiting at each check (a lasting
+  // slowdown: more cool-downs would spend the time for nothing).
+  int cooldowns = 0, lasting = 0;
+  for (const auto& line : log) {
+    cooldowns += line.find("cooling down") != std::string::npos;
+    lasting += line.find("the cool-down changed nothing") != std::string::npos;
+  }
+  EXPECT_GT(lasting, 0);
+  EXPECT_EQ(cooldowns, lasting);
   EXPECT_EQ(s.remeasured, 0);
   EXPECT_GT(s.flagged, 0);
   const Table t = read_table(csv);

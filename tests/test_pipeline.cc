@@ -113,6 +113,7 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   const RunConfig three = parse_run_config("space: s.yml\nbudgets: {latency: p40}\nsearch: {top_k: 3}\nfinal: {finalists: 3, select: valid_bleu}\n", "run.yml");
   EXPECT_EQ(three.final_finalists, 3);
   EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\nfinal: {select: search}\n", "run.yml").final_select, "search");
+  EXPECT_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\nfinal: {select: beats_baseline}\n", "run.yml").final_select, "beats_baseline");
   const std::string too_many = message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {top_k: 2}\nfinal: {finalists: 3}\n");
   EXPECT_NE(too_many.find("final.finalists: 3: expected at most search.top_k (2)"), std::string::npos) << too_many;
   const std::string hat = message_of("space: s.yml\nbudgets: {latency: p40}\nfinal: {finalists: 2, select: search}\n");
@@ -509,6 +510,50 @@ TEST_F(RunPipeline, SeveralTargetsReuseWhatTheyShare) {
   EXPECT_NE(again.output.find("the finalist-1 (a/tight) model: trained already"), std::string::npos) << again.output;
   const auto s2 = nlohmann::json::parse(read_text_file(w + "/summary.json"));
   EXPECT_DOUBLE_EQ(s2["budgets"][1]["budget"]["latency_ms"].get<double>(), 1999.0);
+}
+
+// final.select: beats_baseline on the same trained models (a re-run: only the selection and the
+// evaluation run again): the best finalist by valid BLEU challenges the baseline by paired bootstrap
+// on the valid hypotheses, and the baseline stays unless the finalist is ahead beyond noise.
+TEST_F(RunPipeline, BeatsBaselineKeepsTheBaselineUnlessAFinalistIsAheadOnValid) {
+  ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
+  const std::string w = dir() + "/work_beats";
+  fs::remove_all(w);
+  fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+  std::string config = read_text_file(dir() + "/tiny.yml");
+  const std::string from = "final: {mode: finetune, finalists: 2,";
+  ASSERT_NE(config.find(from), std::string::npos);
+  config.replace(config.find(from), from.size(), "final: {mode: finetune, finalists: 2, select: beats_baseline,");
+  write_file_atomically(dir() + "/beats.yml", config);
+  const auto r = run_cli("--threads 1 run " + dir() + "/beats.yml --workdir " + w);
+  ASSERT_TRUE(r.code == 0 || r.code == 3) << r.output;
+  EXPECT_NE(r.output.find("the finalist-1 (tight) model: trained already"), std::string::npos) << r.output;
+  const auto s = nlohmann::json::parse(read_text_file(w + "/summary.json"));
+  ASSERT_FALSE(s["chosen"].is_null());
+  ASSERT_FALSE(s["baseline"].is_null());
+  const auto& chosen = s["chosen"];
+  EXPECT_EQ(chosen["select"], "beats_baseline");
+  const auto& finalists = chosen["finalists"];
+  ASSERT_EQ(finalists.size(), 3u);
+  // The challenger: the better finalist by (valid BLEU, chrF); its bootstrap delta is the two
+  // models' corpus valid BLEU difference (scored apart by the selection's evaluation).
+  const auto key = [](const nlohmann::json& f) { return std::make_pair(f["valid_bleu"].get<double>(), f["valid_chrf"].get<double>()); };
+  const auto& challenger = key(finalists[1]) > key(finalists[0]) ? finalists[1] : finalists[0];
+  const auto& c = chosen["challenge"];
+  ASSERT_TRUE(c.is_object()) << chosen.dump(2);
+  EXPECT_EQ(c["finalist"], challenger["name"]);
+  EXPECT_NEAR(c["bleu_delta"].get<double>(), challenger["valid_bleu"].get<double>() - finalists[2]["valid_bleu"].get<double>(), 1e-9);
+  EXPECT_EQ(c["segments"].get<int>(), finalists[2]["valid_sentences"].get<int>());
+  EXPECT_EQ(chosen["selected"], c["verdict"] == "ahead" ? challenger["name"] : nlohmann::json("baseline"));
+  if (chosen["selected"] == "baseline") {
+    EXPECT_EQ(chosen["model"], s["baseline"]["model"]);
+    EXPECT_EQ(chosen["bleu"], s["baseline"]["bleu"]);
+    EXPECT_TRUE(s["budgets"][0]["chosen_at_least_baseline_bleu"].get<bool>());
+    const std::string md = read_text_file(w + "/report.md");
+    EXPECT_NE(md.find("| chosen (the baseline) |"), std::string::npos) << md;
+    EXPECT_NE(md.find("so the baseline stays"), std::string::npos) << md;
+    EXPECT_NE(md.find("(the chosen model is the baseline)"), std::string::npos) << md;
+  }
 }
 
 TEST_F(RunPipeline, BadConfigSaysWhatIsWrong) {

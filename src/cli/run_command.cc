@@ -72,8 +72,10 @@ Command add_run_command(CLI::App& parent) {
                 std::cout << "no model fits\n";
                 continue;
               }
-              char line[256];
-              std::snprintf(line, sizeof(line), "chosen BLEU %.2f at %.1f ms, %.1f MiB measured (%s)\n", c.at("bleu").get<double>(),
+              char line[512];
+              // "chosen (finalist-1)" or "chosen (baseline)": which trained model the selection kept.
+              const std::string selected = c.contains("selected") ? " (" + c.at("selected").get<std::string>() + ")" : "";
+              std::snprintf(line, sizeof(line), "chosen%s BLEU %.2f at %.1f ms, %.1f MiB measured (%s)\n", selected.c_str(), c.at("bleu").get<double>(),
                             c.at("latency_ms_measured").is_null() ? 0.0 : c.at("latency_ms_measured").get<double>(),
                             c.at("memory_mb_measured").is_null() ? 0.0 : c.at("memory_mb_measured").get<double>(),
                             c.at("config").get<std::string>().c_str());

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "thanos/common/text.h"
+#include "thanos/hw/repeated_measurement.h"
 #include "thanos/hw/latency_dataset.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/space/sampler.h"
@@ -187,8 +188,14 @@ void run_backend(Shared& s, Backend& backend) {
             "%); " + pause_text(drift));
       pause_for(drift);
       if (s.stopping()) break;
+      const double before = reference_now;
       reference_now = measure_reference();
       drift = drift_of(reference_now);
+      if (drift > job.drift_tolerance && cooldown_changed_nothing(before, reference_now)) {
+        s.log("measure: " + backend.name() + ": reference " + format_fixed(reference_now, 2) +
+              " ms: the cool-down changed nothing (a lasting slowdown, not a burst); no more waiting");
+        break;
+      }
     }
     if (s.stopping()) break;
     out_of_tolerance = std::abs(drift) > job.drift_tolerance;

@@ -47,10 +47,19 @@ ReferenceCheck settle_reference(const std::function<double()>& read_reference, d
     }
     sleep(cooldown_s);
     ++c.cooldowns;
+    const double before = c.reference_ms;
     c.reference_ms = read_reference();
     c.drift = (c.reference_ms - baseline_ms) / baseline_ms;
+    if (c.drift > tolerance && cooldown_changed_nothing(before, c.reference_ms)) {
+      if (log) log("reference " + std::to_string(c.reference_ms) + " ms: the cool-down changed nothing (a lasting slowdown); measuring as it is");
+      break;
+    }
   }
   return c;
+}
+
+bool cooldown_changed_nothing(double before_ms, double after_ms, double still) {
+  return before_ms > 0 && std::abs(after_ms - before_ms) <= still * before_ms;
 }
 
 }  // namespace thanos

@@ -176,9 +176,12 @@ json chosen_vs_baseline(const std::string& workdir, const json& chosen, const js
   const json test = load_prepared_manifest(workdir + "/data").at("splits").at("test");
   const std::string refs_path = workdir + "/data/" + test.at("raw_tgt").get<std::string>();
   if (!fs::exists(refs_path)) return nullptr;
-  const PairedBootstrapResult r = paired_bootstrap_bleu(read_segments(hyp_of(chosen), "hypothesis"),
-                                                        read_segments(hyp_of(baseline), "hypothesis"),
-                                                        read_segments(refs_path, "reference"));
+  return compare_hypotheses(hyp_of(chosen), hyp_of(baseline), refs_path);
+}
+
+json compare_hypotheses(const std::string& hyps_a, const std::string& hyps_b, const std::string& refs) {
+  const PairedBootstrapResult r = paired_bootstrap_bleu(read_segments(hyps_a, "hypothesis"), read_segments(hyps_b, "hypothesis"),
+                                                        read_segments(refs, "reference"));
   const bool significant = r.p_value < 0.05;
   return {{"method", "paired bootstrap resampling of BLEU (Koehn 2004; sacreBLEU --paired-bs)"},
           {"bleu_delta", r.delta},
@@ -216,12 +219,17 @@ std::string chosen_as_text(const json& chosen) {
 
 // The selection among the trained finalists and the baseline, by valid BLEU (final.select).
 std::string selection_text(const json& chosen) {
-  if (chosen.is_null() || !chosen.contains("finalists") || chosen["select"] != "valid_bleu") return "";
-  std::string text = "Selected on the valid split after identical training (final.select: valid_bleu): ";
+  if (chosen.is_null() || !chosen.contains("finalists") || chosen["select"] == "search") return "";
+  std::string text = "Selected on the valid split after identical training (final.select: " + chosen["select"].get<std::string>() + "): ";
   std::string sep;
   for (const auto& f : chosen["finalists"]) {
     text += sep + f["name"].get<std::string>() + " " + fixed(f["valid_bleu"], 2) + " BLEU";
     sep = ", ";
+  }
+  const json& c = chosen["challenge"];
+  if (c.is_object()) {  // beats_baseline: the best finalist against the baseline
+    text += "; " + c["finalist"].get<std::string>() + " against the baseline" + significance_text(c) +
+            (c["verdict"] == "ahead" ? "" : ", so the baseline stays");
   }
   return text + "; chosen: " + chosen["selected"].get<std::string>() + ".\n\n";
 }

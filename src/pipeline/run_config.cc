@@ -262,7 +262,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     std::set<std::string> keys = {"mode", "finalists", "select", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"};
     check_keys(src, n, "final", keys);
     if (n["mode"]) c.final_mode = one_of(src, n["mode"], "final.mode", {"finetune", "scratch"});
-    if (n["select"]) c.final_select = one_of(src, n["select"], "final.select", {"valid_bleu", "search"});
+    if (n["select"]) c.final_select = one_of(src, n["select"], "final.select", {"valid_bleu", "beats_baseline", "search"});
     if (n["finalists"]) {
       c.final_finalists = positive_int(src, n["finalists"], "final.finalists");
       if (c.final_finalists > c.top_k) {

@@ -15,6 +15,11 @@ namespace thanos {
 // and writes the three files atomically. Returns the paths written.
 nlohmann::ordered_json write_run_report(const std::string& workdir, const RunConfig& config, const std::vector<StagePlan>& stages);
 
+// Two systems' hypotheses (files, one line per segment) against the references, by paired bootstrap
+// resampling of BLEU (decode/significance.h): {method, bleu_delta (a - b), ci95, p_value, samples,
+// segments, verdict: "ahead" | "behind" (p < 0.05) | "level within noise"}.
+nlohmann::ordered_json compare_hypotheses(const std::string& hyps_a, const std::string& hyps_b, const std::string& refs);
+
 // A scatter/line chart as an SVG element (axes, ticks, labels, legend; optional threshold lines).
 struct ChartSeries {
   std::string name;

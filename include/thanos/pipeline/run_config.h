@@ -89,8 +89,9 @@ struct RunConfig {
   // The chosen model is selected after training, on held-out data: the search's best
   // `final_finalists` candidates (those that fit when measured) and HAT's baseline (a member of the
   // space too) are trained identically and the best valid BLEU is chosen (`valid_bleu`), or the
-  // search's first is chosen as HAT does (`search`, one finalist). Inherited-weight loss and BLEU
-  // misrank architectures that fine-tuning then reorders (docs/PIPELINE.md, "The final selection").
+  // baseline unless the best finalist beats it on valid BLEU beyond noise (`beats_baseline`), or the
+  // search's first as HAT does (`search`, one finalist). Inherited-weight loss and BLEU misrank
+  // architectures that fine-tuning then reorders (docs/PIPELINE.md, "The final selection").
   int final_finalists = 1;
   std::string final_select = "valid_bleu";
   std::string generation_preset = "hat-wmt";
