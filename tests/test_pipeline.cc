@@ -257,6 +257,13 @@ stage_budget_minutes: {prepare: 1, super: 2, measure: 2, predictors: 1, search: 
     delete first_;
   }
   static std::string dir() { return *dir_; }
+  // A copy of the first run's directory under `name`, for a re-run with a changed config.
+  static std::string copy_of_first_run(const std::string& name) {
+    const std::string w = dir() + "/" + name;
+    fs::remove_all(w);
+    fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+    return w;
+  }
   static std::string* dir_;
   static testing::CliResult* first_;
 };
@@ -414,9 +421,7 @@ TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
 // search replaying the configs it had scored instead of scoring them again.
 TEST_F(RunPipeline, InterruptedSearchResumes) {
   ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
-  const std::string w = dir() + "/work_stop";
-  fs::remove_all(w);
-  fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+  const std::string w = copy_of_first_run("work_stop");
   ::setenv("THANOS_WORKER_BINARY", THANOS_BINARY, 1);  // in-process: this test binary has no worker mode
   RunOptions o;
   o.config_path = dir() + "/tiny.yml";
@@ -450,9 +455,7 @@ TEST_F(RunPipeline, InterruptedSearchResumes) {
 // Changing one target's budget redoes only that target's search and models.
 TEST_F(RunPipeline, SeveralTargetsReuseWhatTheyShare) {
   ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
-  const std::string w = dir() + "/work_targets";
-  fs::remove_all(w);
-  fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+  const std::string w = copy_of_first_run("work_targets");
   std::string config = read_text_file(dir() + "/tiny.yml");
   const std::string single = "target: {device: cpu, threads: 1, protocol: quick}\nbudgets: [{name: tight, latency: 1000ms, memory: 1000MiB}]\n";
   ASSERT_NE(config.find(single), std::string::npos);
@@ -517,9 +520,7 @@ TEST_F(RunPipeline, SeveralTargetsReuseWhatTheyShare) {
 // on the valid hypotheses, and the baseline stays unless the finalist is ahead beyond noise.
 TEST_F(RunPipeline, BeatsBaselineKeepsTheBaselineUnlessAFinalistIsAheadOnValid) {
   ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
-  const std::string w = dir() + "/work_beats";
-  fs::remove_all(w);
-  fs::copy(dir() + "/work", w, fs::copy_options::recursive);
+  const std::string w = copy_of_first_run("work_beats");
   std::string config = read_text_file(dir() + "/tiny.yml");
   const std::string from = "final: {mode: finetune, finalists: 2,";
   ASSERT_NE(config.find(from), std::string::npos);
