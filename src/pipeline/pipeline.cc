@@ -183,6 +183,7 @@ Plan make_plan(const RunOptions& o) {
     t.search_hash = hash_of({{"super", p.hashes["super"]}, {"measure", t.measure_hash}, {"budgets", budgets}, {"strategy", c.strategy},
                              {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k}, {"verify_limit", c.verify_limit}, {"margin", c.search_margin},
                              {"repeats", c.measure_repeats}, {"seed", c.seed}});
+    if (c.claim_headroom > 0) t.search_hash = hash_of({{"search", t.search_hash}, {"claim_headroom", c.claim_headroom}});
     if (c.rerank > 0) {  // keyed only when on: runs cached before re-ranking existed stay valid
       t.search_hash = hash_of({{"search", t.search_hash}, {"rerank", c.rerank}, {"preset", c.generation_preset},
                                {"max_len_a", c.max_len_a}, {"max_len_b", c.max_len_b}});
@@ -547,7 +548,10 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     o.strategy = p.config.strategy;
     o.settings = p.config.strategy_settings;
     o.seed = p.config.seed;
-    o.budgets.latency_ms = b.latency_ms;
+    // Claims (verification, baseline) with headroom for re-measurement noise; reported: the budget itself.
+    ResolvedBudgets claim = b;
+    claim.latency_ms = b.latency_ms * (1 - p.config.claim_headroom);
+    o.budgets.latency_ms = claim.latency_ms;
     o.budgets.memory_mb = b.memory_mib;
     o.latency_predictor_path = predictor_path(p, t, "latency");
     o.memory_predictor_path = predictor_path(p, t, "memory");
@@ -585,7 +589,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
                   {"found", r.found},
                   {"nothing_fits", nothing_fits},
                   {"search", dir + "/search.json"}};
-    entry["baseline"] = choose_baseline(p, t, b, dir, log);
+    entry["baseline"] = choose_baseline(p, t, claim, dir, log);
     out.push_back(entry);
   }
   return out;

@@ -240,7 +240,13 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (n["repeats"]) c.measure_repeats = positive_int(src, n["repeats"], "measure.repeats");
   }
   if (const auto n = root["search"]) {
-    check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "rerank", "top_k", "verify_limit", "margin"});
+    check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "rerank", "top_k", "verify_limit", "margin", "claim_headroom"});
+    if (n["claim_headroom"]) {
+      c.claim_headroom = yaml_fields::as_double(src, n["claim_headroom"], "search.claim_headroom");
+      if (!(c.claim_headroom >= 0 && c.claim_headroom < 0.5)) {
+        throw std::invalid_argument(where(src, n["claim_headroom"], "search.claim_headroom") + ": expected a fraction in [0, 0.5)");
+      }
+    }
     if (n["margin"]) {
       c.search_margin = yaml_fields::as_double(src, n["margin"], "search.margin");
       if (!(c.search_margin >= 0)) throw std::invalid_argument(where(src, n["margin"], "search.margin") + ": expected a number >= 0");

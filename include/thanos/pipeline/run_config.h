@@ -84,6 +84,10 @@ struct RunConfig {
   int top_k = 2;                     // candidates returned per budget: ones that fit when measured
   int verify_limit = 0;              // most candidates measured per budget while looking (0 = 4 x top_k)
   double search_margin = 1.0;        // safety margin in prediction errors (thanos search --margin)
+  // Headroom for re-measurement noise in budget claims: the search's verification and the baseline
+  // must measure within latency budget x (1 - claim_headroom), so that the evaluate stage's later
+  // measurement still fits (a shared VM drifts ~5% between stages; docs/PIPELINE.md).
+  double claim_headroom = 0;
   std::string final_mode = "finetune";  // finetune (inherited weights) | scratch
   TrainStageSettings final_train;    // each final model: the finalists, the largest, the baseline
   // The chosen model is selected after training, on held-out data: the search's best
