@@ -118,6 +118,12 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
   EXPECT_NE(too_many.find("final.finalists: 3: expected at most search.top_k (2)"), std::string::npos) << too_many;
   const std::string hat = message_of("space: s.yml\nbudgets: {latency: p40}\nfinal: {finalists: 2, select: search}\n");
   EXPECT_NE(hat.find("expected 1 with final.select: search"), std::string::npos) << hat;
+  // Headroom for re-measurement noise in budget claims: a fraction below one half.
+  EXPECT_EQ(defaults.claim_headroom, 0.0);
+  EXPECT_DOUBLE_EQ(parse_run_config("space: s.yml\nbudgets: {latency: p40}\nsearch: {claim_headroom: 0.05}\n", "run.yml").claim_headroom, 0.05);
+  const std::string headroom = message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {claim_headroom: 0.7}\n");
+  EXPECT_NE(headroom.find("search.claim_headroom"), std::string::npos) << headroom;
+  EXPECT_NE(headroom.find("expected a fraction in [0, 0.5)"), std::string::npos) << headroom;
   const std::string select = message_of("space: s.yml\nbudgets: {latency: p40}\nfinal: {select: bleu}\n");
   EXPECT_NE(select.find("final.select"), std::string::npos) << select;
 
