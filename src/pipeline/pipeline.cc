@@ -660,6 +660,19 @@ std::string job_hash(const Plan& p, const ModelJob& job) {
                   {"space", p.space_hash}, {"seed", p.config.seed}, {"threads", p.threads}, {"device", p.config.train_device}});
 }
 
+// How a trained model translates `split` for scoring (the evaluate stage's settings), its
+// hypotheses kept beside the checkpoint as <split>.hyp.
+EvalOptions translation_of(const Plan& p, const ModelJob& job, const std::string& split) {
+  EvalOptions e;
+  e.model_path = job.dir + "/checkpoint_last.pt";
+  e.device = p.config.train_device;
+  e.data_dir = p.workdir + "/data";
+  e.split = split;
+  e.generation = evaluate_generation(p.config);
+  e.output_path = job.dir + "/" + split + ".hyp";
+  return e;
+}
+
 // A trained model's BLEU and chrF on the valid split, translated as the evaluate stage translates
 // (kept in its folder while the model and the generation settings are unchanged).
 json valid_scores(const Plan& p, const ModelJob& job) {
@@ -667,13 +680,7 @@ json valid_scores(const Plan& p, const ModelJob& job) {
                                     {"max_len_b", p.config.max_len_b}, {"hypotheses", "valid.hyp"}}),
                   "valid-unit.json"};
   if (auto done = cached_unit(unit, /*owns_dir=*/false)) return *done;
-  EvalOptions e;
-  e.model_path = job.dir + "/checkpoint_last.pt";
-  e.device = p.config.train_device;
-  e.data_dir = p.workdir + "/data";
-  e.split = "valid";
-  e.generation = evaluate_generation(p.config);
-  e.output_path = job.dir + "/valid.hyp";  // for the paired comparison with the baseline
+  const EvalOptions e = translation_of(p, job, "valid");  // valid.hyp: for the paired comparison with the baseline
   const EvalResult r = run_eval(e, nullptr);
   const json scores = {{"valid_bleu", r.bleu.score}, {"valid_chrf", r.chrf.score}, {"valid_sentences", r.sentences},
                        {"valid_hypotheses", e.output_path}};
@@ -818,12 +825,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
     if (auto done = cached_unit(unit, /*owns_dir=*/false)) {
       scores = *done;
     } else {
-      EvalOptions e;
-      e.model_path = model;
-      e.device = p.config.train_device;
-      e.data_dir = p.workdir + "/data";
-      e.generation = evaluate_generation(p.config);
-      e.output_path = job.dir + "/test.hyp";
+      const EvalOptions e = translation_of(p, job, "test");
       const auto eval_start = Clock::now();
       const EvalResult r = run_eval(e, nullptr);
       const double eval_seconds = std::chrono::duration<double>(Clock::now() - eval_start).count();
