@@ -332,8 +332,31 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
     if (s[role].is_null()) continue;
     EXPECT_TRUE(s[role]["reference_drift"].is_number()) << role;
     cooldowns += s[role]["reference_cooldowns"].get<int>();
+    // The fit is judged at the dataset's speed: the measurement over 1 + drift, beyond 10% drift only.
+    const double drift = s[role]["reference_drift"].get<double>();
+    EXPECT_DOUBLE_EQ(s[role]["latency_ms_at_dataset_speed"].get<double>(),
+                     s[role]["latency_ms_measured"].get<double>() / (drift > 0.10 ? 1 + drift : 1.0)) << role;
   }
   EXPECT_LE(cooldowns, 2);
+  // The search's claims too: the slowdown read as its verification started, 1 or beyond 1.1; each
+  // verified candidate's and each baseline candidate's fit is its measurement over it.
+  const auto search_record = nlohmann::json::parse(read_text_file(w + "/stages/search.json"));
+  for (const auto& b : search_record["outputs"]) {
+    const double slowdown = b["slowdown"].get<double>();
+    EXPECT_TRUE(slowdown == 1.0 || slowdown > 1.1) << slowdown;
+    for (const auto& tried : b["baseline"]["tried"]) {
+      if (!tried["measurement"]["feasible"].get<bool>()) continue;
+      EXPECT_DOUBLE_EQ(tried["slowdown"].get<double>(), slowdown);
+      const auto& limit = b["budget"];  // search.claim_headroom is 0 here: the claims are against the budget itself
+      EXPECT_EQ(tried["fits"].get<bool>(),
+                (limit["latency_ms"].is_null() || tried["measurement"]["latency_ms"].get<double>() / slowdown <= limit["latency_ms"].get<double>()) &&
+                    (limit["memory_mb"].is_null() || tried["measurement"]["memory_mib"].get<double>() <= limit["memory_mb"].get<double>()))
+          << tried.dump();
+    }
+    if (!b["found"].get<bool>()) continue;
+    const auto verified = nlohmann::json::parse(read_text_file(b["search"].get<std::string>()));
+    EXPECT_DOUBLE_EQ(verified["verification"]["slowdown"].get<double>(), slowdown);
+  }
   // search.rerank: 2 shortlisted candidates translated as the evaluate stage translates; under these
   // budgets the best BLEU of them fits and is the chosen model.
   const auto searched = nlohmann::json::parse(read_text_file(w + "/search/tight/search.json"));

@@ -193,6 +193,28 @@ TEST_F(SearchCli, VerificationWalksDownTheRankingUpToItsLimit) {
   EXPECT_FALSE(fs::exists(dir() + "/walk/best.yml"));
 }
 
+// --verify-slowdown: measured latencies count at the dataset's speed. The walk above's 2 µs budget,
+// which no real measurement meets, with the device said to run a million times slower than when
+// its dataset was measured: the best candidate fits, judged on its measurement / 10^6.
+TEST_F(SearchCli, VerificationJudgesLatencyAtTheDatasetsSpeed) {
+  save_predictor(dir() + "/fast.predictor.json", constant_latency_predictor(0.001));
+  const std::string args = base("slow") + " --latency-ms 0.002 --latency-predictor " + dir() +
+                           "/fast.predictor.json --verify-device cpu --top-k 1 --verify-limit 1";
+  const auto r = run_cli(args + " --verify-slowdown 1e6");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = read_json(dir() + "/slow/search.json");
+  EXPECT_DOUBLE_EQ(j["verification"]["slowdown"].get<double>(), 1e6);
+  ASSERT_EQ(j["pareto_front"].size(), 1u);
+  const auto& c = j["pareto_front"][0];
+  EXPECT_TRUE(c["verified"].get<bool>());
+  EXPECT_GT(c["latency_ms_measured"].get<double>(), 0.002);  // the raw reading is kept
+  EXPECT_DOUBLE_EQ(c["latency_ms_at_dataset_speed"].get<double>(), c["latency_ms_measured"].get<double>() / 1e6);
+  EXPECT_LE(c["latency_ms_at_dataset_speed"].get<double>(), 0.002);
+  const auto bad = run_cli(args + " --verify-slowdown 0");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("--verify-slowdown"), std::string::npos) << bad.output;
+}
+
 // --rerank: the shortlist (the best of each depth pair first) is translated from the valid split
 // with inherited weights and walked by BLEU. Each BLEU equals what `thanos eval` gives the same
 // config of the same SuperTransformer (another code path: model loaded from its file, the split

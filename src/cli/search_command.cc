@@ -47,6 +47,12 @@ Command add_search_command(CLI::App& parent) {
                   "Measurements of a candidate whose latency reads within 25% of the budget; the median decides "
                   "(1 = one measurement)")
       ->capture_default_str();
+  auto slowdown = std::make_shared<double>(1.0);
+  app->add_option("--verify-slowdown", *slowdown,
+                  "How much slower the verifying device runs now than when the latency predictor's dataset was measured "
+                  "(e.g. 1.3 from a reference model re-measured now; thanos run reads it itself): measured latencies "
+                  "count divided by it")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app->add_option("--rerank", o->rerank,
                   "Translate this many of the best candidates (the best of each encoder/decoder depth pair first) from the "
                   "valid split with inherited weights and rank them by BLEU before the rest (0 = off: loss only, as HAT)")
@@ -60,6 +66,7 @@ Command add_search_command(CLI::App& parent) {
             SearchOptions opts = *o;
             opts.protocol = latency_protocol_preset(*protocol);
             opts.rerank_generation = generation.resolve();
+            if (*slowdown != 1.0) opts.verify_slowdown = [f = *slowdown] { return f; };
             for (const auto& kv : *sets) {
               const auto eq = kv.find('=');
               if (eq == std::string::npos) throw std::invalid_argument("--set " + kv + ": expected KEY=VALUE");

@@ -22,17 +22,9 @@ namespace thanos {
 
 ScoringSplit load_scoring_split(const std::string& data_dir, const std::string& split_name) {
   ScoringSplit s;
+  const std::string ref_path = raw_target_path(data_dir, split_name);  // names the splits there are when it is not one
   s.manifest = load_prepared_manifest(data_dir);
-  const auto& splits = s.manifest.at("splits");
-  if (!splits.contains(split_name)) {
-    std::string have;
-    for (const auto& [name, _] : splits.items()) have += (have.empty() ? "" : ", ") + name;
-    throw std::invalid_argument(data_dir + "/manifest.json: no split '" + split_name + "' (it has " + have +
-                                "); `thanos prepare --test PREFIX` makes a test split");
-  }
-  const auto& split = splits.at(split_name);
-  s.data = load_binarized(data_dir + "/" + split.at("file").get<std::string>());
-  const std::string ref_path = data_dir + "/" + split.at("raw_tgt").get<std::string>();
+  s.data = load_binarized(data_dir + "/" + s.manifest.at("splits").at(split_name).at("file").get<std::string>());
   s.refs = read_segments(ref_path, "reference");
   if (s.refs.size() != s.data.size()) {
     throw std::invalid_argument(ref_path + ": " + std::to_string(s.refs.size()) + " lines, but the binarized split has " +

@@ -187,4 +187,15 @@ nlohmann::json load_prepared_manifest(const std::string& dir) {
   return m;
 }
 
+std::string raw_target_path(const std::string& data_dir, const std::string& split) {
+  const nlohmann::json splits = load_prepared_manifest(data_dir).at("splits");
+  if (!splits.contains(split)) {
+    std::string have;
+    for (const auto& [name, _] : splits.items()) have += (have.empty() ? "" : ", ") + name;
+    throw std::invalid_argument(data_dir + "/manifest.json: no split '" + split + "' (it has " + have +
+                                "); `thanos prepare --test PREFIX` makes a test split");
+  }
+  return data_dir + "/" + splits.at(split).at("raw_tgt").get<std::string>();
+}
+
 }  // namespace thanos

@@ -486,13 +486,39 @@ json measurement_json(const RepeatedMeasurement& r) {
           {"memory_kind", m.memory_kind}};
 }
 
+// The drift reference (the space's smallest member, as in the measure stage) before a final model is
+// measured: a slow spell of a shared machine during this stage made a model verified at 19.8 ms
+// read 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
+// tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
+// demo's 15 minutes), and the drift left is reported beside the figures.
+ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::string& dir, int* cooldowns_left, const Log& log) {
+  const double baseline = dataset_reference_ms(dataset_path(p, t));
+  if (!(baseline > 0)) return {};
+  auto read = [&] {
+    const Measurement m = measure_on_target(p, t, p.space.smallest(), dir + "/reference.yml", 0, false).median;
+    return m.feasible ? m.latency_ms() : baseline;
+  };
+  auto sleep = [](double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); };
+  const ReferenceCheck c = settle_reference(read, baseline, 0.10, 30, std::max(0, *cooldowns_left), sleep, log);
+  *cooldowns_left -= c.cooldowns;
+  return c;
+}
+
+// How much slower the target reads now than while its dataset was measured, as a factor for the
+// budget claims (1 within the measure stage's 10% tolerance, or faster). The dataset, its percentile
+// budgets and the predictors describe the device at its dataset's speed; in a lasting slow spell of
+// a shared machine (the reference +31..48% for minutes, 2026-11-27) every measurement reads slower
+// alike, and the fresh-clone demo of that afternoon found no homogeneous baseline under budget.
+// Claims are judged at the dataset's speed (measured / factor); the raw figures are kept beside.
+double slowdown_factor(const ReferenceCheck& c) { return c.drift > 0.10 ? 1 + c.drift : 1.0; }
+
 // HAT's baseline under `b`: the homogeneous member with the largest measured latency that fits.
 // Measured in this order: those predicted to fit, slowest first (the baseline sits just under the
 // latency budget), then those predicted up to 25% over it, closest first (predictions of small
 // models err by milliseconds); members predicted over the memory budget by more than 5% are left
 // out (memory predictions err by ~2%). Of the first three that fit when measured (at most twelve
-// measured), the slowest.
-json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& b, const std::string& dir, const Log& log) {
+// measured), the slowest. Measured latencies count at the dataset's speed (divided by `slowdown`).
+json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& b, double slowdown, const std::string& dir, const Log& log) {
   const Predictor lat = load_predictor(predictor_path(p, t, "latency"));
   const Predictor mem = load_predictor(predictor_path(p, t, "memory"));
   std::vector<std::pair<double, SubConfig>> under_budget, over_budget;
@@ -510,11 +536,11 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
   std::optional<std::pair<RepeatedMeasurement, SubConfig>> best;
   int fitting = 0;
   for (std::size_t i = 0; i < ranked.size() && fitting < 3 && tried.size() < 12; ++i) {
-    const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml", b.latency_ms, false);
+    const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml", b.latency_ms * slowdown, false);
     const Measurement& m = r.median;
-    const bool fits = m.feasible && m.latency_ms() <= b.latency_ms && m.peak_memory_mib <= b.memory_mib;
+    const bool fits = m.feasible && m.latency_ms() / slowdown <= b.latency_ms && m.peak_memory_mib <= b.memory_mib;
     tried.push_back({{"config", ranked[i].second.summary()}, {"predicted_latency_ms", ranked[i].first}, {"fits", fits},
-                     {"measurement", measurement_json(r)}});
+                     {"measurement", measurement_json(r)}, {"slowdown", slowdown}});
     if (!fits) continue;
     ++fitting;
     if (!best || m.latency_ms() > best->first.median.latency_ms()) best = std::make_pair(r, ranked[i].second);
@@ -525,7 +551,7 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
     return {{"found", false}, {"tried", tried}};
   }
   write_file_atomically(dir + "/baseline.yml", config_to_yaml(best->second));
-  return {{"found", true}, {"config", dir + "/baseline.yml"}, {"measurement", measurement_json(best->first)}, {"tried", tried}};
+  return {{"found", true}, {"config", dir + "/baseline.yml"}, {"measurement", measurement_json(best->first)}, {"slowdown", slowdown}, {"tried", tried}};
 }
 
 // Ctrl-C during a target's search: its evaluations are on disk (resumed next time); its unit is
@@ -570,6 +596,21 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     o.out_dir = dir;
     o.budgets.margin_errors = p.config.search_margin;
     o.stop = stop;
+    // The device's speed now against its dataset's, read once per budget as verification starts
+    // (after the search's minutes) and used again for the baseline right after.
+    std::optional<double> slowdown;
+    const auto current_slowdown = [&] {
+      if (!slowdown) {
+        int no_cooldowns = 0;  // read, not waited out: the factor accounts for it
+        slowdown = slowdown_factor(settle_target(p, t, dir, &no_cooldowns, log));
+        if (*slowdown != 1.0) {
+          log("the device reads " + format_fixed(100 * (*slowdown - 1), 0) + "% slower than while its dataset was measured: budget " + pair.name +
+              "'s claims judged at the dataset's speed (measured latency / " + format_fixed(*slowdown, 2) + ")");
+        }
+      }
+      return *slowdown;
+    };
+    o.verify_slowdown = current_slowdown;
     SearchReport r;
     std::string nothing_fits;
     try {
@@ -589,7 +630,8 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
                   {"found", r.found},
                   {"nothing_fits", nothing_fits},
                   {"search", dir + "/search.json"}};
-    entry["baseline"] = choose_baseline(p, t, claim, dir, log);
+    entry["baseline"] = choose_baseline(p, t, claim, current_slowdown(), dir, log);
+    entry["slowdown"] = *slowdown;
     out.push_back(entry);
   }
   return out;
@@ -673,12 +715,18 @@ EvalOptions translation_of(const Plan& p, const ModelJob& job, const std::string
   return e;
 }
 
+// What a translation of translation_of() depends on: the trained model and the generation settings
+// (the key of the cached valid and test scores beside the checkpoint).
+json translation_inputs(const Plan& p, const ModelJob& job) {
+  return {{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_a", p.config.max_len_a}, {"max_len_b", p.config.max_len_b}};
+}
+
 // A trained model's BLEU and chrF on the valid split, translated as the evaluate stage translates
 // (kept in its folder while the model and the generation settings are unchanged).
 json valid_scores(const Plan& p, const ModelJob& job) {
-  const Unit unit{job.dir, hash_of({{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_a", p.config.max_len_a},
-                                    {"max_len_b", p.config.max_len_b}, {"hypotheses", "valid.hyp"}}),
-                  "valid-unit.json"};
+  json inputs = translation_inputs(p, job);
+  inputs["hypotheses"] = "valid.hyp";
+  const Unit unit{job.dir, hash_of(inputs), "valid-unit.json"};
   if (auto done = cached_unit(unit, /*owns_dir=*/false)) return *done;
   const EvalOptions e = translation_of(p, job, "valid");  // valid.hyp: for the paired comparison with the baseline
   const EvalResult r = run_eval(e, nullptr);
@@ -722,10 +770,9 @@ json select_chosen(const Plan& p, const std::vector<ModelJob>& finalists, const 
   std::size_t chosen_index = best;
   json challenge = nullptr;
   if (rule == "beats_baseline" && baseline && best != *baseline) {
-    const auto manifest = load_prepared_manifest(p.workdir + "/data");
     challenge = compare_hypotheses(candidates[best].at("valid_hypotheses").get<std::string>(),
                                    candidates[*baseline].at("valid_hypotheses").get<std::string>(),
-                                   p.workdir + "/data/" + manifest.at("splits").at("valid").at("raw_tgt").get<std::string>());
+                                   raw_target_path(p.workdir + "/data", "valid"));
     challenge["finalist"] = finalists[best].name();
     const bool ahead = challenge.at("verdict") == "ahead";
     if (!ahead) chosen_index = *baseline;
@@ -792,24 +839,6 @@ std::vector<json> chosen_models(const Plan& p) {
   return chosen;
 }
 
-// The drift reference (the space's smallest member, as in the measure stage) before a final model is
-// measured: a slow spell of a shared machine during this stage made a model verified at 19.8 ms
-// read 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
-// tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
-// demo's 15 minutes), and the drift left is reported beside the figures.
-ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::string& dir, int* cooldowns_left, const Log& log) {
-  const double baseline = dataset_reference_ms(dataset_path(p, t));
-  if (!(baseline > 0)) return {};
-  auto read = [&] {
-    const Measurement m = measure_on_target(p, t, p.space.smallest(), dir + "/reference.yml", 0, false).median;
-    return m.feasible ? m.latency_ms() : baseline;
-  };
-  auto sleep = [](double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); };
-  const ReferenceCheck c = settle_reference(read, baseline, 0.10, 30, std::max(0, *cooldowns_left), sleep, log);
-  *cooldowns_left -= c.cooldowns;
-  return c;
-}
-
 json stage_evaluate(const Plan& p, const Log& log) {
   json out = json::array();
   int cooldowns_left = 2;
@@ -819,8 +848,7 @@ json stage_evaluate(const Plan& p, const Log& log) {
     const std::string model = job.dir + "/checkpoint_last.pt";
     const SubConfig config = load_config_file(job.config_path, p.space.qkv_dim > 0 ? p.space.qkv_dim : kHatQkvDim).config;
     // BLEU once per model (the largest serves every target); latency and memory on each target it is compared on.
-    const Unit unit{job.dir, hash_of({{"model", job_hash(p, job)}, {"preset", p.config.generation_preset}, {"max_len_a", p.config.max_len_a}, {"max_len_b", p.config.max_len_b}}),
-                    "evaluation-unit.json"};
+    const Unit unit{job.dir, hash_of(translation_inputs(p, job)), "evaluation-unit.json"};
     json scores;
     if (auto done = cached_unit(unit, /*owns_dir=*/false)) {
       scores = *done;
@@ -873,6 +901,8 @@ json stage_evaluate(const Plan& p, const Log& log) {
       for (const auto& [k, v] : scores.items()) entry[k] = v;
       entry["latency_ms_measured"] = m.feasible ? json(m.latency_ms()) : json(nullptr);
       entry["reference_drift"] = reference.drift;  // how much slower the device read than during its dataset
+      // What the fit is judged on (slowdown_factor: as in the search's verification).
+      entry["latency_ms_at_dataset_speed"] = m.feasible ? json(m.latency_ms() / slowdown_factor(reference)) : json(nullptr);
       entry["reference_cooldowns"] = reference.cooldowns;
       entry["latency_ms_measurements"] = taken.latencies_ms;
       entry["memory_mb_measured"] = m.feasible ? json(m.peak_memory_mib) : json(nullptr);

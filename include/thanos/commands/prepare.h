@@ -27,4 +27,8 @@ nlohmann::json run_prepare(const PrepareOptions& options);
 // Reads and checks out_dir/manifest.json (format and version); says which command makes it.
 nlohmann::json load_prepared_manifest(const std::string& data_dir);
 
+// data_dir/<the split's raw target file>: the detokenised references BLEU is scored against. Throws
+// std::invalid_argument naming the manifest and the splits it has when `split` is not one of them.
+std::string raw_target_path(const std::string& data_dir, const std::string& split);
+
 }  // namespace thanos

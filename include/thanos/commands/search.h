@@ -39,6 +39,11 @@ struct SearchOptions {
   int top_k = 3;                        // candidates returned; with verification, ones that fit when measured (Pareto modes: the front)
   int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
   int verify_repeats = 3;               // measurements of a candidate near the latency budget; the median decides
+  // How much slower the verifying device reads now than while the predictors' dataset was measured
+  // (the pipeline's drift reference; empty or 1 = as then), asked once as verification starts: a
+  // measured latency counts divided by it, i.e. at the dataset's speed, where the budget and the
+  // predictions hold.
+  std::function<double()> verify_slowdown;
   // Re-ranking (search/bleu_rerank.h): this many of the best candidates, the best of each depth
   // pair first, are translated from the valid split with inherited weights and walked by BLEU
   // before the rest (by loss). 0 = off: the loss alone ranks, as in HAT. Not in Pareto modes.
