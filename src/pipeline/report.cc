@@ -285,7 +285,8 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
                                 (s["budget"]["latency_ms"].is_null() || c.value("latency_ms_at_dataset_speed", c["latency_ms_measured"].get<double>()) <=
                                                                             s["budget"]["latency_ms"].get<double>()) &&
                                 (s["budget"]["memory_mb"].is_null() || c["memory_mb_measured"].get<double>() <= s["budget"]["memory_mb"].get<double>());
-    b["chosen_at_least_baseline_bleu"] = !c.is_null() && (bl.is_null() || c["bleu"].get<double>() >= bl["bleu"].get<double>());
+    // Null without a baseline (no homogeneous member fit when measured): nothing was compared.
+    b["chosen_at_least_baseline_bleu"] = bl.is_null() ? json(nullptr) : json(!c.is_null() && c["bleu"].get<double>() >= bl["bleu"].get<double>());
     b["chosen_vs_baseline"] = chosen_vs_baseline(workdir, c, bl);
     b["nothing_fits"] = s.value("nothing_fits", "");
     budgets.push_back(b);
@@ -345,7 +346,9 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
        << limit("memory", "memory_mb", "memory_spec", "MiB") << "\n\n"
        << "Feasible fraction of the measured space: " << num(100 * b["feasible_fraction"].get<double>(), 3) << "%. "
        << "Chosen model fits when measured: " << (b["chosen_fits_measured"].get<bool>() ? "yes" : "NO") << slow_device_text(b["chosen"])
-       << "; BLEU at least the baseline's: " << (b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO")
+       << "; BLEU at least the baseline's: "
+       << (b["chosen_at_least_baseline_bleu"].is_null() ? "no baseline to compare with (no homogeneous member fit when measured)"
+                                                          : b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO")
        << significance_text(b["chosen_vs_baseline"]) << ".\n\n"
        << "| model | config | BLEU | chrF | test ppl | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
        << "|---|---|---|---|---|---|---|---|---|\n"
