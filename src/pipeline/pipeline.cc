@@ -486,8 +486,8 @@ json measurement_json(const RepeatedMeasurement& r) {
           {"memory_kind", m.memory_kind}};
 }
 
-// The drift reference (the space's smallest member, as in the measure stage) before a final model is
-// measured: a slow spell of a shared machine during this stage made a model verified at 19.8 ms
+// The drift reference (the space's smallest member, as in the measure stage), read as the search's
+// verification starts (no cool-down: slowdown_factor) and before each final model is measured: a slow spell of a shared machine during this stage made a model verified at 19.8 ms
 // read 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
 // tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
 // demo's 15 minutes), and the drift left is reported beside the figures.
