@@ -487,8 +487,9 @@ json measurement_json(const RepeatedMeasurement& r) {
 }
 
 // The drift reference (the space's smallest member, as in the measure stage), read as the search's
-// verification starts (no cool-down: slowdown_factor) and before each final model is measured: a slow spell of a shared machine during this stage made a model verified at 19.8 ms
-// read 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
+// verification starts (no cool-down: slowdown_factor) and before each final model is measured: a
+// slow spell of a shared machine during the evaluate stage made a model verified at 19.8 ms read
+// 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
 // tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
 // demo's 15 minutes), and the drift left is reported beside the figures.
 ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::string& dir, int* cooldowns_left, const Log& log) {
