@@ -36,7 +36,7 @@
 #include "thanos/export/ort_runner.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
-#include "thanos/hw/ort_backend.h"
+#include "thanos/export/ort_backend.h"
 #include "thanos/model/cost_model.h"
 
 using namespace thanos;

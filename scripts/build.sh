@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Configures and builds THANOS into ./build (incremental). Extra arguments go to cmake.
+# Configures and builds THANOS into ./build (incremental). `--target NAME` builds one target (the
+# demo builds only `thanos`); other arguments go to cmake's configure step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=()
+configure=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --target) target=(--target "$2"); shift 2 ;;
+    *) configure+=("$1"); shift ;;
+  esac
+done
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
-elif [ $# -gt 0 ]; then
-  cmake -S . -B build "$@"
+  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${configure[@]}"
+elif [ ${#configure[@]} -gt 0 ]; then
+  cmake -S . -B build "${configure[@]}"
 fi
-cmake --build build --parallel "$(nproc)"
+cmake --build build --parallel "$(nproc)" "${target[@]}"

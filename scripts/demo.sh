@@ -9,7 +9,7 @@
 # build. Re-running resumes or reuses what is done (docs/PIPELINE.md). WORKDIR changes where.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh --target thanos
 WORK=${WORKDIR:-runs/demo}
 
 echo "== the bundled corpus (data/corpus-en-de)"

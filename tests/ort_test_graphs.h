@@ -2,7 +2,7 @@
 // Tiny ONNX graphs for the ONNX Runtime runner's tests (tests/test_ort.cc), written with Debian's
 // libonnx-dev (onnx::ModelProto). Opset 17, IR version 8; each graph passes onnx's checker before
 // it is written. This header is torch-free and onnx-free: the builder is compiled on its own
-// (cmake/ort.cmake), so onnx's compile definitions do not reach the tests' precompiled header.
+// (tests/CMakeLists.txt), so onnx's compile definitions do not reach the tests' precompiled header.
 // Each function throws std::runtime_error when the checker rejects the graph or the file cannot
 // be written.
 #include <cstdint>

@@ -21,7 +21,7 @@
 #include "thanos/export/ort_runner.h"
 #include "loopback_agent.h"
 #include "thanos/export/rknn_check.h"
-#include "thanos/hw/rknn_backend.h"
+#include "thanos/export/rknn_backend.h"
 #include "thanos/space/config_io.h"
 #include "translation_fixture.h"
 

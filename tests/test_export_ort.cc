@@ -5,7 +5,7 @@
 // step through ONNX Runtime, with a host-side beam search following the project's rules
 // (src/decode/beam_search.cc, one sentence), equal the Generator's. Skipped, with the reason, when
 // Node.js or tools/ort_runner/node_modules is missing; built only with libonnx-dev
-// (cmake/export.cmake).
+// (THANOS_HAVE_ONNX in CMakeLists.txt).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

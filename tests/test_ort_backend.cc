@@ -15,7 +15,7 @@
 #include "thanos/common/text.h"
 #include "thanos/export/ort_runner.h"
 #include "thanos/hw/latency_dataset.h"
-#include "thanos/hw/ort_backend.h"
+#include "thanos/export/ort_backend.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 

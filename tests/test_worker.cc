@@ -198,7 +198,7 @@ TEST(WorkerProcess, AProgramThatCannotStartThrows) {
 TEST(WorkerProcess, CurrentExecutable) {
   const std::string self = current_executable_path();
   EXPECT_EQ(self.front(), '/');
-  EXPECT_TRUE(contains(self, "thanos_tools_tests")) << self;
+  EXPECT_TRUE(contains(self, "thanos_unit_tests")) << self;  // this test's executable
 }
 
 // ---------------------------------------------------------------------- thanos measure-worker

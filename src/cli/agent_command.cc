@@ -6,13 +6,13 @@
 #include "thanos/hw/agent.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
-#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
-#include "thanos/hw/rknn_backend.h"
+#ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
+#include "thanos/export/rknn_backend.h"
 #endif
 
 namespace thanos::cli {
 namespace {
-// --rknn's settings (hw/rknn_backend.h's RknnBackendOptions, which needs the ONNX build).
+// --rknn's settings (export/rknn_backend.h's RknnBackendOptions, which needs the ONNX build).
 struct RknnBackendOptionsForCli {
   std::string python = "python3";
   std::string cache_dir;

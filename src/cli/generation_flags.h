@@ -5,7 +5,7 @@
 #include <string>
 
 #include "command.h"
-#include "thanos/decode/beam_search.h"
+#include "thanos/decode/generation_options.h"
 
 namespace thanos::cli {
 

@@ -1,10 +1,9 @@
 // thanos: hardware-aware Transformer search. One subcommand per pipeline step.
-#include <torch/utils.h>
-
 #include <cstdlib>
 #include <thread>
 
 #include "command.h"
+#include "thanos/model/torch_runtime.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"THANOS: find the best Transformer for your hardware (HAT-style SuperTransformer search, "
@@ -26,7 +25,7 @@ int main(int argc, char** argv) {
       thanos::cli::add_score_command(app), thanos::cli::add_agent_command(app),
       thanos::cli::add_measure_worker_command(app), thanos::cli::add_measure_command(app), thanos::cli::add_search_command(app),
       thanos::cli::add_fit_predictor_command(app), thanos::cli::add_run_command(app)};
-#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#ifdef THANOS_WITH_ONNX  // set by src/cli/CMakeLists.txt when Debian's libonnx-dev was found
   commands.push_back(thanos::cli::add_export_command(app));
   commands.push_back(thanos::cli::add_rknn_check_command(app));
 #endif
@@ -36,7 +35,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   // Debian's libtorch defaults to one thread; set both pools explicitly.
-  torch::set_num_threads(threads);
+  thanos::set_torch_threads(threads);
   for (auto& c : commands) {
     if (!c.app->parsed()) continue;
     try {

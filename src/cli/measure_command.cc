@@ -1,17 +1,15 @@
-#include <torch/utils.h>
-
-#include <csignal>
+#include <atomic>
+#include <cstdio>
 
 #include "command.h"
 #include "thanos/commands/measure.h"
+#include "thanos/common/signal_scope.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/measurement_json.h"
+#include "thanos/model/torch_runtime.h"
 
 namespace thanos::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_measure_signal(int) { g_stop.store(true); }
 
 std::string ms(double x) {
   char buf[32];
@@ -82,7 +80,7 @@ Command add_measure_command(CLI::App& parent) {
             if (*vocab) chosen.vocab_size = p->vocab_size;
             if (*dtype) chosen.dtype = p->dtype;
             opts.job.protocol = chosen;
-            opts.job.run.threads = static_cast<int>(torch::get_num_threads());
+            opts.job.run.threads = torch_threads();
             if (!opts.config_path.empty()) {
               const Measurement m = run_measure_one(opts);
               if (*json) {
@@ -97,19 +95,12 @@ Command add_measure_command(CLI::App& parent) {
               }
               return m.feasible ? 0 : 3;
             }
-            g_stop = false;
-            auto old_int = std::signal(SIGINT, on_measure_signal);
-            auto old_term = std::signal(SIGTERM, on_measure_signal);
+            std::atomic<bool> stop{false};
             MeasureSummary s;
-            try {
-              s = run_measure(opts, [](const std::string& line) { std::cerr << line << "\n"; }, &g_stop);
-            } catch (...) {
-              std::signal(SIGINT, old_int);
-              std::signal(SIGTERM, old_term);
-              throw;
+            {
+              const StopSignalScope signals(stop);
+              s = run_measure(opts, [](const std::string& line) { std::cerr << line << "\n"; }, &stop);
             }
-            std::signal(SIGINT, old_int);
-            std::signal(SIGTERM, old_term);
             print_warnings(s.warnings);
             if (*json) {
               std::cout << measure_summary_json(s, opts).dump(2) << "\n";

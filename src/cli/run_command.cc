@@ -1,4 +1,4 @@
-#include <csignal>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -6,17 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "thanos/common/signal_scope.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/latency_dataset.h"
 #include "thanos/pipeline/pipeline.h"
 
 namespace thanos::cli {
-namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_run_signal(int) { g_stop.store(true); }
-
-}  // namespace
 
 Command add_run_command(CLI::App& parent) {
   auto* app = parent.add_subcommand("run", "The whole pipeline from one YAML config: prepare, SuperTransformer, measurement, "
@@ -49,9 +44,9 @@ Command add_run_command(CLI::App& parent) {
                 std::cerr << "thanos run: " << line << std::endl;
               }
             };
-            std::signal(SIGINT, on_run_signal);
-            std::signal(SIGTERM, on_run_signal);
-            const RunResult r = run_pipeline(*o, log, &g_stop);
+            std::atomic<bool> stop{false};
+            const StopSignalScope signals(stop);
+            const RunResult r = run_pipeline(*o, log, &stop);
             if (o->dry_run) {
               std::cout << format_plan(r.stages);
               return 0;

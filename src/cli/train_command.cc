@@ -87,7 +87,7 @@ Command add_average_command(CLI::App& parent) {
   app->add_option("inputs", *inputs, "Checkpoints to average")->required()->check(CLI::ExistingFile);
   app->add_option("--out", *out, "Output model file")->required();
   return {app, [=]() {
-            average_checkpoints(*inputs, *out);
+            run_average(*inputs, *out);
             std::cout << "wrote " << *out << " (average of " << inputs->size() << ")\n";
             return 0;
           }};

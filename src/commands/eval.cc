@@ -14,26 +14,11 @@
 #include "thanos/decode/batch_decoder.h"
 #include "thanos/decode/chrf.h"
 #include "thanos/train/trainer.h"
-#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
 #include "thanos/export/export_runtime.h"
 #endif
 
 namespace thanos {
-
-ScoringSplit load_scoring_split(const std::string& data_dir, const std::string& split_name) {
-  ScoringSplit s;
-  const std::string ref_path = raw_target_path(data_dir, split_name);  // names the splits there are when it is not one
-  s.manifest = load_prepared_manifest(data_dir);
-  s.data = load_binarized(data_dir + "/" + s.manifest.at("splits").at(split_name).at("file").get<std::string>());
-  s.refs = read_segments(ref_path, "reference");
-  if (s.refs.size() != s.data.size()) {
-    throw std::invalid_argument(ref_path + ": " + std::to_string(s.refs.size()) + " lines, but the binarized split has " +
-                                std::to_string(s.data.size()) + " pairs; re-run `thanos prepare`");
-  }
-  s.vocab_size = s.manifest.at("vocab_size").get<int>();
-  s.spm_path = data_dir + "/" + s.manifest.value("spm_model", "spm.model");
-  return s;
-}
 
 EvalResult run_eval(const EvalOptions& o, const std::function<void(const std::string&)>& log) {
   o.generation.validate();

@@ -6,9 +6,10 @@
 
 #include "thanos/hw/agent.h"
 #include "thanos/hw/isolated_backend.h"
-#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
-#include "thanos/hw/ort_backend.h"
-#include "thanos/hw/rknn_backend.h"
+#include "thanos/hw/target_device.h"
+#ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
+#include "thanos/export/ort_backend.h"
+#include "thanos/export/rknn_backend.h"
 #endif
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
@@ -16,23 +17,13 @@
 namespace thanos {
 namespace {
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> parts;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, ',')) parts.push_back(part);
-  return parts;
-}
-
-bool is_remote(const std::string& device) { return device.rfind("remote://", 0) == 0; }
-
 // Space, protocol vocabulary and the run's device, shared by both entry points.
 void complete_job(MeasureOptions& o) {
   if (o.space_path.empty() && o.config_path.empty()) throw std::invalid_argument("--space (or --config) is required");
   if (!o.space_path.empty()) o.job.space = load_search_space(o.space_path).space;
   o.job.run.device = local_device_of(o.device);
   if (!o.remote_backend.empty()) {
-    if (!is_remote(o.device)) throw std::invalid_argument("--backend " + o.remote_backend + ": only with --device remote://HOST:PORT");
+    if (!TargetDevice::parse(o.device).is_remote()) throw std::invalid_argument("--backend " + o.remote_backend + ": only with --device remote://HOST:PORT");
     if (o.remote_backend != "cpu" && o.remote_backend != "cuda" && o.remote_backend != "rknn") {
       throw std::invalid_argument("--backend: expected cpu, cuda or rknn (what the agent measures with), got \"" + o.remote_backend + "\"");
     }
@@ -46,47 +37,53 @@ void complete_job(MeasureOptions& o) {
 
 }  // namespace
 
-std::string local_device_of(const std::string& device) { return is_remote(device) || device == "ort-cpu" ? "cpu" : device; }
+std::string local_device_of(const std::string& device) {
+  try {
+    return TargetDevice::parse(device).local_device();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--device: ") + e.what());
+  }
+}
 
 std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, const std::string& token_file,
                                                     const std::string& thanos_binary) {
+  TargetDevice target;
+  try {
+    target = TargetDevice::parse(device);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--device: ") + e.what());
+  }
   std::vector<std::unique_ptr<Backend>> backends;
-  if (device == "cpu" || device == "cuda") {
-    backends.push_back(make_isolated_backend(thanos_binary));
-    return backends;
-  }
-  if (device == "ort-cpu") {
+  switch (target.kind) {
+    case TargetDevice::Kind::kCpu:
+    case TargetDevice::Kind::kCuda:
+      backends.push_back(make_isolated_backend(thanos_binary));
+      return backends;
+    case TargetDevice::Kind::kOrtCpu: {
 #ifdef THANOS_WITH_ONNX
-    const std::string why = ort_runner_unavailable_reason();
-    if (!why.empty()) throw std::runtime_error("--device ort-cpu: " + why);
-    backends.push_back(std::make_unique<OrtBackend>());
-    return backends;
+      const std::string why = ort_runner_unavailable_reason();
+      if (!why.empty()) throw std::runtime_error("--device ort-cpu: " + why);
+      backends.push_back(std::make_unique<OrtBackend>());
+      return backends;
 #else
-    throw std::invalid_argument("--device ort-cpu: this build has no ONNX export (install libonnx-dev and rebuild; scripts/setup.sh does both)");
+      throw std::invalid_argument("--device ort-cpu: this build has no ONNX export (install libonnx-dev and rebuild; scripts/setup.sh does both)");
 #endif
-  }
-  if (device == "rknn") {
+    }
+    case TargetDevice::Kind::kRknn:
 #ifdef THANOS_WITH_ONNX
-    backends.push_back(std::make_unique<RknnBackend>());
-    return backends;
+      backends.push_back(std::make_unique<RknnBackend>());
+      return backends;
 #else
-    throw std::invalid_argument("--device rknn: this build has no ONNX export (install libonnx-dev and rebuild)");
+      throw std::invalid_argument("--device rknn: this build has no ONNX export (install libonnx-dev and rebuild)");
 #endif
-  }
-  if (!is_remote(device)) {
-    throw std::invalid_argument("--device: expected cpu, cuda, ort-cpu, rknn or remote://HOST:PORT[,remote://HOST:PORT...], got \"" +
-                                device + "\"");
+    case TargetDevice::Kind::kRemote:
+      break;
   }
   if (token_file.empty()) throw std::invalid_argument("--device " + device + ": needs --token-file (the agents' shared token)");
   std::vector<std::string> warnings;
   const std::string token = read_token_file(token_file, &warnings);
   for (const auto& w : warnings) std::cerr << "thanos: warning: " << w << "\n";
-  for (const auto& address : split_commas(device)) {
-    if (!is_remote(address)) {
-      throw std::invalid_argument("--device: \"" + address + "\" in a pool: every member must be remote://HOST:PORT");
-    }
-    backends.push_back(std::make_unique<RemoteBackend>(address, token));
-  }
+  for (const auto& address : target.agents) backends.push_back(std::make_unique<RemoteBackend>(address, token));
   return backends;
 }
 

@@ -167,35 +167,4 @@ nlohmann::json run_prepare(const PrepareOptions& o) {
   }
 }
 
-nlohmann::json load_prepared_manifest(const std::string& dir) {
-  const std::string path = dir + "/manifest.json";
-  if (!fs::exists(path)) {
-    throw std::invalid_argument(path + ": not found; make the data directory with `thanos prepare` (or, for the "
-                                "bundled corpus, scripts/build-corpus.sh then thanos prepare)");
-  }
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(read_text_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(path + ": invalid JSON: " + e.what());
-  }
-  if (m.value("format", "") != "thanos.prepared") throw std::invalid_argument(path + ": not a thanos prepare manifest");
-  if (m.value("version", 0) > kPreparedFormatVersion) {
-    throw std::invalid_argument(path + ": manifest version " + std::to_string(m.value("version", 0)) +
-                                " is newer than this thanos reads");
-  }
-  return m;
-}
-
-std::string raw_target_path(const std::string& data_dir, const std::string& split) {
-  const nlohmann::json splits = load_prepared_manifest(data_dir).at("splits");
-  if (!splits.contains(split)) {
-    std::string have;
-    for (const auto& [name, _] : splits.items()) have += (have.empty() ? "" : ", ") + name;
-    throw std::invalid_argument(data_dir + "/manifest.json: no split '" + split + "' (it has " + have +
-                                "); `thanos prepare --test PREFIX` makes a test split");
-  }
-  return data_dir + "/" + splits.at(split).at("raw_tgt").get<std::string>();
-}
-
 }  // namespace thanos

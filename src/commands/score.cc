@@ -7,28 +7,13 @@
 #include <stdexcept>
 
 #include "thanos/common/text.h"
+#include "thanos/data/text_lines.h"
 #include "thanos/decode/bleu.h"
 #include "thanos/decode/chrf.h"
 #include "thanos/decode/signature.h"
 #include "thanos/decode/tokenize.h"
 
 namespace thanos {
-
-std::vector<std::string> read_segments(const std::string& path, const std::string& role) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument(role + " file '" + path + "': cannot open (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw std::invalid_argument(role + " file '" + path + "': read error");
-  const std::vector<std::string> lines = split_lines(ss.str(), /*strip_cr=*/false);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::size_t bad = utf8_error_offset(lines[i]);
-    if (bad != std::string::npos)
-      throw std::invalid_argument(role + " file '" + path + "' line " + std::to_string(i + 1) +
-                                  ": invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
-  }
-  return lines;
-}
 
 namespace {
 

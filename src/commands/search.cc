@@ -22,11 +22,13 @@
 #include "thanos/model/model_file.h"
 #include "thanos/predict/predictor_file.h"
 #include "thanos/search/bleu_rerank.h"
+#include "thanos/search/budget_claim.h"
 #include "thanos/search/nsga2.h"
 #include "thanos/search/pareto.h"
 #include "thanos/search/study.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
+#include "thanos/train/fitness.h"
 #include "thanos/train/trainer.h"
 
 namespace thanos {
@@ -318,7 +320,7 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
       r.hyper = space.hyper;
       r.protocol = protocol;
       r.run.device = o.verify_backend.empty() ? local_device_of(o.verify_device) : o.verify_backend;
-      if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (hw/rknn_backend.h)
+      if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (export/rknn_backend.h)
       r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
       // Near the budget the median of o.verify_repeats measurements decides (hw/repeated_measurement.h).
       RepeatPolicy repeat;
@@ -333,16 +335,16 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
         c["latency_ms_measured"] = meas.latency_ms();
         c["memory_mb_measured"] = meas.peak_memory_mib;
         if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(meas.latency_ms() / e.check.estimate.latency_ms);
-        const double at_dataset_speed = meas.latency_ms() / slowdown;
-        if (slowdown != 1.0) c["latency_ms_at_dataset_speed"] = at_dataset_speed;
-        const double lat_miss = at_dataset_speed - o.budgets.latency_ms, mem_miss = meas.peak_memory_mib - o.budgets.memory_mb;
-        fits = !(lat_miss > 0) && !(mem_miss > 0);
+      }
+      const BudgetClaim claim =
+          judge_claim(meas.feasible, meas.latency_ms(), meas.peak_memory_mib, slowdown, o.budgets.latency_ms, o.budgets.memory_mb);
+      fits = claim.fits();
+      if (meas.feasible) {
+        if (slowdown != 1.0) c["latency_ms_at_dataset_speed"] = claim.latency_ms_at_dataset_speed;
         if (!fits) {
-          worst_latency_miss = std::max(worst_latency_miss, lat_miss);
-          worst_memory_miss = std::max(worst_memory_miss, mem_miss);
+          worst_latency_miss = std::max(worst_latency_miss, claim.latency_miss_ms);
+          worst_memory_miss = std::max(worst_memory_miss, claim.memory_miss_mib);
         }
-      } else {
-        fits = false;
       }
       if (!fits) ++failed_verification;
     }

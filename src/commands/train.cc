@@ -7,8 +7,11 @@
 #include "thanos/commands/prepare.h"
 #include "thanos/common/text.h"
 #include "thanos/model/extract.h"
+#include "thanos/model/model_file.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
+#include "thanos/train/fitness.h"
+#include "thanos/train/trainer.h"
 
 namespace thanos {
 namespace fs = std::filesystem;
@@ -186,6 +189,10 @@ nlohmann::json run_valid(const ValidCommandOptions& o) {
   nlohmann::json out = {{"pairs", eval.pairs()}, {"split", o.split}, {"results", nlohmann::json::array()}};
   for (std::size_t i = 0; i < configs.size(); ++i) out["results"].push_back(score_json(configs[i].first, list[i], scores[i]));
   return out;
+}
+
+void run_average(const std::vector<std::string>& checkpoint_paths, const std::string& out_path) {
+  average_checkpoints(checkpoint_paths, out_path);
 }
 
 }  // namespace thanos

@@ -14,6 +14,7 @@
 
 #include "thanos/commands/prepare.h"
 #include "thanos/common/text.h"
+#include "thanos/common/utf8.h"
 #include "thanos/data/binarized.h"
 #include "thanos/data/subword_model.h"
 #include "thanos/data/text_lines.h"
@@ -21,7 +22,7 @@
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
 #include "thanos/train/trainer.h"
-#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
 #include "thanos/export/export_runtime.h"
 #endif
 
@@ -162,7 +163,7 @@ TranslateResult run_translate(const TranslateOptions& o, const std::function<voi
   std::vector<std::size_t> todo;  // line numbers (0-based) to translate
   std::vector<std::string> texts;
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (const std::size_t bad = find_invalid_utf8(lines[i]); bad != std::string::npos) {
+    if (const std::size_t bad = utf8_error_offset(lines[i]); bad != std::string::npos) {
       throw std::invalid_argument(input_name + ", line " + std::to_string(i + 1) + ": invalid UTF-8 at byte " +
                                   std::to_string(bad + 1));
     }

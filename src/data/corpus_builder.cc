@@ -16,50 +16,8 @@ namespace thanos {
 namespace fs = std::filesystem;
 namespace {
 
-// ---------------------------------------------------------------- UTF-8 code points
-// Decodes the code point at `i` and advances `i`; malformed bytes decode as U+FFFD, one byte at a
-// time (callers that care check is_valid_utf8 first).
-char32_t next_code_point(const std::string& s, std::size_t& i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) {
-    ++i;
-    return c;
-  }
-  const int extra = (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
-  if (extra < 0 || i + extra >= s.size()) {
-    ++i;
-    return 0xfffd;
-  }
-  char32_t cp = c & (0x3f >> extra);
-  for (int k = 1; k <= extra; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) {
-      ++i;
-      return 0xfffd;
-    }
-    cp = cp << 6 | (byte(i + k) & 0x3f);
-  }
-  i += extra + 1;
-  return cp;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | cp >> 6);
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | cp >> 12);
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | cp >> 18);
-    out += static_cast<char>(0x80 | (cp >> 12 & 0x3f));
-    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
+// Text known to be valid UTF-8, or read leniently: invalid bytes are U+FFFD (common/utf8.h).
+char32_t next_code_point(const std::string& s, std::size_t& i) { return utf8_next_or_replacement(s, i); }
 
 bool is_latin_letter(char32_t c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == 0xaa || c == 0xba ||
@@ -318,37 +276,6 @@ std::vector<Catalog> find_catalogs(const fs::path& root, const std::string& loca
 }  // namespace
 
 // ---------------------------------------------------------------- text rules
-bool is_valid_utf8(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra;
-    char32_t min;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      extra = 1, min = 0x80;
-    } else if ((c >> 4) == 0xe) {
-      extra = 2, min = 0x800;
-    } else if ((c >> 3) == 0x1e) {
-      extra = 3, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    char32_t cp = c & (0x3f >> extra);
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (b & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 std::string collapse_whitespace(const std::string& text) {
   std::string out;
   out.reserve(text.size());

@@ -3,18 +3,15 @@
 #include <zlib.h>
 
 #include <fstream>
+#include <sstream>
+#include <cstring>
+#include <cerrno>
 #include <stdexcept>
 
 #include "thanos/common/text.h"
-#include "thanos/decode/tokenize.h"
+#include "thanos/common/utf8.h"
 
 namespace thanos {
-
-std::size_t find_invalid_utf8(const std::string& s) {
-  // One UTF-8 validator for the whole project (strict: no overlongs, surrogates or values past
-  // U+10FFFF), the one the scorer uses.
-  return utf8_error_offset(s);
-}
 
 std::vector<std::string> read_text_lines(const std::string& path) {
   if (!std::ifstream(path).good()) throw std::invalid_argument(path + ": file not found or unreadable");
@@ -32,7 +29,7 @@ std::vector<std::string> read_text_lines(const std::string& path) {
   if (data.empty()) throw std::invalid_argument(path + ": file is empty");
   std::vector<std::string> lines = split_lines(data, /*strip_cr=*/true);
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::size_t bad = find_invalid_utf8(lines[i]);
+    const std::size_t bad = utf8_error_offset(lines[i]);
     if (bad != std::string::npos) {
       throw std::invalid_argument(path + ":" + std::to_string(i + 1) + ": invalid UTF-8 at byte " +
                                   std::to_string(bad + 1) + " of the line");
@@ -46,6 +43,22 @@ std::string find_corpus_file(const std::string& prefix, const std::string& lang)
   if (std::ifstream(plain).good()) return plain;
   if (std::ifstream(gz).good()) return gz;
   throw std::invalid_argument("no corpus file " + plain + " or " + gz);
+}
+
+std::vector<std::string> read_segments(const std::string& path, const std::string& role) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(role + " file '" + path + "': cannot open (" + std::strerror(errno) + ")");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw std::invalid_argument(role + " file '" + path + "': read error");
+  const std::vector<std::string> lines = split_lines(ss.str(), /*strip_cr=*/false);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::size_t bad = utf8_error_offset(lines[i]);
+    if (bad != std::string::npos)
+      throw std::invalid_argument(role + " file '" + path + "' line " + std::to_string(i + 1) +
+                                  ": invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
+  }
+  return lines;
 }
 
 }  // namespace thanos

@@ -1,6 +1,6 @@
 #include "thanos/decode/signature.h"
 
-// The project version comes from CMake (cmake/scoring.cmake); a build without it still says so.
+// The project version comes from CMake (src/decode/CMakeLists.txt); a build without it still says so.
 #ifndef THANOS_VERSION_STRING
 #define THANOS_VERSION_STRING "unknown"
 #endif

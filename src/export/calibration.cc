@@ -7,10 +7,9 @@
 #include <map>
 #include <stdexcept>
 
-#include "thanos/commands/export.h"
-#include "thanos/commands/prepare.h"
 #include "thanos/common/text.h"
 #include "thanos/data/binarized.h"
+#include "thanos/data/prepared_data.h"
 #include "thanos/decode/beam_search.h"
 #include "thanos/export/npy.h"
 #include "thanos/export/ort_step_decoder.h"

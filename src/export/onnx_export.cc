@@ -228,7 +228,7 @@ void build_encoder(Emitter& e, SuperTransformerImpl& model, const SubConfig& cfg
   for (int i = 0; i < cfg.encoder_layer_num(); ++i) {
     const auto& lc = cfg.encoder_layers[i];
     const std::string L = layer_name("encoder", i), hint = "enc." + std::to_string(i);
-    const int64_t H = lc.self_heads, qkv = lc.self_qkv_dim, hd = qkv / H;
+    const int64_t H = lc.self_heads, qkv = lc.self_qkv_dim, hd = lc.self_head_dim();
     x = e.residual(x, L + ".self_attn_layer_norm", pre, hint + ".attn", [&](const std::string& h) {
       const std::string A = L + ".self_attn";
       auto q = heads_view(e.scaled_query(h, A, qkv, H, hint + ".attn"), H, hd, {0, 2, 1, 3}, hint + ".attn.q");
@@ -249,7 +249,7 @@ void build_encoder(Emitter& e, SuperTransformerImpl& model, const SubConfig& cfg
   for (int l = 0; l < cfg.decoder_layer_num(); ++l) {
     const auto& dc = cfg.decoder_layers[l];
     const std::string A = layer_name("decoder", l) + ".encoder_attn", hint = "cross." + std::to_string(l);
-    const int64_t H = dc.ende_heads, qkv = dc.ende_qkv_dim, hd = qkv / H, k = dc.ende_attn_layers;
+    const int64_t H = dc.ende_heads, hd = dc.ende_head_dim(), k = dc.ende_attn_layers;
     const OnnxDim len = st ? OnnxDim::fixed(k * *o.static_src_len)
                            : OnnxDim::named(k == 1 ? "src_len" : std::to_string(k) + "*src_len");
     for (const char* which : {"key", "value"}) {
@@ -304,8 +304,8 @@ void build_decoder(Emitter& e, SuperTransformerImpl& model, const SubConfig& cfg
     const int64_t k = dc.ende_attn_layers;
     const OnnxDim len = st ? OnnxDim::fixed(k * *o.static_src_len)
                            : OnnxDim::named(k == 1 ? "src_len" : std::to_string(k) + "*src_len");
-    const OnnxDim eh = OnnxDim::fixed(dc.ende_heads), ehd = OnnxDim::fixed(dc.ende_qkv_dim / dc.ende_heads);
-    const OnnxDim sh = OnnxDim::fixed(dc.self_heads), shd = OnnxDim::fixed(dc.self_qkv_dim / dc.self_heads);
+    const OnnxDim eh = OnnxDim::fixed(dc.ende_heads), ehd = OnnxDim::fixed(dc.ende_head_dim());
+    const OnnxDim sh = OnnxDim::fixed(dc.self_heads), shd = OnnxDim::fixed(dc.self_head_dim());
     const std::string n = std::to_string(l);
     LayerIO x;
     x.cross_key = e.input("cross_key_" + n, e.ft, {batch, eh, len, ehd}, "the encoder graph's output");
@@ -356,7 +356,7 @@ void build_decoder(Emitter& e, SuperTransformerImpl& model, const SubConfig& cfg
     const std::string L = layer_name("decoder", l), hint = "dec." + std::to_string(l), n = std::to_string(l);
     x = e.residual(x, L + ".self_attn_layer_norm", pre, hint + ".self", [&](const std::string& h) {
       const std::string A = L + ".self_attn";
-      const int64_t H = dc.self_heads, qkv = dc.self_qkv_dim, hd = qkv / H;
+      const int64_t H = dc.self_heads, qkv = dc.self_qkv_dim, hd = dc.self_head_dim();
       auto heads = e.ints("step_heads", {-1, H, 1, hd});
       auto q = b.op("Reshape", {e.scaled_query(h, A, qkv, H, hint + ".self"), heads}, hint + ".self.q_heads");
       auto kn = b.op("Reshape", {e.linear(h, A + ".k_proj", hint + ".self.k"), heads}, hint + ".self.k_heads");
@@ -376,7 +376,7 @@ void build_decoder(Emitter& e, SuperTransformerImpl& model, const SubConfig& cfg
     });
     x = e.residual(x, L + ".encoder_attn_layer_norm", pre, hint + ".cross", [&](const std::string& h) {
       const std::string A = L + ".encoder_attn";
-      const int64_t H = dc.ende_heads, qkv = dc.ende_qkv_dim, hd = qkv / H;
+      const int64_t H = dc.ende_heads, qkv = dc.ende_qkv_dim, hd = dc.ende_head_dim();
       auto q = b.op("Reshape", {e.scaled_query(h, A, qkv, H, hint + ".cross"), e.ints("step_heads", {-1, H, 1, hd})},
                     hint + ".cross.q_heads");
       auto kt = b.op("Transpose", {io[l].cross_key}, hint + ".cross.kt", {{"perm", std::vector<int64_t>{0, 1, 3, 2}}});
@@ -395,7 +395,7 @@ void build_decoder(Emitter& e, SuperTransformerImpl& model, const SubConfig& cfg
            "unnormalised scores of the next token (take log_softmax on the host)");
   for (int l = 0; l < cfg.decoder_layer_num(); ++l) {
     const auto& dc = cfg.decoder_layers[l];
-    const OnnxDim sh = OnnxDim::fixed(dc.self_heads), shd = OnnxDim::fixed(dc.self_qkv_dim / dc.self_heads);
+    const OnnxDim sh = OnnxDim::fixed(dc.self_heads), shd = OnnxDim::fixed(dc.self_head_dim());
     const std::string n = std::to_string(l);
     e.output("present_key_" + n, e.ft, {batch, sh, present_len, shd}, "past_key with this step's key added: the next step's past_key");
     e.output("present_value_" + n, e.ft, {batch, sh, present_len, shd}, "as present_key, for values");

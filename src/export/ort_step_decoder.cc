@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "thanos/commands/export.h"
+#include "thanos/export/export_files.h"
 #include "thanos/data/binarized.h"
 
 namespace thanos {
@@ -145,7 +145,7 @@ void OrtStepDecoder::start(const torch::Tensor& src_tokens, int64_t beam) {
     const auto& d = sidecar_.config.decoder_layers[l];
     for (const char* kv : {"key", "value"}) {
       pasts_.emplace_back(layer_name("past", kv, l),
-                          torch::zeros({rows, d.self_heads, positions, d.self_qkv_dim / d.self_heads}, float_dtype_));
+                          torch::zeros({rows, d.self_heads, positions, d.self_head_dim()}, float_dtype_));
     }
   }
 }

@@ -83,7 +83,7 @@ ElasticAttentionImpl::ElasticAttentionImpl(int64_t max_query_dim, int64_t max_kv
 
 namespace {
 // fairseq/HAT scale q after the projection (bias included) by head_dim^-0.5.
-double query_scaling(const AttentionDims& d) { return std::pow(static_cast<double>(d.qkv_dim / d.heads), -0.5); }
+double query_scaling(const AttentionDims& d) { return std::pow(static_cast<double>(d.head_dim()), -0.5); }
 }  // namespace
 
 torch::Tensor ElasticAttentionImpl::project_query(const torch::Tensor& query, const AttentionDims& d) {
@@ -117,7 +117,7 @@ std::vector<torch::Tensor> ElasticAttentionImpl::project_qkv(const torch::Tensor
 }
 
 torch::Tensor ElasticAttentionImpl::split_heads(const torch::Tensor& t, const AttentionDims& d) {
-  return t.reshape({t.size(0), t.size(1), d.heads, d.qkv_dim / d.heads}).transpose(1, 2);
+  return t.reshape({t.size(0), t.size(1), d.heads, d.head_dim()}).transpose(1, 2);
 }
 
 torch::Tensor ElasticAttentionImpl::attention_weights(torch::Tensor scores, const torch::Tensor& key_padding_mask,
@@ -158,7 +158,7 @@ torch::Tensor ElasticAttentionImpl::forward(const torch::Tensor& query, const to
   // the `small` size went from 1.18x to 1.24-1.30x of the PyTorch peer (bench/README.md). The
   // projections stay separate: stacking them would interleave q, k, v per row and need the copies.
   const int64_t B = query.size(0), Tq = query.size(1), Tk = key.size(1);
-  const int64_t heads = dims.heads, head_dim = dims.qkv_dim / dims.heads;
+  const int64_t heads = dims.heads, head_dim = dims.head_dim();
   const bool self_attention = query.is_same(key) && dims.query_dim == dims.kv_dim;
   const torch::Tensor query_tm = query.transpose(0, 1).contiguous();
   const torch::Tensor key_tm = self_attention ? query_tm : key.transpose(0, 1).contiguous();

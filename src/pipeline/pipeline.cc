@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "thanos/commands/eval.h"
-#ifdef THANOS_WITH_ONNX  // set by cmake/export.cmake when Debian's libonnx-dev was found
+#ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
 #include "thanos/commands/export.h"
 #endif
 #include "thanos/commands/fit_predictor.h"
@@ -29,6 +29,7 @@
 #include "thanos/pipeline/baseline.h"
 #include "thanos/pipeline/budgets.h"
 #include "thanos/pipeline/report.h"
+#include "thanos/search/budget_claim.h"
 #include "thanos/train/lr_schedule.h"
 #include "thanos/predict/predictor_file.h"
 #include "thanos/search/constraints.h"
@@ -500,7 +501,7 @@ ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::stri
     return m.feasible ? m.latency_ms() : baseline;
   };
   auto sleep = [](double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); };
-  const ReferenceCheck c = settle_reference(read, baseline, 0.10, 30, std::max(0, *cooldowns_left), sleep, log);
+  const ReferenceCheck c = settle_reference(read, baseline, kDriftTolerance, 30, std::max(0, *cooldowns_left), sleep, log);
   *cooldowns_left -= c.cooldowns;
   return c;
 }
@@ -511,7 +512,7 @@ ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::stri
 // a shared machine (the reference +31..48% for minutes, 2026-11-27) every measurement reads slower
 // alike, and the fresh-clone demo of that afternoon found no homogeneous baseline under budget.
 // Claims are judged at the dataset's speed (measured / factor); the raw figures are kept beside.
-double slowdown_factor(const ReferenceCheck& c) { return c.drift > 0.10 ? 1 + c.drift : 1.0; }
+double slowdown_factor(const ReferenceCheck& c) { return slowdown_for_drift(c.drift); }
 
 // HAT's baseline under `b`: the homogeneous member with the largest measured latency that fits.
 // Measured in this order: those predicted to fit, slowest first (the baseline sits just under the
@@ -539,7 +540,7 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
   for (std::size_t i = 0; i < ranked.size() && fitting < 3 && tried.size() < 12; ++i) {
     const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml", b.latency_ms * slowdown, false);
     const Measurement& m = r.median;
-    const bool fits = m.feasible && m.latency_ms() / slowdown <= b.latency_ms && m.peak_memory_mib <= b.memory_mib;
+    const bool fits = judge_claim(m.feasible, m.latency_ms(), m.peak_memory_mib, slowdown, b.latency_ms, b.memory_mib).fits();
     tried.push_back({{"config", ranked[i].second.summary()}, {"predicted_latency_ms", ranked[i].first}, {"fits", fits},
                      {"measurement", measurement_json(r)}, {"slowdown", slowdown}});
     if (!fits) continue;

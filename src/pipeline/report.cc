@@ -13,6 +13,7 @@
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
 #include "thanos/decode/significance.h"
+#include "thanos/search/budget_claim.h"
 
 namespace thanos {
 namespace {
@@ -203,8 +204,19 @@ std::string significance_text(const json& c) {
 
 // " (measured while the device read 45% slower than during its dataset)": a slow spell the
 // evaluate stage's cool-downs did not wait out (pipeline.cc, settle_target).
+// The evaluate stage's record of a model judged against the budget (null budgets: none), at the
+// dataset's speed: the measured latency divided by the slowdown it recorded (pipeline.cc).
+BudgetClaim claim_of(const json& model, const json& budget) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double measured = model["latency_ms_measured"].get<double>();
+  const double at_speed = model.value("latency_ms_at_dataset_speed", measured);
+  return judge_claim(true, measured, model["memory_mb_measured"].get<double>(), at_speed > 0 ? measured / at_speed : 1.0,
+                     budget["latency_ms"].is_null() ? inf : budget["latency_ms"].get<double>(),
+                     budget["memory_mb"].is_null() ? inf : budget["memory_mb"].get<double>());
+}
+
 std::string slow_device_text(const json& model) {
-  if (model.is_null() || !model.contains("reference_drift") || !(model["reference_drift"].get<double>() > 0.10)) return "";
+  if (model.is_null() || !model.contains("reference_drift") || !(model["reference_drift"].get<double>() > kDriftTolerance)) return "";
   std::string at_speed;
   if (model.contains("latency_ms_at_dataset_speed") && !model["latency_ms_at_dataset_speed"].is_null()) {
     at_speed = ": " + fixed(model["latency_ms_measured"], 1) + " ms measured is " + fixed(model["latency_ms_at_dataset_speed"], 1) +
@@ -281,10 +293,7 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
     const json c = b["chosen"];
     const json bl = b["baseline"];
     // At the dataset's speed, as the search verified it (pipeline.cc, slowdown_factor).
-    b["chosen_fits_measured"] = !c.is_null() && !c["latency_ms_measured"].is_null() &&
-                                (s["budget"]["latency_ms"].is_null() || c.value("latency_ms_at_dataset_speed", c["latency_ms_measured"].get<double>()) <=
-                                                                            s["budget"]["latency_ms"].get<double>()) &&
-                                (s["budget"]["memory_mb"].is_null() || c["memory_mb_measured"].get<double>() <= s["budget"]["memory_mb"].get<double>());
+    b["chosen_fits_measured"] = !c.is_null() && !c["latency_ms_measured"].is_null() && claim_of(c, s["budget"]).fits();
     // Null without a baseline (no homogeneous member fit when measured): nothing was compared.
     b["chosen_at_least_baseline_bleu"] = bl.is_null() ? json(nullptr) : json(!c.is_null() && c["bleu"].get<double>() >= bl["bleu"].get<double>());
     b["chosen_vs_baseline"] = chosen_vs_baseline(workdir, c, bl);

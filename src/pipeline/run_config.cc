@@ -8,7 +8,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "../space/yaml_fields.h"
+#include "thanos/hw/target_device.h"
+#include "thanos/space/yaml_fields.h"
 #include "thanos/common/text.h"
 
 namespace thanos {
@@ -122,9 +123,10 @@ TargetSpec read_target(const std::string& src, const YAML::Node& n, const std::s
   }
   if (n["device"]) {
     t.device = as_string(src, n["device"], section + ".device");
-    if (t.device != "cpu" && t.device != "cuda" && t.device != "ort-cpu" && t.device != "rknn" && t.device.rfind("remote://", 0) != 0) {
-      throw std::invalid_argument(where(src, n["device"], section + ".device") + ": '" + t.device +
-                                  "': expected cpu, cuda, ort-cpu, rknn or remote://HOST:PORT");
+    try {
+      TargetDevice::parse(t.device);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(where(src, n["device"], section + ".device") + ": " + e.what());
     }
   }
   if (n["backend"]) t.backend = one_of(src, n["backend"], section + ".backend", {"cpu", "cuda", "rknn"});

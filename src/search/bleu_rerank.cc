@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "thanos/decode/batch_decoder.h"
+#include "thanos/decode/bleu.h"
+#include "thanos/decode/chrf.h"
 
 namespace thanos {
 

@@ -3,7 +3,7 @@
 
 #include "thanos/common/text.h"
 #include "thanos/space/config_io.h"
-#include "yaml_fields.h"
+#include "thanos/space/yaml_fields.h"
 
 namespace thanos {
 namespace {

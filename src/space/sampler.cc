@@ -1,6 +1,7 @@
 #include "thanos/space/sampler.h"
 
 #include <stdexcept>
+#include <tuple>
 
 namespace thanos {
 namespace {

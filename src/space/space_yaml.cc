@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "thanos/common/text.h"
-#include "yaml_fields.h"
+#include "thanos/space/yaml_fields.h"
 
 namespace thanos {
 namespace {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "thanos/common/signal_scope.h"
 #include "thanos/space/sampler.h"
 #include "thanos/train/batch.h"
 #include "thanos/train/fused_adamw.h"
@@ -21,31 +22,11 @@
 namespace thanos {
 namespace fs = std::filesystem;
 
-std::atomic<int> Trainer::stop_signal{0};
+std::atomic<bool> Trainer::stop_requested{false};
 
 namespace {
 
 constexpr int kTrainStateVersion = 1;
-
-extern "C" void on_stop_signal(int sig) { Trainer::stop_signal.store(sig); }
-
-// Installs SIGINT/SIGTERM handlers for the lifetime of a run and restores the previous ones.
-class SignalScope {
- public:
-  SignalScope() {
-    Trainer::stop_signal.store(0);
-    old_int_ = std::signal(SIGINT, on_stop_signal);
-    old_term_ = std::signal(SIGTERM, on_stop_signal);
-  }
-  ~SignalScope() {
-    std::signal(SIGINT, old_int_);
-    std::signal(SIGTERM, old_term_);
-  }
-
- private:
-  void (*old_int_)(int);
-  void (*old_term_)(int);
-};
 
 torch::Tensor cpu_rng_state() {
   auto gen = at::detail::getDefaultCPUGenerator();
@@ -181,7 +162,7 @@ void Trainer::resume(const std::string& path) {
 }
 
 TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log) {
-  SignalScope signals;
+  StopSignalScope signals(stop_requested);
   TrainResult result;
   model_->train();
   using clock = std::chrono::steady_clock;
@@ -256,7 +237,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     ++log_updates;
 
     const bool last = num_updates_ == options_.max_updates;
-    if (on_log && (comm_ == nullptr || comm_->is_main()) && (num_updates_ % std::max<std::int64_t>(options_.log_every, 1) == 0 || last || stop_signal.load() != 0)) {
+    if (on_log && (comm_ == nullptr || comm_->is_main()) && (num_updates_ % std::max<std::int64_t>(options_.log_every, 1) == 0 || last || stop_requested.load())) {
       const auto now = clock::now();
       const double elapsed = std::chrono::duration<double>(now - start).count();
       const double since = std::chrono::duration<double>(now - last_log).count();
@@ -280,7 +261,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
       log_tokens = log_updates = 0;
     }
     // Read after logging (a signal during it counts now); ranks agree so none waits in a collective.
-    bool stop = stop_signal.load() != 0;
+    bool stop = stop_requested.load();
     if (comm_ && comm_->env().enabled()) stop = comm_->all_reduce_sum(stop ? 1.0 : 0.0) > 0;
     const bool periodic = options_.save_every > 0 && num_updates_ % options_.save_every == 0;
     const bool main_rank = comm_ == nullptr || comm_->is_main();

@@ -9,7 +9,8 @@
 #include <string>
 
 #include "thanos/data/binarized.h"
-#include "thanos/decode/beam_search.h"
+#include "thanos/data/prepared_data.h"
+#include "thanos/decode/generation_options.h"
 #include "thanos/decode/bleu.h"
 #include "thanos/decode/chrf.h"
 
@@ -57,20 +58,6 @@ struct EvalResult {
   nlohmann::ordered_json to_json() const;
   std::string to_text() const;      // the lines `thanos eval` prints
 };
-
-// A prepared split ready to be translated and scored: its source ids, the raw references that
-// `prepare` kept, and the sentencepiece model that detokenizes hypotheses. `thanos eval` and the
-// search's BLEU re-ranking (search/bleu_rerank.h) share it.
-struct ScoringSplit {
-  BinarizedSplit data;
-  std::vector<std::string> refs;
-  std::string spm_path;
-  int vocab_size = 0;
-  nlohmann::json manifest;
-};
-// Throws std::invalid_argument naming the manifest or reference file when the split is missing or
-// its references do not match the binarized pairs.
-ScoringSplit load_scoring_split(const std::string& data_dir, const std::string& split);
 
 // Throws std::invalid_argument naming what is wrong (missing split, model/data vocabulary
 // mismatch, config that does not fit).

@@ -9,13 +9,10 @@
 #include <vector>
 
 #include "thanos/export/calibration.h"
+#include "thanos/export/export_files.h"
 #include "thanos/space/sub_config.h"
 
 namespace thanos {
-
-inline constexpr const char* kExportEncoderFile = "encoder.onnx";
-inline constexpr const char* kExportDecoderFile = "decoder_step.onnx";
-inline constexpr const char* kExportSidecarFile = "thanos_export.json";
 
 struct ExportCommandOptions {
   std::string checkpoint_path;  // model file (standalone, or a SuperTransformer with config_path)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "thanos/data/text_lines.h"  // read_segments
 #include "thanos/decode/bleu.h"
 #include "thanos/decode/chrf.h"
 
@@ -39,10 +40,6 @@ struct ScoreReport {
 // both files and both line counts when a reference's count differs, or the option that does not
 // apply to the metric.
 ScoreReport run_score(const ScoreOptions& options);
-
-// A file's segments as sacreBLEU reads them: split on "\n" only (a last line without "\n" still
-// counts; nothing else is stripped). `role` ("hypothesis", "reference") goes into error messages.
-std::vector<std::string> read_segments(const std::string& path, const std::string& role);
 
 // The details `--json` prints for one score (name, score, precisions, ..., and its text line).
 nlohmann::ordered_json bleu_json(const BleuScore& score);

@@ -9,13 +9,13 @@
 #include <functional>
 #include <string>
 
-#include "thanos/decode/beam_search.h"
+#include "thanos/decode/generation_options.h"
 #include "thanos/hw/latency_protocol.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/predict/predictor.h"
 #include "thanos/search/constraints.h"
 #include "thanos/search/strategy.h"
-#include "thanos/train/fitness.h"
+#include "thanos/train/train_options.h"
 
 namespace thanos {
 

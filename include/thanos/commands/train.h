@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "thanos/train/fitness.h"
-#include "thanos/train/trainer.h"
+#include "thanos/train/train_options.h"
 
 namespace thanos {
 
@@ -44,5 +43,8 @@ struct ValidCommandOptions {
 };
 // {"results": [{"config": path|name, "hash", "loss", "nll_loss", "ppl", "ntokens"}], "pairs": N}
 nlohmann::json run_valid(const ValidCommandOptions& options);
+
+// thanos average: fairseq's average_checkpoints (train/trainer.h) of `checkpoint_paths` into `out_path`.
+void run_average(const std::vector<std::string>& checkpoint_paths, const std::string& out_path);
 
 }  // namespace thanos

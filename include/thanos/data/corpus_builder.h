@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "thanos/common/utf8.h"  // is_valid_utf8
+
 namespace thanos {
 
 // Bumped whenever a rule below changes what is kept, so the manifest's inputs hash changes too.
@@ -90,7 +92,6 @@ std::string remove_placeholders(const std::string& text);
 bool has_letters_outside_placeholders(const std::string& text);
 // Latin letters (ASCII and Latin-1/Extended/Additional) in `text`.
 int count_latin_letters(const std::string& text);
-bool is_valid_utf8(const std::string& text);
 
 struct NormalisedPair {
   std::string source, target;

@@ -10,8 +10,9 @@ namespace thanos {
 // of the first invalid UTF-8 sequence.
 std::vector<std::string> read_text_lines(const std::string& path);
 
-// Byte offset of the first invalid UTF-8 sequence, or std::string::npos when valid.
-std::size_t find_invalid_utf8(const std::string& text);
+// A file's segments as sacreBLEU reads them: split on "\n" only (a last line without "\n" still
+// counts; nothing else is stripped). `role` ("hypothesis", "reference") goes into error messages.
+std::vector<std::string> read_segments(const std::string& path, const std::string& role);
 
 // The first of `prefix + "." + lang` and `prefix + "." + lang + ".gz"` that exists; throws naming
 // both when neither does.

@@ -11,30 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "thanos/decode/generation_options.h"
 #include "thanos/model/super_transformer.h"
 
 namespace thanos {
-
-struct GenerationOptions {
-  int beam = 5;            // hypotheses kept per sentence; 1 = greedy
-  double lenpen = 1.0;     // final score = sum of token log-probs / length^lenpen (length counts </s>)
-  // At most floor(max_len_a * source length + max_len_b) tokens before </s>; the source length
-  // counts its </s>. Capped so that the decoder's positions fit (max target positions - 1).
-  double max_len_a = 0;
-  int max_len_b = 200;
-  int min_len = 1;         // </s> is forbidden until this many tokens were generated
-  bool use_cache = true;   // false: run the decoder over the whole prefix at every step
-  int nbest = 1;           // hypotheses returned per sentence, best first (<= beam)
-
-  // Throws std::invalid_argument naming the option and what was expected.
-  void validate() const;
-};
-
-// HAT's evaluation settings: "hat-wmt" (beam 4, lenpen 0.6) and "hat-iwslt" (beam 5, lenpen 1),
-// with fairseq's default lengths (max_len_a 0, max_len_b 200, min_len 1). Throws
-// std::invalid_argument listing the known names.
-GenerationOptions generation_preset(const std::string& name);
-std::vector<std::string> generation_preset_names();
 
 struct Hypothesis {
   std::vector<int64_t> tokens;           // generated ids, ending with </s> (as fairseq)
@@ -64,11 +44,6 @@ class StepDecoder {
 // prefix through the decoder at every step (use_cache = false). `model` and `config` must outlive it.
 std::unique_ptr<StepDecoder> make_libtorch_step_decoder(SuperTransformerImpl& model, const SubConfig& config,
                                                         bool use_cache = true);
-
-// The most tokens before </s> for a source of `src_len` tokens (with its </s>): fairseq's
-// floor(max_len_a * src_len + max_len_b), at most max_target_positions - 1 so that the prefix fed
-// at the final (forced </s>) step still has a position.
-int64_t max_generation_length(const GenerationOptions& options, int64_t src_len, int64_t max_target_positions);
 
 // fairseq's beam search over `decoder` (the rules in docs/DECODING.md): src_tokens [B, S], rows
 // ending with </s>, right- or left-padded; vocab = the logits' width. Returns per sentence, in input

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "thanos/common/utf8.h"
+
 namespace thanos {
 
 // ---------------------------------------------------------------- Unicode primitives
@@ -39,14 +41,6 @@ extern const LowerMulti kLowerMulti[];
 extern const std::size_t kLowerMultiCount;
 extern const char* const kUnicodeVersion;  // of the tables, e.g. "14.0.0"
 }  // namespace unicode_tables
-
-// Strict UTF-8 (as Python's decoder: no overlong forms, no surrogates, nothing above U+10FFFF).
-// Throws std::invalid_argument naming the byte offset of the first bad sequence.
-std::u32string utf8_decode(std::string_view text);
-void append_utf8(std::string& out, char32_t c);
-std::string utf8_encode(std::u32string_view text);
-// The byte offset of the first invalid sequence, or npos when `text` is valid UTF-8.
-std::size_t utf8_error_offset(std::string_view text);
 
 bool is_python_space(char32_t c);    // str.isspace(): what str.split() separates on
 bool is_unicode_punctuation(char32_t c);  // general category P*

@@ -38,7 +38,7 @@ inline constexpr const char* kCudaAllocatorPeak = "cuda-allocator-peak";
 // RKNN's total DMA allocation plus the host process's resident peak (the C API's
 // RKNN_QUERY_MEM_SIZE; needs Rockchip's rknn_api.h: not built here).
 inline constexpr const char* kRknnDmaPlusHost = "rknn-dma-plus-host";
-// The RKNN Lite runner process's resident peak minus its baseline (hw/rknn_backend.h): the Python
+// The RKNN Lite runner process's resident peak minus its baseline (export/rknn_backend.h): the Python
 // runtime has no memory query.
 inline constexpr const char* kRknnLiteRssPeak = "rknn-lite-rss-peak";
 }  // namespace memory_kind

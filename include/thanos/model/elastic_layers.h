@@ -45,7 +45,8 @@ struct AttentionDims {
   int64_t query_dim;  // width of the query input and of the output
   int64_t kv_dim;     // width of the key/value input
   int64_t qkv_dim;    // width of Q, K, V after projection (elastic in THANOS)
-  int64_t heads;      // head dim = qkv_dim / heads
+  int64_t heads;
+  int64_t head_dim() const { return qkv_dim / heads; }
 };
 
 // Multi-head attention with separate Q, K, V projections (HAT stacks them in one in_proj

@@ -19,8 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "thanos/commands/eval.h"
+#include "thanos/data/prepared_data.h"
 #include "thanos/data/subword_model.h"
+#include "thanos/decode/generation_options.h"
 #include "thanos/model/super_transformer.h"
 #include "thanos/search/strategy.h"
 #include "thanos/space/sub_config.h"

@@ -10,7 +10,8 @@ namespace thanos {
 struct EncoderLayerConfig {
   int ffn_dim = 0;        // hidden width of the feed-forward block
   int self_heads = 0;     // self-attention heads
-  int self_qkv_dim = 0;   // width of self-attention Q, K and V (head dim = qkv / heads)
+  int self_qkv_dim = 0;   // width of self-attention Q, K and V
+  int self_head_dim() const { return self_qkv_dim / self_heads; }
   bool operator==(const EncoderLayerConfig& o) const {
     return ffn_dim == o.ffn_dim && self_heads == o.self_heads && self_qkv_dim == o.self_qkv_dim;
   }
@@ -26,6 +27,8 @@ struct DecoderLayerConfig {
   // attention"): 1 = last layer only. HAT's files encode it as -1, 1, 2 for 1, 2, 3 layers;
   // see hat_ende_code_to_layers().
   int ende_attn_layers = 1;
+  int self_head_dim() const { return self_qkv_dim / self_heads; }
+  int ende_head_dim() const { return ende_qkv_dim / ende_heads; }
   bool operator==(const DecoderLayerConfig& o) const {
     return ffn_dim == o.ffn_dim && self_heads == o.self_heads && self_qkv_dim == o.self_qkv_dim &&
            ende_heads == o.ende_heads && ende_qkv_dim == o.ende_qkv_dim &&

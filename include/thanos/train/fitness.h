@@ -7,23 +7,9 @@
 #include "thanos/data/batcher.h"
 #include "thanos/model/super_transformer.h"
 #include "thanos/train/batch.h"
+#include "thanos/train/train_options.h"
 
 namespace thanos {
-
-struct FitnessOptions {
-  int max_tokens = 4096;
-  std::size_t subset = 0;     // score only this many pairs (a fixed, seeded subset); 0 = all
-  std::uint64_t seed = 1;
-  double label_smoothing = 0.1;
-};
-
-// fairseq's units: base-2 losses per target token; ppl = 2^nll_loss.
-struct ValidScore {
-  double loss = 0;      // label-smoothed
-  double nll_loss = 0;
-  double ppl = 0;
-  std::int64_t ntokens = 0;
-};
 
 class FitnessEvaluator {
  public:

@@ -11,52 +11,13 @@
 #include "thanos/model/model_file.h"
 #include "thanos/train/distributed.h"
 #include "thanos/train/lr_schedule.h"
+#include "thanos/train/train_options.h"
 
 namespace thanos {
-
-struct TrainOptions {
-  std::int64_t max_updates = 1000;  // the budget, in updates (deterministic, never wall time)
-  int update_freq = 1;              // batches accumulated per update
-  BatchingOptions batching;
-  LrScheduleOptions lr;
-  double adam_beta1 = 0.9, adam_beta2 = 0.98, adam_eps = 1e-8;
-  double weight_decay = 0.0;        // decoupled (AdamW), as fairseq's Adam
-  double clip_norm = 0.0;           // 0 = no clipping
-  double label_smoothing = 0.1;
-  std::uint64_t seed = 1;           // dropout, data order and sampled SubTransformers
-  std::int64_t log_every = 10;
-  std::int64_t save_every = 0;      // checkpoint every N updates (0: only at the end)
-  int keep_last = 2;                // numbered checkpoints kept besides checkpoint_last.pt
-  std::string save_dir;             // where checkpoints go (empty: none)
-  std::string device = "cpu";       // "cpu" or "cuda[:N]" (float32 on CUDA); chosen once, passed down
-};
 
 // Parses "cpu" / "cuda" / "cuda:N"; throws std::invalid_argument saying why when this build or
 // machine cannot use it.
 torch::Device parse_device(const std::string& name);
-
-enum class TrainMode { kSuperTransformer, kSubTransformer };
-
-struct TrainTarget {
-  TrainMode mode = TrainMode::kSuperTransformer;
-  SearchSpace space;   // super mode: where SubTransformers are sampled from
-  SubConfig config;    // sub mode: the architecture trained
-};
-
-struct TrainProgress {
-  std::int64_t update = 0, max_updates = 0, epoch = 0;
-  double loss = 0, nll_loss = 0, ppl = 0;  // base 2 per target token, averaged since the last log
-  double lr = 0, grad_norm = 0;
-  double tokens_per_second = 0, elapsed_seconds = 0, eta_seconds = 0;
-  std::string config_hash;  // the SubTransformer of the last update
-};
-
-struct TrainResult {
-  std::int64_t updates = 0;
-  bool interrupted = false;        // stopped by SIGINT/SIGTERM after saving
-  std::vector<double> losses;      // per update (this run), label-smoothed, base 2
-  std::string last_checkpoint;
-};
 
 // The SubTransformer HAT trains at update `update`: a pure function of (seed, update), so resuming
 // needs no sampler state.
@@ -83,8 +44,9 @@ class Trainer {
   std::int64_t num_updates() const { return num_updates_; }
   SuperTransformer model() const { return model_; }
 
-  // Set by SIGINT/SIGTERM while run() is active; run() saves and returns at the next update.
-  static std::atomic<int> stop_signal;
+  // Set by SIGINT/SIGTERM while run() is active (common/signal_scope.h); run() saves and returns
+  // at the next update.
+  static std::atomic<bool> stop_requested;
 
  private:
   struct State;

@@ -1,6 +1,6 @@
 #pragma once
-// Typed reads from a YAML mapping whose errors name the file, the line and the key (internal to
-// the YAML readers).
+// Typed reads from a YAML mapping whose errors name the file, the line and the key: the space,
+// SubConfig and run-config readers share them.
 #include <yaml-cpp/yaml.h>
 
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "thanos/hw/rknn_backend.h"
+#include "thanos/export/rknn_backend.h"
 
 #include <torch/torch.h>
 
@@ -14,7 +14,7 @@
 #include "thanos/export/ort_step_decoder.h"
 #include "thanos/hw/host_info.h"
 #include "thanos/hw/measurement_model.h"
-#include "thanos/hw/ort_backend.h"
+#include "thanos/export/ort_backend.h"
 
 #ifndef THANOS_VERSION_STRING
 #define THANOS_VERSION_STRING "unknown"

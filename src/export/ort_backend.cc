@@ -1,4 +1,4 @@
-#include "thanos/hw/ort_backend.h"
+#include "thanos/export/ort_backend.h"
 
 #include <signal.h>
 #include <torch/torch.h>
@@ -99,7 +99,7 @@ OrtLoopRequest export_protocol_loop(const ExportSidecar& sidecar, const MeasureR
       const std::string past = "past_" + kv + "_" + std::to_string(l);
       // Empty caches that grow (dynamic), or TGT_LEN slots per row (static).
       const int64_t positions = is_static ? p.tgt_len : 0;
-      q.decoder_inputs.push_back(to_ort_tensor(past, torch::zeros({p.beam, d.self_heads, positions, d.self_qkv_dim / d.self_heads}, float_dtype)));
+      q.decoder_inputs.push_back(to_ort_tensor(past, torch::zeros({p.beam, d.self_heads, positions, d.self_head_dim()}, float_dtype)));
       q.feedback.emplace_back("present_" + kv + "_" + std::to_string(l), past);
     }
   }

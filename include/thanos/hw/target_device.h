@@ -1,0 +1,33 @@
+#pragma once
+// Where models are measured, as `--device` or a run config's `device:` names it, parsed once into
+// a value so that `thanos measure`, `thanos search --verify-device`, the run config and the
+// pipeline agree on the forms:
+//   cpu | cuda        an isolated `thanos measure-worker` per measurement on this machine
+//   ort-cpu           the exported graphs in ONNX Runtime on this CPU (needs the ONNX build)
+//   rknn              the RK3588 NPU through RKNN Lite (on the board itself)
+//   remote://HOST:PORT[,remote://HOST:PORT...]   `thanos agent`s, one or a pool of identical boards
+#include <string>
+#include <vector>
+
+namespace thanos {
+
+inline constexpr const char* kTargetDeviceForms = "cpu, cuda, ort-cpu, rknn or remote://HOST:PORT[,remote://HOST:PORT...]";
+
+struct TargetDevice {
+  enum class Kind { kCpu, kCuda, kOrtCpu, kRknn, kRemote };
+  Kind kind = Kind::kCpu;
+  std::vector<std::string> agents;  // kRemote: each "remote://HOST:PORT" of the pool, in order
+
+  // Throws std::invalid_argument "'<text>': expected <the forms>" (callers prefix the flag or
+  // field), or naming the pool member that is not remote://.
+  static TargetDevice parse(const std::string& text);
+
+  bool is_remote() const { return kind == Kind::kRemote; }
+  // The form it was parsed from: "cpu", "ort-cpu", "remote://a:1,remote://b:2", ...
+  std::string text() const;
+  // What a measurement request names as its device: ort-cpu and the agents measure what this
+  // machine would call "cpu" unless the agent's backend is given (measure --backend).
+  std::string local_device() const;
+};
+
+}  // namespace thanos
