@@ -36,6 +36,7 @@
 #include "thanos/space/config_io.h"
 #include "thanos/space/sampler.h"
 #include "thanos/space/space_yaml.h"
+#include "thanos/train/fitness.h"
 
 using namespace thanos;
 using namespace thanos::bench;
