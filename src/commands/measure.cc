@@ -17,10 +17,8 @@
 namespace thanos {
 namespace {
 
-// Space, protocol vocabulary and the run's device, shared by both entry points.
-void complete_job(MeasureOptions& o) {
-  if (o.space_path.empty() && o.config_path.empty()) throw std::invalid_argument("--space (or --config) is required");
-  if (!o.space_path.empty()) o.job.space = load_search_space(o.space_path).space;
+// The run's device (what the backend measures with) and the protocol's check.
+void complete_device(MeasureOptions& o) {
   o.job.run.device = local_device_of(o.device);
   if (!o.remote_backend.empty()) {
     if (!TargetDevice::parse(o.device).is_remote()) throw std::invalid_argument("--backend " + o.remote_backend + ": only with --device remote://HOST:PORT");
@@ -29,10 +27,17 @@ void complete_job(MeasureOptions& o) {
     }
     o.job.run.device = o.remote_backend;
   }
+  o.job.protocol.validate();
+}
+
+// Space, protocol vocabulary and the run's device, shared by both entry points.
+void complete_job(MeasureOptions& o) {
+  if (o.space_path.empty() && o.config_path.empty()) throw std::invalid_argument("--space (or --config) is required");
+  if (!o.space_path.empty()) o.job.space = load_search_space(o.space_path).space;
+  complete_device(o);
   if (!o.reference_path.empty()) {
     o.job.reference = load_config_file(o.reference_path, o.job.space.qkv_dim > 0 ? o.job.space.qkv_dim : kHatQkvDim).config;
   }
-  o.job.protocol.validate();
 }
 
 }  // namespace
@@ -107,6 +112,22 @@ Measurement run_measure_one(MeasureOptions o) {
   request.run = o.job.run;
   auto backends = make_backends(o.device, o.token_file, o.thanos_binary);
   return backends.front()->measure(request);
+}
+
+TargetMeasurer::TargetMeasurer(MeasureOptions options, const SearchSpace& space) : o_(std::move(options)) {
+  o_.job.space = space;
+  complete_device(o_);
+  backends_ = make_backends(o_.device, o_.token_file, o_.thanos_binary);
+}
+
+Measurement TargetMeasurer::measure(const SubConfig& config) {
+  o_.job.space.check_config(config);
+  MeasureRequest request;
+  request.config = config;
+  request.hyper = o_.job.space.hyper;
+  request.protocol = o_.job.protocol;
+  request.run = o_.job.run;
+  return backends_.front()->measure(request);
 }
 
 nlohmann::ordered_json measure_summary_json(const MeasureSummary& s, const MeasureOptions& o) {

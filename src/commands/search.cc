@@ -7,7 +7,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -122,33 +124,115 @@ CostModel predicted_costs(const SearchSpace& space, const Predictor* latency, co
   };
 }
 
-SearchReport run_search(const SearchOptions& o, const std::function<void(const std::string&)>& log) {
-  const auto start = Clock::now();
+namespace {
+
+using Log = std::function<void(const std::string&)>;
+
+void validate_search_options(const SearchOptions& o) {
   if (o.out_dir.empty()) throw std::invalid_argument("--out is required (search.json, best.yml, candidates.csv)");
   if (o.top_k < 1) throw std::invalid_argument("--top-k must be >= 1");
   if (o.verify_repeats < 1) throw std::invalid_argument("--verify-repeats must be >= 1, got " + std::to_string(o.verify_repeats));
   if (o.verify_limit < 0) throw std::invalid_argument("--verify-limit must be >= 0 (0 = 4 x top-k), got " + std::to_string(o.verify_limit));
   if (o.rerank < 0) throw std::invalid_argument("--rerank must be >= 0 (0 = off), got " + std::to_string(o.rerank));
   if (o.rerank > 0) o.rerank_generation.validate();
-  const json manifest = load_prepared_manifest(o.data_dir);
-  LoadedModel m = load_model(o.checkpoint_path);
+}
+
+// One search, step by step: the constructor loads what it searches over (the SuperTransformer,
+// its space, the valid split, the predictors and the cost model), then score() runs the strategy,
+// rank() lays out the candidates (and re-ranks them by BLEU), verify() measures them on the target
+// and write() writes candidates.csv, best*.yml and search.json. State lives in the session, not in
+// one long function; each step reads what the ones before it left.
+class SearchSession {
+ public:
+  SearchSession(const SearchOptions& options, const Log& log);
+  bool score();   // false: interrupted (the evaluation log keeps what was scored)
+  bool rank();    // false: interrupted while re-ranking
+  void verify();
+  SearchReport write() const;
+
+ private:
+  void load_predictors();
+  json candidate_json(const Evaluation& e) const;
+  void measure_candidate(const Evaluation& e, json& c, bool& fits);
+  json hypervolume_json() const;
+
+  const SearchOptions& o;
+  const Log& log;
+  const Clock::time_point start = Clock::now();
+
+  // load
+  json manifest;
+  LoadedModel m;
+  SearchSpace space;
+  int vocab = 0;
+  BinarizedSplit valid;
+  LatencyProtocol protocol;
+  std::optional<Predictor> latency, memory;
+  CostModel costs;
+
+  // score
+  std::unique_ptr<EvaluationLog> evaluations;
+  long long draws = 0, feasible_draws = 0;
+  std::unique_ptr<Strategy> strategy;
+  int scored_now = 0, replayed = 0;
+  std::map<std::string, Evaluation> evaluated;  // everything scored (candidates.csv)
+  // The worst loss of the first iteration: every strategy's first batch is uniform random feasible
+  // sampling (the random baseline), the default hypervolume reference for the loss.
+  double first_batch_worst = -std::numeric_limits<double>::infinity();
+  double fitness_seconds = 0;
+
+  // rank
+  std::vector<Evaluation> ranked;
+  std::vector<std::unique_ptr<Backend>> owned_backends;
+  Backend* verifier = nullptr;  // measures the candidates on the target; none: returned as predicted
+  bool walking = false;
+  int verify_limit = 0;
+  json rerank_summary = nullptr;
+  std::map<std::string, RerankScore> rerank_scores;
+
+  // verify
+  json front = json::array(), rejected = json::array();
+  int failed_verification = 0, measured = 0;
+  double worst_latency_miss = 0, worst_memory_miss = 0;
+  std::vector<double> latency_ratios;  // measured / predicted, of the candidates measured so far
+  std::optional<SubConfig> chosen;
+  std::vector<SubConfig> returned;  // every candidate that fits when measured, best first
+  double slowdown = 1.0;
+  double verify_seconds = 0;
+};
+
+SearchSession::SearchSession(const SearchOptions& options, const Log& log_to) : o(options), log(log_to) {
+  validate_search_options(o);
+  manifest = load_prepared_manifest(o.data_dir);
+  m = load_model(o.checkpoint_path);
   if (m.info.is_standalone()) throw std::invalid_argument(o.checkpoint_path + ": a standalone SubTransformer; search needs a SuperTransformer");
-  const int vocab = manifest.at("vocab_size").get<int>();
+  vocab = manifest.at("vocab_size").get<int>();
   if (m.info.options.src_vocab_size != vocab) {
     throw std::invalid_argument(o.checkpoint_path + ": vocabulary " + std::to_string(m.info.options.src_vocab_size) +
                                 " differs from the data's " + std::to_string(vocab));
   }
   const std::optional<SearchSpace> embedded = embedded_search_space(m.info.metadata, o.checkpoint_path);
   if (!embedded) throw std::invalid_argument(o.checkpoint_path + ": no search space embedded (write it with thanos init/train)");
-  const SearchSpace& space = *embedded;
-  const BinarizedSplit valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+  space = *embedded;
+  valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
   m.model->to(parse_device(o.fitness_device));  // the evaluator collates its batches where the model is
 
   // The target: the deployed model's vocabulary, whatever the protocol preset says.
-  LatencyProtocol protocol = o.protocol;
+  protocol = o.protocol;
   protocol.vocab_size = vocab;
+  load_predictors();
+  InferenceShape shape;
+  shape.src_len = protocol.src_len;
+  shape.tgt_len = protocol.tgt_len;
+  shape.beam = protocol.beam;
+  shape.vocab_size = vocab;
+  shape.bytes_per_value = protocol.dtype == "float32" ? 4 : 2;
+  costs = predicted_costs(space, latency ? &*latency : nullptr, memory ? &*memory : nullptr, shape);
+  require_something_fits(space, costs, o.budgets);
+}
+
+void SearchSession::load_predictors() {
   const Provenance target = target_provenance(protocol, "", o.target_device_name, o.target_threads, 0);
-  std::optional<Predictor> latency, memory;
   if (std::isfinite(o.budgets.latency_ms)) {
     if (o.latency_predictor_path.empty()) {
       throw std::invalid_argument("--latency-ms needs --latency-predictor (thanos fit-predictor on a dataset measured on the target)");
@@ -160,66 +244,50 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     memory = load_predictor(o.memory_predictor_path);
     check_predictor_provenance(memory->provenance, target, o.memory_predictor_path);
   }
-  InferenceShape shape;
-  shape.src_len = protocol.src_len;
-  shape.tgt_len = protocol.tgt_len;
-  shape.beam = protocol.beam;
-  shape.vocab_size = vocab;
-  shape.bytes_per_value = protocol.dtype == "float32" ? 4 : 2;
-  const CostModel costs = predicted_costs(space, latency ? &*latency : nullptr, memory ? &*memory : nullptr, shape);
-  require_something_fits(space, costs, o.budgets);
+}
 
+bool SearchSession::score() {
   std::filesystem::create_directories(o.out_dir);
-  EvaluationLog evaluations(o.out_dir + "/evaluations.jsonl", search_identity(o));
-  if (evaluations.size() > 0) log("search: resuming: " + std::to_string(evaluations.size()) + " configs already scored");
+  evaluations = std::make_unique<EvaluationLog>(o.out_dir + "/evaluations.jsonl", search_identity(o));
+  if (evaluations->size() > 0) log("search: resuming: " + std::to_string(evaluations->size()) + " configs already scored");
 
   // Every feasibility check a strategy makes is counted: the feasible fraction of its draws shows
   // how hard the budgets squeeze the space (progress line, search.json).
-  const auto check = [&](const SubConfig& c) { return check_constraints(costs(c), o.budgets); };
-  long long draws = 0, feasible_draws = 0;
   StrategyContext ctx;
   ctx.space = space;
-  ctx.checker = [&](const SubConfig& c) {
-    const ConstraintCheck r = check(c);
+  ctx.checker = [this](const SubConfig& c) {
+    const ConstraintCheck r = check_constraints(costs(c), o.budgets);
     ++draws;
     feasible_draws += r.feasible ? 1 : 0;
     return r;
   };
   ctx.seed = o.seed;
   ctx.settings = o.settings;
-  auto strategy = make_strategy(o.strategy, ctx);
+  strategy = make_strategy(o.strategy, ctx);
   FitnessEvaluator evaluator(m.model, valid, o.fitness);
 
-  int scored_now = 0, replayed = 0;
-  std::map<std::string, Evaluation> evaluated;  // everything scored (candidates.csv)
   double best = std::numeric_limits<double>::infinity();
-  // The worst loss of the first iteration: every strategy's first batch is uniform random feasible
-  // sampling (the random baseline), the default hypervolume reference for the loss.
-  double first_batch_worst = -std::numeric_limits<double>::infinity();
-  double fitness_seconds = 0;
   while (!strategy->done()) {
     if (o.stop && o.stop->load()) {
-      SearchReport stopped;
-      stopped.interrupted = true;
-      log("search: interrupted after " + std::to_string(evaluations.size()) + " configs scored; the same command resumes");
-      return stopped;
+      log("search: interrupted after " + std::to_string(evaluations->size()) + " configs scored; the same command resumes");
+      return false;
     }
     const auto asked = strategy->ask();
     if (asked.empty() && strategy->done()) break;
     std::vector<SubConfig> fresh;
     for (const auto& c : asked) {
-      if (!evaluations.find(c.hash_hex())) fresh.push_back(c);
+      if (!evaluations->find(c.hash_hex())) fresh.push_back(c);
     }
     const auto fitness_start = Clock::now();
     const auto scores = evaluator.score(fresh);
     fitness_seconds += std::chrono::duration<double>(Clock::now() - fitness_start).count();
-    for (std::size_t i = 0; i < fresh.size(); ++i) evaluations.add(fresh[i], scores[i].loss);
+    for (std::size_t i = 0; i < fresh.size(); ++i) evaluations->add(fresh[i], scores[i].loss);
     std::vector<double> values;
-    for (const auto& c : asked) values.push_back(*evaluations.find(c.hash_hex()));
+    for (const auto& c : asked) values.push_back(*evaluations->find(c.hash_hex()));
     for (std::size_t i = 0; i < asked.size(); ++i) {
       best = std::min(best, values[i]);
       if (strategy->iteration() == 0) first_batch_worst = std::max(first_batch_worst, values[i]);
-      evaluated.emplace(asked[i].hash_hex(), Evaluation{asked[i], values[i], check(asked[i])});
+      evaluated.emplace(asked[i].hash_hex(), Evaluation{asked[i], values[i], check_constraints(costs(asked[i]), o.budgets)});
     }
     scored_now += static_cast<int>(fresh.size());
     replayed += static_cast<int>(asked.size() - fresh.size());
@@ -230,29 +298,35 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     line.precision(4);
     line << "search: " << o.strategy << " iteration " << it << "/" << total << ": best loss " << best << ", feasible "
          << (draws > 0 ? 100.0 * feasible_draws / draws : 100.0) << "% of " << draws << " draws, "
-         << evaluations.size() << " configs scored (" << scored_now << " this run, "
+         << evaluations->size() << " configs scored (" << scored_now << " this run, "
          << (elapsed > 0 ? scored_now / elapsed : 0) << "/s), ETA "
          << format_duration(it > 0 ? elapsed / it * std::max(0, total - it) : 0);
     log(line.str());
   }
+  return true;
+}
 
-  // The best distinct candidates (Pareto modes: the whole front), then the real measurement on
-  // the target.
-  // Without verification the top k are returned as predicted. With it, candidates are walked
-  // best first until k fit when measured (or --verify-limit measurements were spent): the
-  // strategy's ranking, then every other scored config predicted to fit, by loss. With a tight
-  // margin the best-ranked candidates sit on the budget's edge, and a predictor fitted on a few
-  // noisy rows errs most exactly where the search pushes (it picks the members it underestimates),
-  // so stopping after the first k would often return nothing. The median measured/predicted
-  // latency ratio is recorded; it does not pass candidates over: on the demo's 24-row predictor
-  // the first three misses (one a 37 ms outlier for a 7.8 ms prediction) put it at 2.6 and would
-  // have passed over every candidate that fits.
-  std::vector<Evaluation> ranked = strategy->results();
-  std::vector<std::unique_ptr<Backend>> backends;
-  if (!o.verify_device.empty()) backends = make_backends(o.verify_device, o.token_file, "");
-  const bool walking = !strategy->pareto() && !backends.empty();
+// The best distinct candidates (Pareto modes: the whole front), then the real measurement on the
+// target. Without verification the top k are returned as predicted. With it, candidates are
+// walked best first until k fit when measured (or --verify-limit measurements were spent): the
+// strategy's ranking, then every other scored config predicted to fit, by loss. With a tight
+// margin the best-ranked candidates sit on the budget's edge, and a predictor fitted on a few
+// noisy rows errs most exactly where the search pushes (it picks the members it underestimates),
+// so stopping after the first k would often return nothing. The median measured/predicted latency
+// ratio is recorded; it does not pass candidates over: on the demo's 24-row predictor the first
+// three misses (one a 37 ms outlier for a 7.8 ms prediction) put it at 2.6 and would have passed
+// over every candidate that fits.
+bool SearchSession::rank() {
+  ranked = strategy->results();
+  if (o.verify_with) {
+    verifier = o.verify_with;
+  } else if (!o.verify_device.empty()) {
+    owned_backends = make_backends(o.verify_device, o.token_file, "");
+    verifier = owned_backends.front().get();
+  }
+  walking = !strategy->pareto() && verifier != nullptr;
   const bool reranking = !strategy->pareto() && o.rerank > 0;
-  const int verify_limit = o.verify_limit > 0 ? std::max(o.verify_limit, o.top_k) : 4 * o.top_k;
+  verify_limit = o.verify_limit > 0 ? std::max(o.verify_limit, o.top_k) : 4 * o.top_k;
   if (walking || reranking) {
     std::set<std::string> listed;
     for (const auto& e : ranked) listed.insert(e.config.hash_hex());
@@ -263,38 +337,74 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     std::stable_sort(rest.begin(), rest.end(), [](const Evaluation& a, const Evaluation& b) { return a.fitness < b.fitness; });
     ranked.insert(ranked.end(), rest.begin(), rest.end());
   }
+  if (!reranking) return true;
   // Re-ranking: a shortlist (per depth pair) walked by BLEU on the valid split, then the rest.
-  json rerank_summary = nullptr;
-  std::map<std::string, RerankScore> rerank_scores;
-  if (reranking) {
-    const BleuReranker reranker(m.model, load_scoring_split(o.data_dir, "valid"), o.rerank_generation, o.fitness.max_tokens);
-    RerankOutcome reranked = rerank_by_bleu(ranked, reranker, o.rerank, log, o.stop);
-    if (reranked.interrupted) {
-      SearchReport stopped;
-      stopped.interrupted = true;
-      log("search: interrupted while re-ranking; the same command resumes");
-      return stopped;
-    }
-    ranked = std::move(reranked.ranked);
-    rerank_scores = std::move(reranked.scores);
-    rerank_summary = std::move(reranked.summary);
+  const BleuReranker reranker(m.model, load_scoring_split(o.data_dir, "valid"), o.rerank_generation, o.fitness.max_tokens);
+  RerankOutcome reranked = rerank_by_bleu(ranked, reranker, o.rerank, log, o.stop);
+  if (reranked.interrupted) {
+    log("search: interrupted while re-ranking; the same command resumes");
+    return false;
   }
+  ranked = std::move(reranked.ranked);
+  rerank_scores = std::move(reranked.scores);
+  rerank_summary = std::move(reranked.summary);
+  return true;
+}
+
+json SearchSession::candidate_json(const Evaluation& e) const {
+  const auto params = count_params(e.config, space.hyper, vocab, vocab);
+  json c = {{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"config", config_to_json(e.config)},
+            {"valid_loss", e.fitness}, {"latency_ms_predicted", latency ? json(e.check.estimate.latency_ms) : json(nullptr)},
+            {"latency_ms_error", latency ? json(e.check.estimate.latency_error_ms) : json(nullptr)},
+            {"latency_ms_measured", nullptr}, {"memory_mb_predicted", e.check.estimate.memory_mb},
+            {"memory_mb_measured", nullptr}, {"params", params.total()},
+            {"flops", count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()}};
+  if (const auto it = rerank_scores.find(e.config.hash_hex()); it != rerank_scores.end()) {
+    c["valid_bleu"] = it->second.bleu;
+    c["valid_chrf"] = it->second.chrf;
+  }
+  return c;
+}
+
+void SearchSession::measure_candidate(const Evaluation& e, json& c, bool& fits) {
+  MeasureRequest r;
+  r.config = e.config;
+  r.hyper = space.hyper;
+  r.protocol = protocol;
+  r.run.device = o.verify_backend.empty() ? local_device_of(o.verify_device) : o.verify_backend;
+  if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (export/rknn_backend.h)
+  r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
+  // Near the budget the median of o.verify_repeats measurements decides (hw/repeated_measurement.h).
+  RepeatPolicy repeat;
+  repeat.repeats = o.verify_repeats;
+  const RepeatedMeasurement taken =
+      measure_repeatedly([&] { return verifier->measure(r); }, o.budgets.latency_ms * slowdown, repeat);
+  const Measurement& meas = taken.median;
+  ++measured;
+  c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
+                      {"backend", meas.backend}, {"latencies_ms", taken.latencies_ms}};
+  if (meas.feasible) {
+    c["latency_ms_measured"] = meas.latency_ms();
+    c["memory_mb_measured"] = meas.peak_memory_mib;
+    if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(meas.latency_ms() / e.check.estimate.latency_ms);
+  }
+  const BudgetClaim claim =
+      judge_claim(meas.feasible, meas.latency_ms(), meas.peak_memory_mib, slowdown, o.budgets.latency_ms, o.budgets.memory_mb);
+  fits = claim.fits();
+  if (meas.feasible) {
+    if (slowdown != 1.0) c["latency_ms_at_dataset_speed"] = claim.latency_ms_at_dataset_speed;
+    if (!fits) {
+      worst_latency_miss = std::max(worst_latency_miss, claim.latency_miss_ms);
+      worst_memory_miss = std::max(worst_memory_miss, claim.memory_miss_mib);
+    }
+  }
+  if (!fits) ++failed_verification;
+}
+
+void SearchSession::verify() {
   const std::size_t candidates = strategy->pareto() || walking ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
   const auto verify_start = Clock::now();
-  json front = json::array(), rejected = json::array();
-  int failed_verification = 0, measured = 0;
-  double worst_latency_miss = 0, worst_memory_miss = 0;
-  std::vector<double> latency_ratios;  // measured / predicted, of the candidates measured so far
-  auto latency_ratio = [&]() {
-    if (latency_ratios.empty()) return 1.0;
-    std::vector<double> r = latency_ratios;
-    std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
-    return r[r.size() / 2];
-  };
-  std::optional<SubConfig> chosen;
-  std::vector<SubConfig> returned;  // every candidate that fits when measured, best first
-  double slowdown = 1.0;
-  if (!backends.empty() && o.verify_slowdown) {
+  if (verifier && o.verify_slowdown) {
     slowdown = o.verify_slowdown();
     if (!(slowdown > 0)) throw std::invalid_argument("verify_slowdown: expected a factor > 0, got " + std::to_string(slowdown));
   }
@@ -302,53 +412,10 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     const Evaluation& e = ranked[i];
     if (!strategy->pareto() && static_cast<int>(front.size()) >= o.top_k) break;
     if (walking && measured >= verify_limit) break;
-    const auto params = count_params(e.config, space.hyper, vocab, vocab);
-    json c = {{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"config", config_to_json(e.config)},
-              {"valid_loss", e.fitness}, {"latency_ms_predicted", latency ? json(e.check.estimate.latency_ms) : json(nullptr)},
-              {"latency_ms_error", latency ? json(e.check.estimate.latency_error_ms) : json(nullptr)},
-              {"latency_ms_measured", nullptr}, {"memory_mb_predicted", e.check.estimate.memory_mb},
-              {"memory_mb_measured", nullptr}, {"params", params.total()},
-              {"flops", count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()}};
-    if (const auto it = rerank_scores.find(e.config.hash_hex()); it != rerank_scores.end()) {
-      c["valid_bleu"] = it->second.bleu;
-      c["valid_chrf"] = it->second.chrf;
-    }
+    json c = candidate_json(e);
     bool fits = true;
-    if (!backends.empty()) {
-      MeasureRequest r;
-      r.config = e.config;
-      r.hyper = space.hyper;
-      r.protocol = protocol;
-      r.run.device = o.verify_backend.empty() ? local_device_of(o.verify_device) : o.verify_backend;
-      if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (export/rknn_backend.h)
-      r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
-      // Near the budget the median of o.verify_repeats measurements decides (hw/repeated_measurement.h).
-      RepeatPolicy repeat;
-      repeat.repeats = o.verify_repeats;
-      const RepeatedMeasurement taken =
-          measure_repeatedly([&] { return backends.front()->measure(r); }, o.budgets.latency_ms * slowdown, repeat);
-      const Measurement& meas = taken.median;
-      ++measured;
-      c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
-                          {"backend", meas.backend}, {"latencies_ms", taken.latencies_ms}};
-      if (meas.feasible) {
-        c["latency_ms_measured"] = meas.latency_ms();
-        c["memory_mb_measured"] = meas.peak_memory_mib;
-        if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(meas.latency_ms() / e.check.estimate.latency_ms);
-      }
-      const BudgetClaim claim =
-          judge_claim(meas.feasible, meas.latency_ms(), meas.peak_memory_mib, slowdown, o.budgets.latency_ms, o.budgets.memory_mb);
-      fits = claim.fits();
-      if (meas.feasible) {
-        if (slowdown != 1.0) c["latency_ms_at_dataset_speed"] = claim.latency_ms_at_dataset_speed;
-        if (!fits) {
-          worst_latency_miss = std::max(worst_latency_miss, claim.latency_miss_ms);
-          worst_memory_miss = std::max(worst_memory_miss, claim.memory_miss_mib);
-        }
-      }
-      if (!fits) ++failed_verification;
-    }
-    c["verified"] = backends.empty() ? json(nullptr) : json(fits);
+    if (verifier) measure_candidate(e, c, fits);
+    c["verified"] = verifier ? json(fits) : json(nullptr);
     if (!fits) {  // only candidates that truly meet the budgets are returned; the misses are kept for the record
       json miss = json::object();
       for (const char* key : {"hash", "summary", "valid_loss", "latency_ms_predicted", "latency_ms_measured",
@@ -362,9 +429,43 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
     returned.push_back(e.config);
     front.push_back(c);
   }
+  verify_seconds = std::chrono::duration<double>(Clock::now() - verify_start).count();
+}
 
-  const double verify_seconds = std::chrono::duration<double>(Clock::now() - verify_start).count();
+// Pareto modes: the front's hypervolume over the objectives with a model (latency only with a
+// predictor), each normalised by stated bounds: from the space's cheapest member (0 for the loss)
+// to the reference point = the budgets (the space's largest member without one) and the worst loss
+// of the random first batch.
+json SearchSession::hypervolume_json() const {
+  if (!(strategy->pareto() && multi_objective_available() && !front.empty() && std::isfinite(first_batch_worst))) return nullptr;
+  HypervolumeBounds bounds;
+  const CostEstimate floor = costs(space.smallest()), ceiling = costs(space.largest());
+  const double ref_loss = o.hv_reference_loss > 0 ? o.hv_reference_loss : first_batch_worst;
+  bounds.names = {kObjectiveNames[0]};
+  bounds.lower = {0};
+  bounds.reference = {ref_loss};
+  if (latency) {
+    bounds.names.push_back(kObjectiveNames[1]);
+    bounds.lower.push_back(floor.latency_ms);
+    bounds.reference.push_back(std::isfinite(o.budgets.latency_ms) ? o.budgets.latency_ms : ceiling.latency_ms);
+  }
+  bounds.names.push_back(kObjectiveNames[2]);
+  bounds.lower.push_back(floor.memory_mb);
+  bounds.reference.push_back(std::isfinite(o.budgets.memory_mb) ? o.budgets.memory_mb : ceiling.memory_mb);
+  std::vector<ObjectiveVector> points;
+  for (const auto& c : front) {
+    ObjectiveVector p = {c["valid_loss"].get<double>()};
+    if (latency) p.push_back(c["latency_ms_predicted"].get<double>());
+    p.push_back(c["memory_mb_predicted"].get<double>());
+    points.push_back(p);
+  }
+  return {{"value", hypervolume(points, bounds)}, {"objectives", bounds.names}, {"lower_bounds", bounds.lower},
+          {"reference_point", bounds.reference},
+          {"reference_loss_from", o.hv_reference_loss > 0 ? "--hv-reference-loss" : "worst loss of the first (random) batch"},
+          {"predicted_costs", true}};
+}
 
+SearchReport SearchSession::write() const {
   // candidates.csv: everything scored, with its predictions.
   std::ostringstream csv;
   csv << csv_line({"config_hash", "valid_loss", "latency_ms_predicted", "latency_ms_error", "memory_mb_predicted",
@@ -409,45 +510,21 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
   }
   summary["trials"] = trials;
   summary["pareto_front"] = front;
-  summary["hypervolume"] = nullptr;
-  if (strategy->pareto() && multi_objective_available() && !front.empty() && std::isfinite(first_batch_worst)) {
-    // Objectives with a model (latency only with a predictor), each normalised by stated bounds:
-    // from the space's cheapest member (0 for the loss) to the reference point = the budgets (the
-    // space's largest member without one) and the worst loss of the random first batch.
-    HypervolumeBounds bounds;
-    const CostEstimate floor = costs(space.smallest()), ceiling = costs(space.largest());
-    const double ref_loss = o.hv_reference_loss > 0 ? o.hv_reference_loss : first_batch_worst;
-    bounds.names = {kObjectiveNames[0]};
-    bounds.lower = {0};
-    bounds.reference = {ref_loss};
-    if (latency) {
-      bounds.names.push_back(kObjectiveNames[1]);
-      bounds.lower.push_back(floor.latency_ms);
-      bounds.reference.push_back(std::isfinite(o.budgets.latency_ms) ? o.budgets.latency_ms : ceiling.latency_ms);
-    }
-    bounds.names.push_back(kObjectiveNames[2]);
-    bounds.lower.push_back(floor.memory_mb);
-    bounds.reference.push_back(std::isfinite(o.budgets.memory_mb) ? o.budgets.memory_mb : ceiling.memory_mb);
-    std::vector<ObjectiveVector> points;
-    for (const auto& c : front) {
-      ObjectiveVector p = {c["valid_loss"].get<double>()};
-      if (latency) p.push_back(c["latency_ms_predicted"].get<double>());
-      p.push_back(c["memory_mb_predicted"].get<double>());
-      points.push_back(p);
-    }
-    summary["hypervolume"] = {{"value", hypervolume(points, bounds)}, {"objectives", bounds.names}, {"lower_bounds", bounds.lower},
-                              {"reference_point", bounds.reference},
-                              {"reference_loss_from", o.hv_reference_loss > 0 ? "--hv-reference-loss" : "worst loss of the first (random) batch"},
-                              {"predicted_costs", true}};
-  }
+  summary["hypervolume"] = hypervolume_json();
   summary["rerank"] = rerank_summary;
+  json ratio = nullptr;
+  if (walking && latency && !latency_ratios.empty()) {
+    std::vector<double> r = latency_ratios;
+    std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
+    ratio = r[r.size() / 2];
+  }
   summary["verification"] = {{"device", o.verify_device}, {"backend", o.verify_backend},
                              {"measured", measured}, {"wanted", o.top_k},
                              {"limit", strategy->pareto() ? json(nullptr) : json(verify_limit)},
                              {"repeats_near_budget", o.verify_repeats},
                              {"slowdown", slowdown},
                              {"predicted_feasible_but_failed", failed_verification},
-                             {"latency_ratio_median", walking && latency && !latency_ratios.empty() ? json(latency_ratio()) : json(nullptr)},
+                             {"latency_ratio_median", ratio},
                              {"rejected", rejected},
                              {"worst_latency_excess_ms", worst_latency_miss},
                              {"worst_memory_excess_mb", worst_memory_miss}};
@@ -460,6 +537,20 @@ SearchReport run_search(const SearchOptions& o, const std::function<void(const s
                         {"verification_seconds", verify_seconds}};
   write_file_atomically(o.out_dir + "/search.json", summary.dump(2) + "\n");
   return {summary, chosen.has_value()};
+}
+
+}  // namespace
+
+// Load, score, rank (and re-rank), verify on the target, write: the steps of SearchSession.
+SearchReport run_search(const SearchOptions& o, const std::function<void(const std::string&)>& log) {
+  SearchSession session(o, log);
+  if (!session.score() || !session.rank()) {
+    SearchReport stopped;
+    stopped.interrupted = true;
+    return stopped;
+  }
+  session.verify();
+  return session.write();
 }
 
 }  // namespace thanos

@@ -79,6 +79,8 @@ struct TargetPlan {
   LatencyProtocol protocol;
   int threads = 1;
   std::string measure_hash, search_hash;
+  // Opened at the first single measurement and kept for the run (one agent connection per board).
+  mutable std::shared_ptr<TargetMeasurer> measurer;
 };
 
 // Everything the run needs resolved once: paths, the space, the targets.
@@ -468,16 +470,18 @@ json stage_predictors(const Plan& p, const Log& log_all) {
 // Measures `config` on the target (random weights: the architecture is what is measured).
 // Measured measure.repeats times when it reads near `latency_budget_ms` (or `always`); the median
 // (hw/repeated_measurement.h).
-RepeatedMeasurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, const std::string& path,
-                                      double latency_budget_ms, bool always) {
-  write_file_atomically(path, config_to_yaml(config));
-  MeasureOptions o = measure_options(t);
-  o.config_path = path;
-  o.space_path = p.space_path;
+TargetMeasurer& measurer_of(const Plan& p, const TargetPlan& t) {
+  if (!t.measurer) t.measurer = std::make_shared<TargetMeasurer>(measure_options(t), p.space);
+  return *t.measurer;
+}
+
+RepeatedMeasurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, double latency_budget_ms,
+                                      bool always) {
+  measurer_of(p, t);
   RepeatPolicy repeat;
   repeat.repeats = p.config.measure_repeats;
   repeat.always = always;
-  return measure_repeatedly([&] { return run_measure_one(o); }, latency_budget_ms, repeat);
+  return measure_repeatedly([&] { return t.measurer->measure(config); }, latency_budget_ms, repeat);
 }
 
 json measurement_json(const RepeatedMeasurement& r) {
@@ -493,11 +497,11 @@ json measurement_json(const RepeatedMeasurement& r) {
 // 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
 // tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
 // demo's 15 minutes), and the drift left is reported beside the figures.
-ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, const std::string& dir, int* cooldowns_left, const Log& log) {
+ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, int* cooldowns_left, const Log& log) {
   const double baseline = dataset_reference_ms(dataset_path(p, t));
   if (!(baseline > 0)) return {};
   auto read = [&] {
-    const Measurement m = measure_on_target(p, t, p.space.smallest(), dir + "/reference.yml", 0, false).median;
+    const Measurement m = measure_on_target(p, t, p.space.smallest(), 0, false).median;
     return m.feasible ? m.latency_ms() : baseline;
   };
   auto sleep = [](double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); };
@@ -538,7 +542,7 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
   std::optional<std::pair<RepeatedMeasurement, SubConfig>> best;
   int fitting = 0;
   for (std::size_t i = 0; i < ranked.size() && fitting < 3 && tried.size() < 12; ++i) {
-    const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, dir + "/baseline_candidate.yml", b.latency_ms * slowdown, false);
+    const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, b.latency_ms * slowdown, false);
     const Measurement& m = r.median;
     const bool fits = judge_claim(m.feasible, m.latency_ms(), m.peak_memory_mib, slowdown, b.latency_ms, b.memory_mib).fits();
     tried.push_back({{"config", ranked[i].second.summary()}, {"predicted_latency_ms", ranked[i].first}, {"fits", fits},
@@ -547,7 +551,6 @@ json choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& 
     ++fitting;
     if (!best || m.latency_ms() > best->first.median.latency_ms()) best = std::make_pair(r, ranked[i].second);
   }
-  fs::remove(dir + "/baseline_candidate.yml");
   if (!best) {
     log("no homogeneous Transformer of the space fits budget " + b.name + " (" + std::to_string(ranked.size()) + " predicted to)");
     return {{"found", false}, {"tried", tried}};
@@ -586,6 +589,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     o.protocol = t.protocol;
     o.fitness.subset = static_cast<std::size_t>(p.config.valid_subset);
     o.verify_device = t.spec.device;
+    o.verify_with = &measurer_of(p, t).backend();
     o.verify_backend = t.spec.backend;
     o.token_file = t.spec.token_file;
     o.target_threads = t.spec.threads;
@@ -604,7 +608,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     const auto current_slowdown = [&] {
       if (!slowdown) {
         int no_cooldowns = 0;  // read, not waited out: the factor accounts for it
-        slowdown = slowdown_factor(settle_target(p, t, dir, &no_cooldowns, log));
+        slowdown = slowdown_factor(settle_target(p, t, &no_cooldowns, log));
         if (*slowdown != 1.0) {
           log("the device reads " + format_fixed(100 * (*slowdown - 1), 0) + "% slower than while its dataset was measured: budget " + pair.name +
               "'s claims judged at the dataset's speed (measured latency / " + format_fixed(*slowdown, 2) + ")");
@@ -885,9 +889,9 @@ json stage_evaluate(const Plan& p, const Log& log) {
       // largest is measured for comparison, its drift read and reported without waiting (the demo of
       // 2026-11-27 spent both of its cool-downs, a minute, before the largest).
       int no_cooldowns = 0;
-      const ReferenceCheck reference = settle_target(p, t, job.dir, job.role == "largest" ? &no_cooldowns : &cooldowns_left, log);
+      const ReferenceCheck reference = settle_target(p, t, job.role == "largest" ? &no_cooldowns : &cooldowns_left, log);
       // Reported side by side: every model's figures are the median of measure.repeats.
-      const RepeatedMeasurement taken = measure_on_target(p, t, config, job.dir + "/measured.yml", 0, /*always=*/true);
+      const RepeatedMeasurement taken = measure_on_target(p, t, config, 0, /*always=*/true);
       const Measurement& m = taken.median;
       log(job.label() + (p.targets.size() > 1 ? " on " + t.spec.label() : "") + ": BLEU " + std::to_string(scores["bleu"].get<double>()) +
           ", " + (m.feasible ? std::to_string(m.latency_ms()) + " ms, " + std::to_string(m.peak_memory_mib) + " MiB"

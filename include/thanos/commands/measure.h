@@ -36,6 +36,23 @@ MeasureSummary run_measure(MeasureOptions options, const std::function<void(cons
                            const std::atomic<bool>* stop);
 Measurement run_measure_one(MeasureOptions options);
 
+// One target's measurements of single SubConfigs, in memory: the backends are opened once (one
+// agent connection per board for the whole run, not one per measurement) and each request is
+// built from a SubConfig value rather than a file. `options` as for run_measure_one (device,
+// token, agent backend, protocol, run settings; no paths); `space`: the models' search space.
+class TargetMeasurer {
+ public:
+  TargetMeasurer(MeasureOptions options, const SearchSpace& space);
+  // Throws std::invalid_argument when `config` is not a member of the space.
+  Measurement measure(const SubConfig& config);
+  Backend& backend() { return *backends_.front(); }
+  const RunSettings& run() const { return o_.job.run; }
+
+ private:
+  MeasureOptions o_;
+  std::vector<std::unique_ptr<Backend>> backends_;
+};
+
 nlohmann::ordered_json measure_summary_json(const MeasureSummary& s, const MeasureOptions& options);
 
 }  // namespace thanos

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "thanos/decode/generation_options.h"
+#include "thanos/hw/backend.h"
 #include "thanos/hw/latency_protocol.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/predict/predictor.h"
@@ -36,6 +37,9 @@ struct SearchOptions {
   std::string verify_device;            // cpu | cuda | ort-cpu | rknn | remote://... ("" = no verification)
   std::string verify_backend;           // remote devices: cpu | cuda | rknn (what the agent measures with; "" = cpu)
   std::string token_file;
+  // An open backend to verify with instead of opening one from verify_device (the pipeline's, kept
+  // for the whole run: one agent connection per board); must outlive run_search.
+  Backend* verify_with = nullptr;
   int top_k = 3;                        // candidates returned; with verification, ones that fit when measured (Pareto modes: the front)
   int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
   int verify_repeats = 3;               // measurements of a candidate near the latency budget; the median decides
