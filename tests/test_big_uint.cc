@@ -10,7 +10,9 @@ TEST(BigUInt, SmallArithmeticMatchesBuiltinIntegers) {
       EXPECT_EQ((BigUInt(a) + BigUInt(b)).to_string(), std::to_string(a + b));
       if (a < (1ull << 31) || b < (1ull << 31)) {
         unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
-        if (p <= UINT64_MAX) EXPECT_EQ((BigUInt(a) * BigUInt(b)).to_string(), std::to_string(static_cast<std::uint64_t>(p)));
+        if (p <= UINT64_MAX) {
+          EXPECT_EQ((BigUInt(a) * BigUInt(b)).to_string(), std::to_string(static_cast<std::uint64_t>(p)));
+        }
       }
     }
   }

@@ -184,7 +184,9 @@ TEST_F(Deploy, CalibrationDataAreRealInputsOfEachStaticGraph) {
       ASSERT_EQ(t.shape.size(), spec.dims.size()) << spec.name;
       for (std::size_t d = 0; d < spec.dims.size(); ++d) EXPECT_EQ(std::to_string(t.shape[d]), spec.dims[d]) << spec.name;
       if (spec.name == "step") step = t.int64().at(0);
-      if (spec.name == "prev_token" && step == 0) EXPECT_EQ(t.int64().at(0), kEosId);
+      if (spec.name == "prev_token" && step == 0) {
+        EXPECT_EQ(t.int64().at(0), kEosId);
+      }
     }
     first_steps += step == 0;
   }

@@ -291,7 +291,9 @@ int check_remeasured_configs(const Table& t, std::size_t times) {
     const auto& last = *rows.back();
     EXPECT_EQ(last.at("remeasured"), "1");
     const int layers = std::stoi(last.at("decoder_layer_num"));
-    if (last.at("feasible") == "1") EXPECT_DOUBLE_EQ(std::stod(last.at("latency_mean_decoder")), layers);
+    if (last.at("feasible") == "1") {
+      EXPECT_DOUBLE_EQ(std::stod(last.at("latency_mean_decoder")), layers);
+    }
   }
   return repeated;
 }

@@ -203,7 +203,9 @@ TEST(MeasureCli, BadInputSaysWhatIsWrong) {
   // A cuda device on a CPU-only build says so (and nothing is written).
   const std::string fresh = f.dir.path() + "/fresh.csv";
   r = run_cli("--threads 1 measure --space " + f.space + " --samples 1 --device cuda --out " + fresh + kQuick);
-  if (r.code != 0) EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
+  if (r.code != 0) {
+    EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
+  }
 }
 
 // The measurement path through an agent on loopback: `thanos agent` + `thanos measure --device remote://`.

@@ -523,7 +523,9 @@ TEST_F(ReportHtml, LoadsWithoutErrorsInChromiumAndTheDomHoldsEveryPlotWithItsMar
     EXPECT_EQ(attribute(svg, "viewBox").rfind("0 0 560 ", 0), 0u) << attribute(svg, "viewBox");
     EXPECT_GT(std::atof(attribute(svg, "height").c_str()), 340.0);
     for (const auto& r : elements(svg, "rect")) {
-      if (attribute(r, "class") == "legend") EXPECT_GE(std::atof(attribute(r, "y").c_str()), 340.0) << "legend below the plot: " << r;
+      if (attribute(r, "class") == "legend") {
+        EXPECT_GE(std::atof(attribute(r, "y").c_str()), 340.0) << "legend below the plot: " << r;
+      }
     }
     EXPECT_NE(svg.find(">" + want.title + "</text>"), std::string::npos);  // the title is drawn, not only labelled
     const auto circles = elements(svg, "circle");

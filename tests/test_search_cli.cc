@@ -234,7 +234,9 @@ TEST_F(SearchCli, RerankOrdersTheShortlistByValidBleu) {
   std::set<int> decoder_depths;
   for (std::size_t i = 0; i < 3; ++i) {
     const auto& c = rr["candidates"][i];
-    if (i > 0) EXPECT_LE(c["bleu"].get<double>(), rr["candidates"][i - 1]["bleu"].get<double>());
+    if (i > 0) {
+      EXPECT_LE(c["bleu"].get<double>(), rr["candidates"][i - 1]["bleu"].get<double>());
+    }
     decoder_depths.insert(c["decoder_layers"].get<int>());
     ASSERT_EQ(front[i]["hash"], c["hash"]);  // returned in BLEU order
     EXPECT_EQ(front[i]["valid_bleu"], c["bleu"]);

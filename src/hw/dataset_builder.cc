@@ -146,8 +146,8 @@ void run_backend(Shared& s, Backend& backend) {
 
   // Slower than the baseline: a disturbance (a neighbour's burst, heat) that a cool-down lets pass.
   // Faster: cooling cannot slow a device down, so the reference is read again at once. A shared
-  // VM reads both ways: on 2026-11-27 the demo's reference read 12.6 ms at the start, 9.0 ms at its
-  // first check and 13.5 ms after three 30 s cool-downs (1.5 of its 15 minutes spent waiting).
+  // VM reads both ways: in one demo run the reference read 12.6 ms at the start, 9.0 ms at its first
+  // check and 13.5 ms after three 30 s cool-downs (1.5 of its 15 minutes spent waiting).
   auto pause_text = [&](double drift) {
     return drift > 0 ? "cooling down " + format_fixed(job.cooldown_s, 0) + " s" : std::string("reading it again at once (faster: no cool-down)");
   };

@@ -217,7 +217,7 @@ Plan make_plan(const RunOptions& o) {
 // and the largest. A measurement ~1 s plus (warm-ups + repeats) x tgt_len x 2 ms, scoring ~4000
 // valid pairs/s; the evaluate stage ~60 test sentences/s per model all in (the demo: 1,054
 // sentences, beam 5, decoded in ~13 s, the test perplexity, the drift reference and the measurements:
-// 66-91 s for three models in the fresh-clone runs of 2026-11-27).
+// 66-91 s for three models in the demo runs of docs/PIPELINE.md).
 double estimate_seconds(const Plan& p, const std::string& stage) {
   const RunConfig& c = p.config;
   // On a GPU: 2.7e12 parameter-tokens/s, measured by tools/gpu_check.cc on an H100 (float32,
@@ -494,7 +494,7 @@ json measurement_json(const RepeatedMeasurement& r) {
 // The drift reference (the space's smallest member, as in the measure stage), read as the search's
 // verification starts (no cool-down: slowdown_factor) and before each final model is measured: a
 // slow spell of a shared machine during the evaluate stage made a model verified at 19.8 ms read
-// 29.3 ms against its 21.4 ms budget (2026-11-27). Slowness beyond the measure stage's 10%
+// 29.3 ms against its 21.4 ms budget (docs/MEASUREMENT.md). Slowness beyond the measure stage's 10%
 // tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run (the
 // demo's 15 minutes), and the drift left is reported beside the figures.
 ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, int* cooldowns_left, const Log& log) {
@@ -513,8 +513,8 @@ ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, int* cooldowns_
 // How much slower the target reads now than while its dataset was measured, as a factor for the
 // budget claims (1 within the measure stage's 10% tolerance, or faster). The dataset, its percentile
 // budgets and the predictors describe the device at its dataset's speed; in a lasting slow spell of
-// a shared machine (the reference +31..48% for minutes, 2026-11-27) every measurement reads slower
-// alike, and the fresh-clone demo of that afternoon found no homogeneous baseline under budget.
+// a shared machine (the reference read +31..48% for minutes) every measurement reads slower alike,
+// and a demo run in such a spell found no homogeneous baseline under budget (docs/PIPELINE.md).
 // Claims are judged at the dataset's speed (measured / factor); the raw figures are kept beside.
 double slowdown_factor(const ReferenceCheck& c) { return slowdown_for_drift(c.drift); }
 
@@ -748,8 +748,8 @@ json valid_scores(const Plan& p, const ModelJob& job) {
 // - valid_bleu: the best valid BLEU, then chrF, an earlier one on a tie;
 // - beats_baseline: the baseline, unless the best finalist by valid BLEU beats it beyond noise
 //   (paired bootstrap on the valid hypotheses, p < 0.05): between models this close a valid BLEU
-//   lead of a tenth of a point said nothing of the test split (the demo of 2026-11-27: valid
-//   +0.10, test -0.62), and the homogeneous design is the safer model to ship when nothing says
+//   lead of a tenth of a point said nothing of the test split (a demo run: valid +0.10, test
+//   -0.62; docs/PIPELINE.md), and the homogeneous design is the safer model to ship when nothing says
 //   the search's is better;
 // - search: the search's first, as HAT.
 // Written to final/[<target>/]<budget>/selection.json.
@@ -886,8 +886,8 @@ json stage_evaluate(const Plan& p, const Log& log) {
     for (const auto& t : p.targets) {
       if (job.role != "largest" && t.spec.name != job.target) continue;
       // Cool-downs only before the models whose fit is claimed (a finalist or the baseline): the
-      // largest is measured for comparison, its drift read and reported without waiting (the demo of
-      // 2026-11-27 spent both of its cool-downs, a minute, before the largest).
+      // largest is measured for comparison, its drift read and reported without waiting (a demo run
+      // once spent both of its cool-downs, a minute, before the largest).
       int no_cooldowns = 0;
       const ReferenceCheck reference = settle_target(p, t, job.role == "largest" ? &no_cooldowns : &cooldowns_left, log);
       // Reported side by side: every model's figures are the median of measure.repeats.

@@ -38,8 +38,8 @@ RepeatedMeasurement measure_repeatedly(const std::function<Measurement()>& measu
 // read the reference (`read_reference`, e.g. the space's smallest member) and, while it reads more
 // than `tolerance` slower than `baseline_ms` (the reference while the dataset was measured), wait
 // `cooldown_s` through `sleep` and read it again, at most `max_cooldowns` times. Only slowness is
-// waited out: cooling cannot slow a device down. On 2026-11-27 the demo's final measurements came
-// in a slow spell of its shared VM (every model ~45% slower than in the search), and a model
+// waited out: cooling cannot slow a device down. The demo's final measurements once came in a slow
+// spell of its shared VM (every model ~45% slower than in the search), and a model
 // verified at 19.8 ms read 29.3 ms against a 21.4 ms budget.
 struct ReferenceCheck {
   double reference_ms = 0;  // the last reading
@@ -54,8 +54,8 @@ ReferenceCheck settle_reference(const std::function<double()>& read_reference, d
 // Whether a cool-down left the reference where it was: the reading after it within `still`
 // (relative) of the reading before. Then the slowness is a lasting change of the device's speed (a
 // shared VM's host got busier), not a burst or heat that waiting lets pass, and more cool-downs only
-// spend time: on 2026-11-27 the demo's measurement waited three times 30 s while the reference read
-// 13.81, 13.80 and 13.96 ms (10.34 ms at the start), and then flagged its rows anyway.
+// spend time: a demo's measurement once waited three times 30 s while the reference read 13.81,
+// 13.80 and 13.96 ms (10.34 ms at the start), and then flagged its rows anyway.
 bool cooldown_changed_nothing(double before_ms, double after_ms, double still = 0.05);
 
 }  // namespace thanos
