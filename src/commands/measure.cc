@@ -1,7 +1,6 @@
 #include "thanos/commands/measure.h"
 
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "thanos/hw/agent.h"
@@ -17,11 +16,21 @@
 namespace thanos {
 namespace {
 
+// --device parsed, its errors naming the flag.
+TargetDevice parse_device_flag(const std::string& device) {
+  try {
+    return TargetDevice::parse(device);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--device: ") + e.what());
+  }
+}
+
 // The run's device (what the backend measures with) and the protocol's check.
 void complete_device(MeasureOptions& o) {
-  o.job.run.device = local_device_of(o.device);
+  const TargetDevice target = parse_device_flag(o.device);
+  o.job.run.device = target.local_device();
   if (!o.remote_backend.empty()) {
-    if (!TargetDevice::parse(o.device).is_remote()) throw std::invalid_argument("--backend " + o.remote_backend + ": only with --device remote://HOST:PORT");
+    if (!target.is_remote()) throw std::invalid_argument("--backend " + o.remote_backend + ": only with --device remote://HOST:PORT");
     if (o.remote_backend != "cpu" && o.remote_backend != "cuda" && o.remote_backend != "rknn") {
       throw std::invalid_argument("--backend: expected cpu, cuda or rknn (what the agent measures with), got \"" + o.remote_backend + "\"");
     }
@@ -42,22 +51,11 @@ void complete_job(MeasureOptions& o) {
 
 }  // namespace
 
-std::string local_device_of(const std::string& device) {
-  try {
-    return TargetDevice::parse(device).local_device();
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--device: ") + e.what());
-  }
-}
+std::string local_device_of(const std::string& device) { return parse_device_flag(device).local_device(); }
 
 std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, const std::string& token_file,
                                                     const std::string& thanos_binary) {
-  TargetDevice target;
-  try {
-    target = TargetDevice::parse(device);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--device: ") + e.what());
-  }
+  const TargetDevice target = parse_device_flag(device);
   std::vector<std::unique_ptr<Backend>> backends;
   switch (target.kind) {
     case TargetDevice::Kind::kCpu:

@@ -477,11 +477,11 @@ TargetMeasurer& measurer_of(const Plan& p, const TargetPlan& t) {
 
 RepeatedMeasurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, double latency_budget_ms,
                                       bool always) {
-  measurer_of(p, t);
+  TargetMeasurer& measurer = measurer_of(p, t);
   RepeatPolicy repeat;
   repeat.repeats = p.config.measure_repeats;
   repeat.always = always;
-  return measure_repeatedly([&] { return t.measurer->measure(config); }, latency_budget_ms, repeat);
+  return measure_repeatedly([&] { return measurer.measure(config); }, latency_budget_ms, repeat);
 }
 
 json measurement_json(const RepeatedMeasurement& r) {

@@ -205,12 +205,12 @@ std::string significance_text(const json& c) {
 // " (measured while the device read 45% slower than during its dataset)": a slow spell the
 // evaluate stage's cool-downs did not wait out (pipeline.cc, settle_target).
 // The evaluate stage's record of a model judged against the budget (null budgets: none), at the
-// dataset's speed: the measured latency divided by the slowdown it recorded (pipeline.cc).
+// dataset's speed: the evaluate stage recorded that latency already (pipeline.cc), so it is judged
+// as it stands.
 BudgetClaim claim_of(const json& model, const json& budget) {
   const double inf = std::numeric_limits<double>::infinity();
   const double measured = model["latency_ms_measured"].get<double>();
-  const double at_speed = model.value("latency_ms_at_dataset_speed", measured);
-  return judge_claim(true, measured, model["memory_mb_measured"].get<double>(), at_speed > 0 ? measured / at_speed : 1.0,
+  return judge_claim(true, model.value("latency_ms_at_dataset_speed", measured), model["memory_mb_measured"].get<double>(), 1.0,
                      budget["latency_ms"].is_null() ? inf : budget["latency_ms"].get<double>(),
                      budget["memory_mb"].is_null() ? inf : budget["memory_mb"].get<double>());
 }

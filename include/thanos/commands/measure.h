@@ -46,7 +46,6 @@ class TargetMeasurer {
   // Throws std::invalid_argument when `config` is not a member of the space.
   Measurement measure(const SubConfig& config);
   Backend& backend() { return *backends_.front(); }
-  const RunSettings& run() const { return o_.job.run; }
 
  private:
   MeasureOptions o_;
