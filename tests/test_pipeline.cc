@@ -476,7 +476,9 @@ TEST_F(RunPipeline, InterruptedSearchResumes) {
   EXPECT_FALSE(resumed.interrupted);
   const auto search = nlohmann::json::parse(read_text_file(w + "/search/tight/search.json"));
   EXPECT_GT(search["evaluations"]["replayed"].get<int>(), 0);
-  EXPECT_FALSE(resumed.summary.empty());
+  ASSERT_EQ(resumed.summary.budgets.size(), 1u);
+  EXPECT_EQ(resumed.summary.budgets[0].name, "tight");
+  EXPECT_EQ(resumed.summary.stages.size(), pipeline_stages().size());
 }
 
 // Two targets in one config: the SuperTransformer, the corpus and the largest model are reused;

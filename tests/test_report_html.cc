@@ -170,8 +170,7 @@ std::string write_report(const std::string& w) {
     p.budget_seconds = 60.0;
     stages.push_back(p);
   }
-  const json written = write_run_report(w, config, stages);
-  return written.at("html").get<std::string>();
+  return write_run_report(WorkDir(w), config, stages).html;
 }
 
 // ------------------------------------------------------------------ Chromium

@@ -59,25 +59,22 @@ Command add_run_command(CLI::App& parent) {
             }
             std::cout << format_plan(r.stages) << "\nresult: " << o->workdir << "/report.html, " << o->workdir << "/report.md, "
                       << o->workdir << "/summary.json\n";
-            const auto& s = r.summary;
-            for (const auto& b : s.at("budgets")) {
-              const auto& c = b.at("chosen");
-              std::cout << "budget " << b.at("name").get<std::string>() << ": ";
-              if (c.is_null()) {
+            for (const BudgetOutcome& b : r.summary.budgets) {
+              std::cout << "budget " << b.name << ": ";
+              if (!b.chosen) {
                 std::cout << "no model fits\n";
                 continue;
               }
+              const ModelEvaluation& c = *b.chosen;
               char line[512];
               // "chosen (finalist-1)" or "chosen (baseline)": which trained model the selection kept.
-              const std::string selected = c.contains("selected") ? " (" + c.at("selected").get<std::string>() + ")" : "";
-              std::snprintf(line, sizeof(line), "chosen%s BLEU %.2f at %.1f ms, %.1f MiB measured (%s)\n", selected.c_str(), c.at("bleu").get<double>(),
-                            c.at("latency_ms_measured").is_null() ? 0.0 : c.at("latency_ms_measured").get<double>(),
-                            c.at("memory_mb_measured").is_null() ? 0.0 : c.at("memory_mb_measured").get<double>(),
-                            c.at("config").get<std::string>().c_str());
+              const std::string selected = c.selection ? " (" + c.selection->selected + ")" : "";
+              std::snprintf(line, sizeof(line), "chosen%s BLEU %.2f at %.1f ms, %.1f MiB measured (%s)\n", selected.c_str(), c.scores.bleu,
+                            c.latency_ms_measured.value_or(0.0), c.memory_mib_measured.value_or(0.0), c.config.c_str());
               std::cout << line;
             }
-            for (const auto& b : s.at("budgets")) {
-              if (b.at("chosen").is_null()) return kRunExitNothingFits;
+            for (const BudgetOutcome& b : r.summary.budgets) {
+              if (!b.chosen) return kRunExitNothingFits;
             }
             return 0;
           }};

@@ -166,19 +166,6 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
   return o.str();
 }
 
-// Chosen against baseline on the test set, by paired bootstrap resampling of their BLEU (sacreBLEU's
-// --paired-bs): a point-estimate gap on a few hundred segments is often noise, and the report says
-// which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing.
-json chosen_vs_baseline(const std::string& workdir, const json& chosen, const json& baseline) {
-  if (chosen.is_null() || baseline.is_null() || !chosen.contains("model") || !baseline.contains("model")) return nullptr;
-  if (chosen["model"] == baseline["model"]) return {{"same_model", true}, {"bleu_delta", 0.0}, {"verdict", "the same model"}};
-  const auto hyp_of = [](const json& m) { return (fs::path(m.at("model").get<std::string>()).parent_path() / "test.hyp").string(); };
-  if (!fs::exists(hyp_of(chosen)) || !fs::exists(hyp_of(baseline)) || !fs::exists(workdir + "/data/manifest.json")) return nullptr;
-  const std::string refs_path = raw_target_path(workdir + "/data", "test");
-  if (!fs::exists(refs_path)) return nullptr;
-  return compare_hypotheses(hyp_of(chosen), hyp_of(baseline), refs_path);
-}
-
 json compare_hypotheses(const std::string& hyps_a, const std::string& hyps_b, const std::string& refs) {
   const PairedBootstrapResult r = paired_bootstrap_bleu(read_segments(hyps_a, "hypothesis"), read_segments(hyps_b, "hypothesis"),
                                                         read_segments(refs, "reference"));
@@ -192,6 +179,23 @@ json compare_hypotheses(const std::string& hyps_a, const std::string& hyps_b, co
           {"verdict", !significant ? "level within noise" : (r.delta > 0 ? "ahead" : "behind")}};
 }
 
+namespace {
+
+using Model = std::optional<ModelEvaluation>;
+
+// Chosen against baseline on the test set, by paired bootstrap resampling of their BLEU (sacreBLEU's
+// --paired-bs): a point-estimate gap on a few hundred segments is often noise, and the report says
+// which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing.
+json chosen_vs_baseline(const WorkDir& dir, const Model& chosen, const Model& baseline) {
+  if (!chosen || !baseline || chosen->model.empty() || baseline->model.empty()) return nullptr;
+  if (chosen->model == baseline->model) return {{"same_model", true}, {"bleu_delta", 0.0}, {"verdict", "the same model"}};
+  const auto hyp_of = [](const ModelEvaluation& m) { return WorkDir::hypotheses(fs::path(m.model).parent_path().string(), "test"); };
+  if (!fs::exists(hyp_of(*chosen)) || !fs::exists(hyp_of(*baseline)) || !fs::exists(dir.data() + "/manifest.json")) return nullptr;
+  const std::string refs_path = raw_target_path(dir.data(), "test");
+  if (!fs::exists(refs_path)) return nullptr;
+  return compare_hypotheses(hyp_of(*chosen), hyp_of(*baseline), refs_path);
+}
+
 // " (-0.56 BLEU; paired bootstrap 95% interval [-1.31, 0.20], p = 0.21 over 337 segments: level within noise)"
 std::string significance_text(const json& c) {
   if (c.is_null()) return "";
@@ -202,190 +206,158 @@ std::string significance_text(const json& c) {
          c["verdict"].get<std::string>() + ")";
 }
 
-// " (measured while the device read 45% slower than during its dataset)": a slow spell the
-// evaluate stage's cool-downs did not wait out (pipeline.cc, settle_target).
-// The evaluate stage's record of a model judged against the budget (null budgets: none), at the
-// dataset's speed: the evaluate stage recorded that latency already (pipeline.cc), so it is judged
-// as it stands.
-BudgetClaim claim_of(const json& model, const json& budget) {
+// The evaluate stage's record of a model judged against the budget (absent budgets: none), at the
+// dataset's speed: the evaluate stage recorded that latency already, so it is judged as it stands.
+BudgetClaim claim_of(const ModelEvaluation& model, const BudgetLimits& budget) {
   const double inf = std::numeric_limits<double>::infinity();
-  const double measured = model["latency_ms_measured"].get<double>();
-  return judge_claim(true, model.value("latency_ms_at_dataset_speed", measured), model["memory_mb_measured"].get<double>(), 1.0,
-                     budget["latency_ms"].is_null() ? inf : budget["latency_ms"].get<double>(),
-                     budget["memory_mb"].is_null() ? inf : budget["memory_mb"].get<double>());
+  const double measured = model.latency_ms_measured.value_or(inf);
+  return judge_claim(true, model.latency_ms_at_dataset_speed.value_or(measured), model.memory_mib_measured.value_or(inf), 1.0,
+                     budget.latency_ms.value_or(inf), budget.memory_mib.value_or(inf));
 }
 
-std::string slow_device_text(const json& model) {
-  if (model.is_null() || !model.contains("reference_drift") || !(model["reference_drift"].get<double>() > kDriftTolerance)) return "";
+// " (measured while the device read 45% slower than during its dataset)": a slow spell the
+// evaluate stage's cool-downs did not wait out (target_measurement.h, settle_target).
+std::string slow_device_text(const Model& model) {
+  if (!model || !(model->reference_drift > kDriftTolerance)) return "";
   std::string at_speed;
-  if (model.contains("latency_ms_at_dataset_speed") && !model["latency_ms_at_dataset_speed"].is_null()) {
-    at_speed = ": " + fixed(model["latency_ms_measured"], 1) + " ms measured is " + fixed(model["latency_ms_at_dataset_speed"], 1) +
+  if (model->latency_ms_at_dataset_speed && model->latency_ms_measured) {
+    at_speed = ": " + format_fixed(*model->latency_ms_measured, 1) + " ms measured is " + format_fixed(*model->latency_ms_at_dataset_speed, 1) +
                " ms at the dataset's speed, which the fit is judged on";
   }
-  return " (measured while the device read " + fixed(100 * model["reference_drift"].get<double>(), 0) +
-         "% slower than during its dataset" + at_speed + ")";
+  return " (measured while the device read " + format_fixed(100 * model->reference_drift, 0) + "% slower than during its dataset" +
+         at_speed + ")";
 }
 
 // " (the search's finalist 1)" / " (the baseline)": which trained model the selection chose.
-std::string chosen_as_text(const json& chosen) {
-  if (chosen.is_null() || !chosen.contains("selected")) return "";
-  const std::string s = chosen["selected"].get<std::string>();
+std::string chosen_as_text(const Model& chosen) {
+  if (!chosen || !chosen->selection) return "";
+  const std::string& s = chosen->selection->selected;
   return s == "baseline" ? " (the baseline)" : " (" + std::string(s.rfind("finalist-", 0) == 0 ? "the search's finalist " + s.substr(9) : s) + ")";
 }
 
+std::string fixed(const std::optional<double>& v, int decimals) { return v ? format_fixed(*v, decimals) : "-"; }
+
 // The selection among the trained finalists and the baseline, by valid BLEU (final.select).
-std::string selection_text(const json& chosen) {
-  if (chosen.is_null() || !chosen.contains("finalists") || chosen["select"] == "search") return "";
-  std::string text = "Selected on the valid split after identical training (final.select: " + chosen["select"].get<std::string>() + "): ";
+std::string selection_text(const Model& chosen) {
+  if (!chosen || !chosen->selection || chosen->selection->select == "search") return "";
+  const ChosenModel& s = *chosen->selection;
+  std::string text = "Selected on the valid split after identical training (final.select: " + s.select + "): ";
   std::string sep;
-  for (const auto& f : chosen["finalists"]) {
-    text += sep + f["name"].get<std::string>() + " " + fixed(f["valid_bleu"], 2) + " BLEU";
+  for (const auto& f : s.candidates) {
+    text += sep + f.name + " " + fixed(f.valid_bleu, 2) + " BLEU";
     sep = ", ";
   }
-  const json& c = chosen["challenge"];
+  const json& c = s.challenge;
   if (c.is_object()) {  // beats_baseline: the best finalist against the baseline
     text += "; " + c["finalist"].get<std::string>() + " against the baseline" + significance_text(c) +
             (c["verdict"] == "ahead" ? "" : ", so the baseline stays");
   }
-  return text + "; chosen: " + chosen["selected"].get<std::string>() + ".\n\n";
+  return text + "; chosen: " + s.selected + ".\n\n";
 }
 
-json write_run_report(const std::string& workdir, const RunConfig& config, const std::vector<StagePlan>& stages) {
-  const json search = read_json(workdir + "/stages/search.json").at("outputs");
-  const json evaluated = read_json(workdir + "/stages/evaluate.json").at("outputs");
-  const json exported = read_json(workdir + "/stages/export.json").at("outputs");
-  const json measure = read_json(workdir + "/stages/measure.json").at("outputs");
-
+// The run's figures from the stages' records.
+RunSummary summarize(const WorkDir& dir, const RunConfig& config, const std::vector<StagePlan>& stages) {
+  const auto searches = read_stage_outputs<std::vector<BudgetSearch>>(dir.stage_record("search"));
+  const auto evaluated = read_stage_outputs<std::vector<ModelEvaluation>>(dir.stage_record("evaluate"));
+  const auto measured = read_stage_outputs<std::vector<MeasuredDataset>>(dir.stage_record("measure"));
+  RunSummary summary;
+  summary.name = config.name;
+  for (const auto& t : config.targets) summary.targets.push_back({t.name, t.device, t.backend, t.protocol, t.dtype});
   // The largest model is compared on every target; chosen and baseline belong to one target and budget.
-  auto model_entry = [&](const std::string& role, const std::string& target, const std::string& budget) {
+  auto model = [&](const std::string& role, const std::string& target, const std::string& budget) -> Model {
     for (const auto& e : evaluated) {
-      if (e.at("role") == role && e.value("target", "") == target && (role == "largest" || e.at("budget") == budget)) return json(e);
+      if (e.role == role && e.target == target && (role == "largest" || e.budget == budget)) return e;
     }
-    return json(nullptr);
+    return std::nullopt;
   };
-  auto target_json = [](const TargetSpec& t) {
-    return json{{"name", t.name}, {"device", t.device}, {"backend", t.backend}, {"protocol", t.protocol}, {"dtype", t.dtype}};
-  };
-  json summary;
-  summary["format"] = "thanos.run-summary";
-  summary["version"] = 1;
-  summary["name"] = config.name;
-  summary["target"] = target_json(config.targets.at(0));
-  summary["targets"] = json::array();
-  for (const auto& t : config.targets) summary["targets"].push_back(target_json(t));
-  json budgets = json::array();
-  for (const auto& s : search) {
-    const std::string name = s.at("name").get<std::string>(), target = s.value("target", "");
-    json b = {{"name", name},
-              {"target", target},
-              {"label", target.empty() ? name : target + "/" + name},
-              {"budget", s.at("budget")},
-              {"feasible_fraction", s.at("feasible_fraction")},
-              {"chosen", model_entry("chosen", target, name)},
-              {"baseline", model_entry("baseline", target, name)},
-              {"largest", model_entry("largest", target, "")}};
-    json finalists = json::array();
+  for (const auto& s : searches) {
+    BudgetOutcome b;
+    b.name = s.name;
+    b.target = s.target;
+    b.label = s.label();
+    b.budget = s.budget;
+    b.feasible_fraction = s.feasible_fraction;
+    b.chosen = model("chosen", s.target, s.name);
+    b.baseline = model("baseline", s.target, s.name);
+    b.largest = model("largest", s.target, "");
     for (const auto& e : evaluated) {
-      if (e.at("role") == "finalist" && e.value("target", "") == target && e.at("budget") == name) finalists.push_back(e);
+      if (e.role == "finalist" && e.target == s.target && e.budget == s.name) b.finalists.push_back(e);
     }
-    b["finalists"] = finalists;
-    // Copies: adding keys to `b` (an ordered map: a vector) moves its values.
-    const json c = b["chosen"];
-    const json bl = b["baseline"];
-    // At the dataset's speed, as the search verified it (pipeline.cc, slowdown_factor).
-    b["chosen_fits_measured"] = !c.is_null() && !c["latency_ms_measured"].is_null() && claim_of(c, s["budget"]).fits();
-    // Null without a baseline (no homogeneous member fit when measured): nothing was compared.
-    b["chosen_at_least_baseline_bleu"] = bl.is_null() ? json(nullptr) : json(!c.is_null() && c["bleu"].get<double>() >= bl["bleu"].get<double>());
-    b["chosen_vs_baseline"] = chosen_vs_baseline(workdir, c, bl);
-    b["nothing_fits"] = s.value("nothing_fits", "");
-    budgets.push_back(b);
+    b.chosen_fits_measured = b.chosen && b.chosen->latency_ms_measured && claim_of(*b.chosen, s.budget).fits();
+    if (b.baseline) b.chosen_at_least_baseline_bleu = b.chosen && b.chosen->scores.bleu >= b.baseline->scores.bleu;
+    b.chosen_vs_baseline = chosen_vs_baseline(dir, b.chosen, b.baseline);
+    b.nothing_fits = s.nothing_fits;
+    summary.budgets.push_back(b);
   }
-  // The first budget's figures at the top level (the README's headline), every budget below.
-  const json& first = budgets.at(0);
-  summary["budget"] = {{"latency_ms", first["budget"]["latency_ms"]}, {"memory_mb", first["budget"]["memory_mb"]},
-                       {"latency_spec", first["budget"]["latency_spec"]}, {"memory_spec", first["budget"]["memory_spec"]}};
-  summary["feasible_fraction"] = first["feasible_fraction"];
-  summary["chosen"] = first["chosen"];
-  summary["largest"] = first["largest"];
-  summary["baseline"] = first["baseline"];
-  summary["budgets"] = budgets;
-  summary["exports"] = exported;
-  summary["measurement"] = json::array();
-  for (const auto& m : measure) {
-    summary["measurement"].push_back({{"target", m.value("target", "")}, {"dataset", m.at("dataset")},
-                                      {"rows", m.at("summary").value("measured", 0) + m.at("summary").value("already_in_file", 0)}});
-  }
-  json st = json::array();
-  double total = 0;
+  if (summary.budgets.empty()) throw std::invalid_argument(dir.stage_record("search") + ": outputs: no budget was searched");
+  summary.exports = read_stage_outputs<std::vector<ExportedModel>>(dir.stage_record("export"));
+  for (const auto& m : measured) summary.measurement.push_back({m.target, m.dataset, m.rows()});
   for (const auto& s : stages) {
-    st.push_back({{"stage", s.name}, {"cached", s.cached}, {"seconds", s.seconds}, {"estimated_seconds", s.estimated_seconds},
-                  {"budget_seconds", s.budget_seconds}});
-    total += s.seconds;
+    summary.stages.push_back({s.name, s.cached, s.seconds, s.estimated_seconds, s.budget_seconds});
+    summary.seconds += s.seconds;
   }
-  summary["stages"] = st;
-  summary["seconds"] = total;
+  return summary;
+}
 
-  // ---------------------------------------------------------------- report.md
+std::string markdown_report(const RunConfig& config, const RunSummary& summary) {
   std::ostringstream md;
   md << "# THANOS run: " << config.name << "\n\n";
   for (const auto& t : config.targets) {
     md << "Target" << (t.name.empty() ? "" : " " + t.name) << ": " << t.device << (t.backend.empty() ? "" : " (" + t.backend + ")")
        << ", protocol " << t.protocol << ", " << t.dtype << ".\n\n";
   }
-  auto model_row = [&](const std::string& label, const json& m) {
-    if (m.is_null()) return "| " + label + " | - | - | - | - | - | - | - | - |\n";
+  auto model_row = [&](const std::string& label, const Model& m) {
+    if (!m) return "| " + label + " | - | - | - | - | - | - | - | - |\n";
     // A config summary separates encoder and decoder with '|', the tables' cell separator.
-    std::string config_text = m["config"].get<std::string>();
+    std::string config_text = m->config;
     for (std::size_t at = config_text.find(" | "); at != std::string::npos; at = config_text.find(" | ", at)) {
       config_text.replace(at, 3, " ; ");
     }
-    return "| " + label + " | " + config_text + " | " + fixed(m["bleu"], 2) + " | " + fixed(m["chrf"], 2) + " | " +
-           fixed(m.value("test_ppl", json(nullptr)), 1) + " | " +
-           fixed(m["latency_ms_measured"], 1) + " | " + fixed(m["memory_mb_measured"], 1) + " | " +
-           num(m["params"].get<double>() / 1e6, 3) + " M | " + fixed(m["sentences_per_second_end_to_end"], 1) + " |\n";
+    return "| " + label + " | " + config_text + " | " + format_fixed(m->scores.bleu, 2) + " | " + format_fixed(m->scores.chrf, 2) + " | " +
+           fixed(m->scores.test_ppl, 1) + " | " + fixed(m->latency_ms_measured, 1) + " | " + fixed(m->memory_mib_measured, 1) + " | " +
+           num(static_cast<double>(m->params) / 1e6, 3) + " M | " + format_fixed(m->scores.sentences_per_second_end_to_end, 1) + " |\n";
   };
-  for (const auto& b : budgets) {
+  for (const auto& b : summary.budgets) {
     // "latency 47.3 ms (p40)", or "no latency budget" for a pair that leaves one out.
-    auto limit = [&](const char* what, const char* value, const char* spec, const char* unit) {
-      const json& budget = b["budget"];
-      if (budget[value].is_null()) return std::string("no ") + what + " budget";
-      return std::string(what) + " " + fixed(budget[value], 1) + " " + unit + " (" + budget[spec].get<std::string>() + ")";
+    auto limit = [](const char* what, const std::optional<double>& value, const std::string& spec, const char* unit) {
+      if (!value) return std::string("no ") + what + " budget";
+      return std::string(what) + " " + format_fixed(*value, 1) + " " + unit + " (" + spec + ")";
     };
-    md << "## Budget " << b["label"].get<std::string>() << ": " << limit("latency", "latency_ms", "latency_spec", "ms") << ", "
-       << limit("memory", "memory_mb", "memory_spec", "MiB") << "\n\n"
-       << "Feasible fraction of the measured space: " << num(100 * b["feasible_fraction"].get<double>(), 3) << "%. "
-       << "Chosen model fits when measured: " << (b["chosen_fits_measured"].get<bool>() ? "yes" : "NO") << slow_device_text(b["chosen"])
+    md << "## Budget " << b.label << ": " << limit("latency", b.budget.latency_ms, b.budget.latency_spec, "ms") << ", "
+       << limit("memory", b.budget.memory_mib, b.budget.memory_spec, "MiB") << "\n\n"
+       << "Feasible fraction of the measured space: " << num(100 * b.feasible_fraction, 3) << "%. "
+       << "Chosen model fits when measured: " << (b.chosen_fits_measured ? "yes" : "NO") << slow_device_text(b.chosen)
        << "; BLEU at least the baseline's: "
-       << (b["chosen_at_least_baseline_bleu"].is_null() ? "no baseline to compare with (no homogeneous member fit when measured)"
-                                                          : b["chosen_at_least_baseline_bleu"].get<bool>() ? "yes" : "NO")
-       << significance_text(b["chosen_vs_baseline"]) << ".\n\n"
+       << (!b.chosen_at_least_baseline_bleu ? "no baseline to compare with (no homogeneous member fit when measured)"
+                                            : *b.chosen_at_least_baseline_bleu ? "yes" : "NO")
+       << significance_text(b.chosen_vs_baseline) << ".\n\n"
        << "| model | config | BLEU | chrF | test ppl | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
        << "|---|---|---|---|---|---|---|---|---|\n"
-       << model_row("chosen" + chosen_as_text(b["chosen"]), b["chosen"]) << model_row("baseline (homogeneous)", b["baseline"]);
-    for (const auto& f : b["finalists"]) {
-      if (b["chosen"].is_null() || f["model"] != b["chosen"]["model"]) md << model_row("finalist " + std::to_string(f["rank"].get<int>()) + " (not chosen)", f);
+       << model_row("chosen" + chosen_as_text(b.chosen), b.chosen) << model_row("baseline (homogeneous)", b.baseline);
+    for (const auto& f : b.finalists) {
+      if (!b.chosen || f.model != b.chosen->model) md << model_row("finalist " + std::to_string(f.rank) + " (not chosen)", f);
     }
-    md << model_row("largest of the space", b["largest"]) << "\n" << selection_text(b["chosen"]);
+    md << model_row("largest of the space", b.largest) << "\n" << selection_text(b.chosen);
   }
   md << "## Stages\n\n| stage | status | seconds | estimate | budget |\n|---|---|---|---|---|\n";
-  for (const auto& s : st) {
-    md << "| " << s["stage"].get<std::string>() << " | " << (s["cached"].get<bool>() ? "cached" : "ran") << " | "
-       << num(s["seconds"].get<double>(), 3) << " | " << num(s["estimated_seconds"].get<double>(), 3) << " | "
-       << (s["budget_seconds"].get<double>() > 0 ? num(s["budget_seconds"].get<double>(), 3) : "-") << " |\n";
+  for (const auto& s : summary.stages) {
+    md << "| " << s.stage << " | " << (s.cached ? "cached" : "ran") << " | " << num(s.seconds, 3) << " | " << num(s.estimated_seconds, 3)
+       << " | " << (s.budget_seconds > 0 ? num(s.budget_seconds, 3) : "-") << " |\n";
   }
   md << "\nFiles: summary.json, report.html, search/" << (config.targets.size() > 1 ? "<target>/" : "")
      << "<budget>/ (search.json, candidates.csv), final/, export/.\n";
+  return md.str();
+}
 
-  // ---------------------------------------------------------------- report.html
+std::string charts_html(const WorkDir& dir, const RunConfig& config, const RunSummary& summary) {
   std::ostringstream charts;
   const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"};
-  for (std::size_t i = 0; i < budgets.size(); ++i) {
-    const std::string name = budgets[i]["label"];
-    const std::string dir = workdir + "/search/" + name;  // search/[TARGET/]BUDGET
+  for (const auto& b : summary.budgets) {
     ChartSeries cand{"candidates", palette[0], {}, false}, cand_mem{"candidates", palette[0], {}, false};
     ChartSeries front{"verified", "#d62728", {}, false}, front_mem{"verified", "#d62728", {}, false};
-    if (fs::exists(dir + "/candidates.csv")) {
-      const auto lines = split_lines(read_text_file(dir + "/candidates.csv"), false);
+    const std::string candidates = dir.search_candidates(b.target, b.name);
+    if (fs::exists(candidates)) {
+      const auto lines = split_lines(read_text_file(candidates), false);
       for (std::size_t k = 1; k < lines.size(); ++k) {
         const auto f = split_csv_line(lines[k]);
         if (f.size() < 5 || f[1].empty()) continue;
@@ -395,8 +367,9 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
       }
     }
     ChartSeries measured{"predicted vs measured", palette[2], {}, false};
-    if (fs::exists(dir + "/search.json")) {
-      const json result = read_json(dir + "/search.json");  // alive for the loop (a temporary's member would dangle)
+    const std::string search_result = dir.search_result(b.target, b.name);
+    if (fs::exists(search_result)) {
+      const json result = read_json(search_result);  // alive for the loop (a temporary's member would dangle)
       for (const auto& c : result.at("pareto_front")) {
         if (c["latency_ms_predicted"].is_null()) continue;
         front.points.emplace_back(c["latency_ms_predicted"].get<double>(), c["valid_loss"].get<double>());
@@ -406,47 +379,45 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
         }
       }
     }
-    const json& b = budgets[i]["budget"];
-    const double lat = b["latency_ms"].is_null() ? NAN : b["latency_ms"].get<double>();
-    const double mem = b["memory_mb"].is_null() ? NAN : b["memory_mb"].get<double>();
-    charts << "<h2>Budget " << html_escape(name) << "</h2>\n<div class=\"row\">\n"
+    const double lat = b.budget.latency_ms.value_or(NAN);
+    const double mem = b.budget.memory_mib.value_or(NAN);
+    charts << "<h2>Budget " << html_escape(b.label) << "</h2>\n<div class=\"row\">\n"
            << svg_chart("Validation loss vs predicted latency", "latency (ms, predicted)", "validation loss (inherited weights)",
                         {cand, front}, {{true, lat, "latency budget"}})
            << svg_chart("Validation loss vs predicted memory", "peak memory (MiB, predicted)", "validation loss (inherited weights)",
                         {cand_mem, front_mem}, {{true, mem, "memory budget"}});
     // Predicted vs measured: the verified candidates and the identity.
     ChartSeries identity{"measured = predicted", "#999", {}, true};
-    for (const auto& [x, y] : measured.points) {
-      identity.points.emplace_back(x, x);
-      (void)y;
-    }
+    for (const auto& point : measured.points) identity.points.emplace_back(point.first, point.first);
     charts << svg_chart("Predicted vs measured latency", "predicted (ms)", "measured (ms)", {measured, identity}) << "</div>\n";
   }
   // Training curve of the SuperTransformer; BLEU against latency for every model of the run.
   ChartSeries curve{"SuperTransformer (sampled SubTransformers)", palette[0], {}, true};
-  if (fs::exists(workdir + "/super/train_log.jsonl")) {
-    for (const auto& line : split_lines(read_text_file(workdir + "/super/train_log.jsonl"), false)) {
+  if (fs::exists(dir.super_train_log())) {
+    for (const auto& line : split_lines(read_text_file(dir.super_train_log()), false)) {
       if (line.empty()) continue;
       const auto j = json::parse(line);
       if (j.contains("update") && j.contains("loss")) curve.points.emplace_back(j["update"].get<double>(), j["loss"].get<double>());
     }
   }
   // BLEU against measured latency, one chart per target (latencies of different devices do not share an axis).
+  const auto evaluated = read_stage_outputs<std::vector<ModelEvaluation>>(dir.stage_record("evaluate"));
   std::string bleu_charts;
   for (const auto& t : config.targets) {
     std::vector<ChartSeries> bleu_series = {{"chosen", "#d62728", {}, false}, {"baseline", palette[1], {}, false}, {"largest", palette[2], {}, false}};
     for (const auto& e : evaluated) {
-      if (e["latency_ms_measured"].is_null() || e.value("target", "") != t.name) continue;
+      if (!e.latency_ms_measured || e.target != t.name) continue;
       for (auto& s : bleu_series) {
-        if (e["role"] == s.name) s.points.emplace_back(e["latency_ms_measured"].get<double>(), e["bleu"].get<double>());
+        if (e.role == s.name) s.points.emplace_back(*e.latency_ms_measured, e.scores.bleu);
       }
     }
     bleu_charts += svg_chart("BLEU vs measured latency" + (t.name.empty() ? "" : " (" + t.name + ")"), "latency (ms, measured)", "BLEU (test)",
                              bleu_series);
   }
   // The search's progress in evaluation order (evaluations.jsonl; candidates.csv is sorted by loss).
+  const BudgetOutcome& first = summary.budgets.front();
   ChartSeries progress{"best validation loss so far", palette[3], {}, true};
-  const std::string evaluations = workdir + "/search/" + budgets[0]["label"].get<std::string>() + "/evaluations.jsonl";
+  const std::string evaluations = dir.search_evaluations(first.target, first.name);
   if (fs::exists(evaluations)) {
     double best = std::numeric_limits<double>::infinity();
     int k = 0;
@@ -460,12 +431,13 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
   }
   charts << "<h2>Training and search</h2>\n<div class=\"row\">\n"
          << svg_chart("SuperTransformer training", "update", "loss (label-smoothed, base 2)", {curve})
-         << svg_chart("Search progress (budget " + budgets[0]["label"].get<std::string>() + ")", "candidates scored", "best validation loss",
-                      {progress})
+         << svg_chart("Search progress (budget " + first.label + ")", "candidates scored", "best validation loss", {progress})
          << bleu_charts << "</div>\n";
+  return charts.str();
+}
 
-  std::string md_text = md.str();
-  // The markdown tables, as HTML tables (the same numbers).
+// The markdown's tables as HTML tables (the same numbers), then the charts.
+std::string html_report(const RunConfig& config, const std::string& md_text, const std::string& charts) {
   std::ostringstream tables;
   for (const auto& line : split_lines(md_text, false)) {
     if (line.rfind("|", 0) == 0) {
@@ -487,12 +459,20 @@ json write_run_report(const std::string& workdir, const RunConfig& config, const
   html << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>THANOS run: " << html_escape(config.name)
        << "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1800px}table{border-collapse:collapse;margin:0.5em 0}"
           "td{border:1px solid #ccc;padding:3px 8px}.row{display:flex;flex-wrap:wrap;gap:12px}</style>\n</head>\n<body>\n"
-       << tables.str() << "</table>\n" << charts.str() << "</body>\n</html>\n";
+       << tables.str() << "</table>\n" << charts << "</body>\n</html>\n";
+  return html.str();
+}
 
-  write_file_atomically(workdir + "/summary.json", summary.dump(2) + "\n");
-  write_file_atomically(workdir + "/report.md", md_text);
-  write_file_atomically(workdir + "/report.html", html.str());
-  return {{"summary", workdir + "/summary.json"}, {"markdown", workdir + "/report.md"}, {"html", workdir + "/report.html"}};
+}  // namespace
+
+ReportFiles write_run_report(const WorkDir& dir, const RunConfig& config, const std::vector<StagePlan>& stages) {
+  const RunSummary summary = summarize(dir, config, stages);
+  const std::string md = markdown_report(config, summary);
+  const std::string html = html_report(config, md, charts_html(dir, config, summary));
+  write_file_atomically(dir.summary(), to_json(summary).dump(2) + "\n");
+  write_file_atomically(dir.report_markdown(), md);
+  write_file_atomically(dir.report_html(), html);
+  return {dir.summary(), dir.report_markdown(), dir.report_html()};
 }
 
 }  // namespace thanos

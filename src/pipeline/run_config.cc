@@ -139,12 +139,6 @@ TargetSpec read_target(const std::string& src, const YAML::Node& n, const std::s
 
 }  // namespace
 
-const std::vector<std::string>& pipeline_stages() {
-  static const std::vector<std::string> stages = {"prepare", "super", "measure", "predictors", "search",
-                                                  "final", "evaluate", "export", "report"};
-  return stages;
-}
-
 BudgetSpec parse_budget(const std::string& text, const std::string& unit, const std::string& key) {
   BudgetSpec b;
   b.text = text;

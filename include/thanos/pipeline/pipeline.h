@@ -8,19 +8,22 @@
 //   search     per budget pair: budgets resolved (percentiles), search, the
 //              homogeneous baseline chosen by measurement                      WORKDIR/search/<budget>
 //   final      chosen, largest and baseline trained identically                WORKDIR/final
-//   evaluate   BLEU/chrF on test, measured latency/memory, translation speed   WORKDIR/evaluate
+//   evaluate   BLEU/chrF on test, measured latency/memory, translation speed   WORKDIR/final/.../evaluation.json
 //   export     dynamic and static ONNX of each chosen model                    WORKDIR/export/<budget>
 //   report     summary.json, report.md, report.html                            WORKDIR
-// Each stage records the hash of its inputs (WORKDIR/stages/<stage>.json) and is skipped when it
-// already ran with the same inputs; an interrupted stage resumes (training from its last
-// checkpoint, measurement from the rows it has); `from_stage` re-runs from a stage on.
+// Each stage is an object in its own file (src/pipeline/*_stage.cc, the Stage interface of
+// src/pipeline/stage.h); every path comes from WorkDir (work_dir.h) and every record it writes is
+// a typed value (stage_outputs.h). Each stage records the hash of its inputs
+// (WORKDIR/stages/<stage>.json) and is skipped when it already ran with the same inputs; an
+// interrupted stage resumes (training from its last checkpoint, measurement from the rows it has);
+// `from_stage` re-runs from a stage on.
 #include <atomic>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "thanos/pipeline/run_config.h"
+#include "thanos/pipeline/run_summary.h"
 
 namespace thanos {
 
@@ -43,7 +46,7 @@ struct StagePlan {
 
 struct RunResult {
   std::vector<StagePlan> stages;
-  nlohmann::ordered_json summary;  // summary.json (empty for a dry run)
+  RunSummary summary;  // summary.json (empty for a dry run or an interrupted one)
   bool interrupted = false;
   std::string interrupted_at;  // the stage that was running
 };

@@ -8,12 +8,14 @@
 
 #include "thanos/pipeline/pipeline.h"
 #include "thanos/pipeline/run_config.h"
+#include "thanos/pipeline/stage_outputs.h"
+#include "thanos/pipeline/work_dir.h"
 
 namespace thanos {
 
-// Reads the stage outputs under `workdir` (stages/*.json, search/, final/, super/train_log.jsonl)
-// and writes the three files atomically. Returns the paths written.
-nlohmann::ordered_json write_run_report(const std::string& workdir, const RunConfig& config, const std::vector<StagePlan>& stages);
+// Reads the stage outputs under `dir` (stages/*.json, search/, final/, super/train_log.jsonl) and
+// writes the three files atomically. Returns the paths written.
+ReportFiles write_run_report(const WorkDir& dir, const RunConfig& config, const std::vector<StagePlan>& stages);
 
 // Two systems' hypotheses (files, one line per segment) against the references, by paired bootstrap
 // resampling of BLEU (decode/significance.h): {method, bleu_delta (a - b), ci95, p_value, samples,

@@ -116,7 +116,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& source);
 // "p40" | "150ms" | "150" (ms) / "300MiB" | "300MB" | "300" (MiB). Throws naming `key`.
 BudgetSpec parse_budget(const std::string& text, const std::string& unit, const std::string& key);
 
-// The stages, in order.
+// The stages' names, in order (from the stage registry, src/pipeline/stage_registry.cc).
 const std::vector<std::string>& pipeline_stages();
 
 }  // namespace thanos

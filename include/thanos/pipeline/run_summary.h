@@ -1,0 +1,58 @@
+#pragma once
+// summary.json (docs/PIPELINE.md, "Output"): the machine-readable result of `thanos run`, as a
+// typed value for the CLI and the report. Keys and their order are the file's format.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "thanos/pipeline/stage_outputs.h"
+
+namespace thanos {
+
+struct TargetSummary {
+  std::string name, device, backend, protocol, dtype;
+};
+
+// One target and budget pair: the models compared under it.
+struct BudgetOutcome {
+  std::string name, target;
+  std::string label;  // "budget" or "target/budget"
+  BudgetLimits budget;
+  double feasible_fraction = 0;
+  std::optional<ModelEvaluation> chosen, baseline, largest;  // absent: none (nothing fits, no baseline)
+  std::vector<ModelEvaluation> finalists;
+  bool chosen_fits_measured = false;  // at the dataset's speed, as the search verified it
+  std::optional<bool> chosen_at_least_baseline_bleu;  // absent without a baseline: nothing was compared
+  OrderedJson chosen_vs_baseline;  // paired bootstrap of chosen against baseline on test, or null
+  std::string nothing_fits;
+};
+
+struct DatasetSummary {
+  std::string target, dataset;
+  int rows = 0;
+};
+
+struct StageSummary {
+  std::string stage;
+  bool cached = false;
+  double seconds = 0, estimated_seconds = 0, budget_seconds = 0;
+};
+
+struct RunSummary {
+  std::string name;
+  std::vector<TargetSummary> targets;
+  std::vector<BudgetOutcome> budgets;  // at least one
+  std::vector<ExportedModel> exports;
+  std::vector<DatasetSummary> measurement;
+  std::vector<StageSummary> stages;
+  double seconds = 0;  // the stages that ran
+};
+
+// The first target and budget appear again at the top level (the README's headline).
+OrderedJson to_json(const RunSummary& s);
+void from_json(const OrderedJson& j, const std::string& where, RunSummary* s);
+
+// Throws std::invalid_argument naming the file and the key.
+RunSummary read_run_summary(const std::string& path);
+
+}  // namespace thanos
