@@ -412,7 +412,9 @@ TEST_F(AgentTest, OversizedLengthPrefixIsRefusedWithoutReadingThePayload) {
   start();
   for (bool authenticated : {false, true}) {
     RawClient raw(port());
-    if (authenticated) ASSERT_EQ(raw.authenticate()["type"], "welcome");
+    if (authenticated) {
+      ASSERT_EQ(raw.authenticate()["type"], "welcome");
+    }
     raw.send_raw(agent::frame_header(0xfffffff0u));  // ~4 GiB announced, nothing follows
     const json reply = raw.recv();
     EXPECT_EQ(reply["type"], "error");

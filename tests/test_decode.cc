@@ -242,7 +242,9 @@ TEST(BeamSearch, FollowsFairseqRules) {
         sum += p;
       }
       EXPECT_NEAR(hyp.score, sum / std::pow(static_cast<double>(len), o.lenpen), 1e-5);
-      if (h > 0) EXPECT_GE(result[s][h - 1].score, hyp.score) << "sorted best first";
+      if (h > 0) {
+        EXPECT_GE(result[s][h - 1].score, hyp.score) << "sorted best first";
+      }
     }
   }
   // nbest keeps the best ones; the first hypothesis does not depend on nbest.

@@ -220,8 +220,11 @@ TEST(ExportGraphs, EveryModeAndDtypePassesCheckerAndFullShapeInference) {
               }
               if (io.name() != "step") {
                 EXPECT_EQ(shape.dim(0).has_dim_value(), st) << io.name();
-                if (st) EXPECT_EQ(shape.dim(0).dim_value(), 1) << io.name();
-                if (!st) EXPECT_EQ(shape.dim(0).dim_param(), "batch") << io.name();
+                if (st) {
+                  EXPECT_EQ(shape.dim(0).dim_value(), 1) << io.name();
+                } else {
+                  EXPECT_EQ(shape.dim(0).dim_param(), "batch") << io.name();
+                }
               }
             }
           }

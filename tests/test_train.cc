@@ -194,7 +194,9 @@ TEST(Loss, BatchLossSkipsPaddingRowsWithoutChangingLossOrGradients) {
     for (auto& p : model->parameters()) {
       const auto& w = want[k++];
       ASSERT_EQ(p.grad().defined(), w.defined());
-      if (w.defined()) EXPECT_TRUE(torch::allclose(p.grad(), w, 1e-4, 1e-6)) << (p.grad() - w).abs().max().item<double>();
+      if (w.defined()) {
+        EXPECT_TRUE(torch::allclose(p.grad(), w, 1e-4, 1e-6)) << (p.grad() - w).abs().max().item<double>();
+      }
     }
   }
 }
