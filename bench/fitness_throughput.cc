@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) {
     const auto manifest = load_prepared_manifest(data_dir);
     vocab = manifest.at("vocab_size").get<int>();
-    valid = load_binarized(data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+    valid = load_prepared_split(data_dir, "valid");
     data_name = data_dir + " (valid)";
   } else {
     valid = synthetic_corpus(1014, 6, 28, vocab, 3);

@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
   }
   const auto manifest = load_prepared_manifest(data_dir);
   vocab = manifest.at("vocab_size").get<int>();
-  const BinarizedSplit train = load_binarized(data_dir + "/" + manifest["splits"]["train"]["file"].get<std::string>());
-  const BinarizedSplit valid = load_binarized(data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+  const BinarizedSplit train = load_prepared_split(data_dir, "train");
+  const BinarizedSplit valid = load_prepared_split(data_dir, "valid");
 
   const SearchSpace space = load_space(space_arg);
   const SubConfig largest = space.largest(), smallest = space.smallest();

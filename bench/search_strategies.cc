@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   const auto embedded = embedded_search_space(m.info.metadata, checkpoint);
   if (!embedded) throw std::invalid_argument(checkpoint + ": no search space embedded");
   const SearchSpace space = *embedded;
-  const BinarizedSplit valid = load_binarized(data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+  const BinarizedSplit valid = load_prepared_split(data_dir, "valid");
 
   // Fixed cost models: a latency predictor when given, the analytic memory model (HAT's protocol shape).
   std::optional<Predictor> latency;

@@ -6,6 +6,7 @@
 
 #include "thanos/commands/prepare.h"
 #include "thanos/common/text.h"
+#include "thanos/data/prepared_data.h"
 #include "thanos/model/extract.h"
 #include "thanos/model/model_file.h"
 #include "thanos/space/config_io.h"
@@ -28,9 +29,9 @@ nlohmann::json score_json(const std::string& name, const SubConfig& c, const Val
 TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<void(const std::string&)>& log) {
   if (o.save_dir.empty()) throw std::invalid_argument("thanos train: --save-dir is required");
   const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
-  const int vocab = manifest.at("vocab_size").get<int>();
-  const BinarizedSplit train = load_binarized(o.data_dir + "/" + manifest["splits"]["train"]["file"].get<std::string>());
-  const BinarizedSplit valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
+  const int vocab = prepared_vocab_size(manifest, o.data_dir);
+  const BinarizedSplit train = load_prepared_split(o.data_dir, "train");
+  const BinarizedSplit valid = load_prepared_split(o.data_dir, "valid");
 
   TrainCommandResult out;
   ModelFileInfo info;
@@ -154,16 +155,13 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
 
 nlohmann::json run_valid(const ValidCommandOptions& o) {
   const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
-  if (!manifest["splits"].contains(o.split)) {
-    throw std::invalid_argument(o.data_dir + ": no '" + o.split + "' split (have: " + manifest["splits"].dump() + ")");
-  }
+  const BinarizedSplit split = load_prepared_split(o.data_dir, o.split);  // names the splits there are when it is not one
   LoadedModel m = load_model(o.checkpoint_path);
-  const int vocab = manifest.at("vocab_size").get<int>();
+  const int vocab = prepared_vocab_size(manifest, o.data_dir);
   if (m.info.options.src_vocab_size != vocab) {
     throw std::invalid_argument(o.checkpoint_path + ": vocabulary " + std::to_string(m.info.options.src_vocab_size) +
                                 " differs from the data's " + std::to_string(vocab));
   }
-  const BinarizedSplit split = load_binarized(o.data_dir + "/" + manifest["splits"][o.split]["file"].get<std::string>());
   std::optional<SearchSpace> space = embedded_search_space(m.info.metadata, o.checkpoint_path);
   std::vector<std::pair<std::string, SubConfig>> configs;
   for (const auto& path : o.config_paths) {

@@ -16,6 +16,7 @@
 #include "thanos/common/text.h"
 #include "thanos/common/utf8.h"
 #include "thanos/data/binarized.h"
+#include "thanos/data/prepared_data.h"
 #include "thanos/data/subword_model.h"
 #include "thanos/data/text_lines.h"
 #include "thanos/decode/batch_decoder.h"
@@ -52,7 +53,7 @@ std::string find_spm_model(const TranslateOptions& o, const ModelFileInfo& info,
   }
   const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
   if (const std::string w = other_data_warning(info, o.model_path, manifest, o.data_dir); !w.empty()) warn(w);
-  return o.data_dir + "/" + manifest.value("spm_model", "spm.model");
+  return prepared_file(o.data_dir, manifest.value("spm_model", "spm.model"), "spm_model");
 }
 
 }  // namespace

@@ -56,6 +56,9 @@ BinarizedSplit load_binarized(const std::string& path) {
   }
   std::uint64_t n;
   std::memcpy(&n, data.data() + 8, 8);
+  // Two offset tables of n + 1 entries must fit in what follows the header (checked before n + 1
+  // can wrap around).
+  if (n > (bytes - 16) / (2 * sizeof(std::uint64_t)) - 1 || bytes < 32) throw truncated();
   std::size_t pos = 16;
   BinarizedSplit s;
   auto take = [&](auto& vec, std::uint64_t count) {
@@ -67,9 +70,30 @@ BinarizedSplit load_binarized(const std::string& path) {
   };
   take(s.src_offsets, n + 1);
   take(s.tgt_offsets, n + 1);
+  // Every pair's tokens lie inside the token arrays only when each table starts at 0 and never
+  // decreases; the readers (collate, the decoders) index by these offsets without checks.
+  for (const auto* offsets : {&s.src_offsets, &s.tgt_offsets}) {
+    const char* side = offsets == &s.src_offsets ? "source" : "target";
+    if (offsets->front() != 0) throw std::invalid_argument(path + ": damaged binarized split: the " + std::string(side) + " offsets do not start at 0");
+    for (std::size_t i = 1; i < offsets->size(); ++i) {
+      if ((*offsets)[i] < (*offsets)[i - 1]) {
+        throw std::invalid_argument(path + ": damaged binarized split: " + side + " offset " + std::to_string(i) + " (" +
+                                    std::to_string((*offsets)[i]) + ") is below the one before (" + std::to_string((*offsets)[i - 1]) + ")");
+      }
+    }
+  }
   take(s.src_tokens, s.src_offsets.back());
   take(s.tgt_tokens, s.tgt_offsets.back());
   if (pos != bytes) throw std::invalid_argument(path + ": binarized split has trailing bytes");
+  for (const auto* tokens : {&s.src_tokens, &s.tgt_tokens}) {
+    for (std::size_t i = 0; i < tokens->size(); ++i) {
+      if ((*tokens)[i] < 0) {
+        throw std::invalid_argument(path + ": damaged binarized split: token " + std::to_string(i) + " of the " +
+                                    (tokens == &s.src_tokens ? "source" : "target") + " side is negative (" +
+                                    std::to_string((*tokens)[i]) + ")");
+      }
+    }
+  }
   return s;
 }
 

@@ -46,11 +46,7 @@ CalibrationSet write_calibration_set(OrtRunner& runner, const std::string& expor
     throw std::invalid_argument("calibration: sentences and decoder steps per sentence must be >= 1");
   }
   const nlohmann::json manifest = load_prepared_manifest(o.data_dir);
-  const auto& splits = manifest.at("splits");
-  if (!splits.contains(o.split)) {
-    throw std::invalid_argument(o.data_dir + "/manifest.json: no split '" + o.split + "' for calibration sentences");
-  }
-  const BinarizedSplit data = load_binarized(o.data_dir + "/" + splits.at(o.split).at("file").get<std::string>());
+  const BinarizedSplit data = load_prepared_split(o.data_dir, o.split);  // names the splits there are when it is not one
 
   // The decoder records every feed; samples are taken per sentence afterwards.
   std::vector<std::vector<OrtTensor>> encoder_feeds, decoder_feeds;
@@ -63,8 +59,8 @@ CalibrationSet write_calibration_set(OrtRunner& runner, const std::string& expor
   if (sidecar.mode != "static") {
     throw std::invalid_argument(export_dir + ": calibration data are for static exports (thanos export --static SRC_LEN,TGT_LEN)");
   }
-  if (static_cast<int>(manifest.at("vocab_size").get<int>()) != sidecar.src_vocab_size) {
-    throw std::invalid_argument(o.data_dir + ": vocabulary " + std::to_string(manifest.at("vocab_size").get<int>()) +
+  if (prepared_vocab_size(manifest, o.data_dir) != sidecar.src_vocab_size) {
+    throw std::invalid_argument(o.data_dir + ": vocabulary " + std::to_string(prepared_vocab_size(manifest, o.data_dir)) +
                                 ", the export's is " + std::to_string(sidecar.src_vocab_size));
   }
 

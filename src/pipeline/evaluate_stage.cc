@@ -78,7 +78,7 @@ class EvaluateStage : public Stage {
     std::vector<ModelEvaluation> out;
     int cooldowns_left = 2;
     const auto manifest = load_prepared_manifest(p.dir.data());
-    const int vocab = manifest.at("vocab_size").get<int>();
+    const int vocab = prepared_vocab_size(manifest, p.dir.data());
     for (const auto& job : model_jobs(p)) {
       const SubConfig config = load_config_file(job.config_path, p.space.qkv_dim > 0 ? p.space.qkv_dim : kHatQkvDim).config;
       const TestScores scores = test_scores(p, job);

@@ -15,6 +15,18 @@ constexpr int kPreparedFormatVersion = 1;
 // Reads and checks out_dir/manifest.json (format and version); says which command makes it.
 nlohmann::json load_prepared_manifest(const std::string& data_dir);
 
+// data_dir/NAME for a file the manifest names (`field` says which, for the error): a name that
+// leaves data_dir (absolute, or through "..") is refused, so a manifest cannot hand another
+// file to the readers.
+std::string prepared_file(const std::string& data_dir, const std::string& name, const std::string& field);
+
+// The manifest's vocabulary size, checked (1 .. 2^24). Throws naming the manifest.
+int prepared_vocab_size(const nlohmann::json& manifest, const std::string& data_dir);
+
+// A split's binarized pairs, checked against the manifest: every id below its vocabulary. Throws
+// std::invalid_argument naming the manifest (no such split) or the file (damaged).
+BinarizedSplit load_prepared_split(const std::string& data_dir, const std::string& split);
+
 // data_dir/<the split's raw target file>: the detokenised references BLEU is scored against. Throws
 // std::invalid_argument naming the manifest and the splits it has when `split` is not one of them.
 std::string raw_target_path(const std::string& data_dir, const std::string& split);
