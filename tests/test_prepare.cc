@@ -160,6 +160,28 @@ TEST(Prepare, ExistingOutputIsReplacedOnlyWhenAsked) {
   o.vocab_size = 50;
   run_prepare(o);
   EXPECT_NE(read_text_file(o.out_dir + "/manifest.json"), before);
+
+  // --overwrite never deletes what prepare did not make: a folder of other files, a file.
+  PrepareOptions elsewhere = o;
+  elsewhere.out_dir = dir + "/photos";
+  fs::create_directories(elsewhere.out_dir);
+  write_file_atomically(elsewhere.out_dir + "/holiday.jpg", "not prepared data");
+  std::string error;
+  try {
+    run_prepare(elsewhere);
+  } catch (const std::invalid_argument& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find(elsewhere.out_dir + ": exists and is not a `thanos prepare` output"), std::string::npos) << error;
+  EXPECT_EQ(read_text_file(elsewhere.out_dir + "/holiday.jpg"), "not prepared data");
+  elsewhere.out_dir = dir + "/notes.txt";
+  write_file_atomically(elsewhere.out_dir, "a file");
+  EXPECT_THROW(run_prepare(elsewhere), std::invalid_argument);
+  EXPECT_EQ(read_text_file(elsewhere.out_dir), "a file");
+  elsewhere.out_dir = dir + "/empty";  // an empty folder is fine
+  fs::create_directories(elsewhere.out_dir);
+  run_prepare(elsewhere);
+  EXPECT_TRUE(fs::exists(elsewhere.out_dir + "/manifest.json"));
 }
 
 TEST(TrainCommand, SuperTransformerThenSubTransformerThenValid) {

@@ -66,6 +66,20 @@ nlohmann::json run_prepare(const PrepareOptions& o) {
   if (fs::exists(o.out_dir) && !o.overwrite) {
     throw std::invalid_argument(o.out_dir + ": already exists; pass --overwrite to replace it");
   }
+  // --overwrite replaces what `prepare` made, never anything else (a mistyped --out must not cost
+  // a user a folder): an empty folder, or one with a prepare manifest.
+  if (fs::exists(o.out_dir) && !(fs::is_directory(o.out_dir) && fs::is_empty(o.out_dir))) {
+    bool prepared = false;
+    try {
+      prepared = fs::is_directory(o.out_dir) && load_prepared_manifest(o.out_dir).is_object();
+    } catch (const std::invalid_argument&) {
+    }
+    if (!prepared) {
+      throw std::invalid_argument(o.out_dir + ": exists and is not a `thanos prepare` output (no " + o.out_dir +
+                                  "/manifest.json of format thanos.prepared): --overwrite replaces only prepared data; "
+                                  "give another --out or remove it yourself");
+    }
+  }
   std::vector<RawSplit> splits;
   splits.push_back(read_split("train", o.train_prefix, o));
   splits.push_back(read_split("valid", o.valid_prefix, o));

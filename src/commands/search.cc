@@ -16,6 +16,7 @@
 
 #include "thanos/commands/measure.h"
 #include "thanos/commands/prepare.h"
+#include "thanos/common/json_input.h"
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/host_info.h"
@@ -59,7 +60,7 @@ class EvaluationLog {
     while (std::getline(in, line)) {
       json j;
       try {
-        j = json::parse(line);
+        j = parse_ordered_json_input(line, path);
       } catch (const std::exception&) {
         continue;  // an unfinished last line
       }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 #include "thanos/data/text_lines.h"
 
@@ -15,12 +16,7 @@ nlohmann::json load_prepared_manifest(const std::string& dir) {
     throw std::invalid_argument(path + ": not found; make the data directory with `thanos prepare` (or, for the "
                                 "bundled corpus, scripts/build-corpus.sh then thanos prepare)");
   }
-  nlohmann::json m;
-  try {
-    m = nlohmann::json::parse(read_text_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(path + ": invalid JSON: " + e.what());
-  }
+  const nlohmann::json m = parse_json_input(read_text_file(path), path);
   if (m.value("format", "") != "thanos.prepared") throw std::invalid_argument(path + ": not a thanos prepare manifest");
   if (m.value("version", 0) > kPreparedFormatVersion) {
     throw std::invalid_argument(path + ": manifest version " + std::to_string(m.value("version", 0)) +

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 #include "thanos/space/config_io.h"
 
@@ -104,12 +105,7 @@ std::string sidecar_to_json(const ExportSidecar& s) {
 }
 
 ExportSidecar sidecar_from_json(const std::string& text, const std::string& where) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(where + ": not JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = parse_json_input(text, where);
   Reader r{where};
   ExportSidecar s;
   s.format = r.str(j, "format");

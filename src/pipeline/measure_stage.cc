@@ -11,10 +11,11 @@ namespace {
 class MeasureStage : public Stage {
  public:
   std::string name() const override { return "measure"; }
-  std::vector<std::string> upstream() const override { return {}; }
+  // The prepared vocabulary sets the output projection measured (measured_protocol).
+  std::vector<std::string> upstream() const override { return {"prepare"}; }
   std::string inputs_hash(const Plan& p) const override {
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const auto& t : p.targets) all.push_back({t.spec.name, measure_unit_hash(p, t)});
+    for (const auto& t : p.targets) all.push_back({t.spec.name, measure_unit_hash(p, t, measured_protocol(p, t))});
     return hash_of(all);
   }
   double estimate_seconds(const Plan& p) const override {
@@ -29,7 +30,7 @@ class MeasureStage : public Stage {
     std::vector<MeasuredDataset> out;
     for (const auto& t : p.targets) {
       const Log log = target_log(p, t, ctx.log);
-      const Unit unit{p.dir.measure_dir(t.spec.name), measure_unit_hash(p, t)};
+      const Unit unit{p.dir.measure_dir(t.spec.name), measure_unit_hash(p, t, measured_protocol(p, t))};
       if (auto done = cached_unit(unit)) {
         log("dataset measured already with the same settings: " + p.dir.dataset(t.spec.name));
         MeasuredDataset d;
@@ -37,7 +38,7 @@ class MeasureStage : public Stage {
         out.push_back(d);
         continue;
       }
-      MeasureOptions o = target_measure_options(t);
+      MeasureOptions o = target_measure_options(p, t);
       o.space_path = p.space_path;
       o.out_path = p.dir.dataset(t.spec.name);
       o.job.samples = p.config.measure_samples;

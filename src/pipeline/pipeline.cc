@@ -98,7 +98,7 @@ std::string format_plan(const std::vector<StagePlan>& stages) {
 
 RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::atomic<bool>* stop) {
   const Log log = log_in ? log_in : [](const std::string&) {};
-  const Plan p = make_plan(options);
+  Plan p = make_plan(options);
   const std::size_t from = from_index(options.from_stage);
   RunResult result;
   result.stages = plan_stages(p, from);
@@ -124,6 +124,9 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
     log(tag + "starting (estimate " + format_duration(sp.estimated_seconds) + ", run so far " + format_duration(elapsed) +
         ", run ETA " + format_duration(run_eta_seconds(result.stages, i)) + ")");
+    // What the stages before this one wrote can change its inputs (the prepared vocabulary).
+    hash_stages(p);
+    sp.inputs_hash = p.hashes.at(sp.name);
     const Log stage_log = [&](const std::string& line) { log(tag + line); };
     // Outputs of other inputs (or forced by --from) go; an interrupted run of the same inputs resumes.
     const StageRecord before = read_stage_record(p.dir, sp.name);

@@ -5,6 +5,7 @@
 
 #include "stage.h"
 #include "thanos/common/text.h"
+#include "thanos/data/prepared_data.h"
 #include "thanos/model/torch_runtime.h"
 #include "thanos/space/space_yaml.h"
 
@@ -46,6 +47,26 @@ GenerationOptions evaluate_generation(const RunConfig& c) {
   g.max_len_a = c.max_len_a;
   g.max_len_b = c.max_len_b;
   return g;
+}
+
+int models_vocab(const Plan& p) {
+  if (!fs::exists(p.dir.data() + "/manifest.json")) return p.config.vocab_size;
+  try {
+    return prepared_vocab_size(load_prepared_manifest(p.dir.data()), p.dir.data());
+  } catch (const std::invalid_argument&) {
+    return p.config.vocab_size;  // a damaged manifest: `prepare` runs again, the readers after it say what is wrong
+  }
+}
+
+LatencyProtocol measured_protocol(const Plan& p, const TargetPlan& t) {
+  LatencyProtocol protocol = t.protocol;
+  protocol.vocab_size = models_vocab(p);
+  return protocol;
+}
+
+void hash_stages(Plan& p) {
+  p.hashes.clear();
+  for (const auto& stage : stage_registry()) p.hashes[stage->name()] = stage->inputs_hash(p);
 }
 
 Log target_log(const Plan& p, const TargetPlan& t, const Log& log) {
@@ -99,7 +120,7 @@ Plan make_plan(const RunOptions& o) {
     p.targets.push_back(t);
   }
   // Each stage hashes its own settings and its upstream stages' hashes, in stage order.
-  for (const auto& stage : stage_registry()) p.hashes[stage->name()] = stage->inputs_hash(p);
+  hash_stages(p);
   return p;
 }
 

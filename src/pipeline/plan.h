@@ -59,6 +59,18 @@ nlohmann::ordered_json train_json(const TrainStageSettings& t);
 // that they rank by the BLEU the run reports).
 GenerationOptions evaluate_generation(const RunConfig& c);
 
+// The models' vocabulary: the prepared one (sentencepiece makes fewer pieces than
+// corpus.vocab_size on a small corpus), read from WORKDIR/data; the config's before `prepare` ran.
+int models_vocab(const Plan& p);
+
+// The protocol a target is measured under: its preset with the models' vocabulary (the output
+// projection's width), so that the dataset, the predictors and the search agree on it.
+LatencyProtocol measured_protocol(const Plan& p, const TargetPlan& t);
+
+// Every stage's inputs hash, in stage order, from what is on disk now (the runner refreshes them as
+// stages complete: a hash may depend on an upstream stage's outputs, e.g. the prepared vocabulary).
+void hash_stages(Plan& p);
+
 // Prefixes a target's log lines when the config has several.
 Log target_log(const Plan& p, const TargetPlan& t, const Log& log);
 

@@ -10,6 +10,7 @@
 
 #include "thanos/commands/prepare.h"
 #include "thanos/commands/score.h"
+#include "thanos/common/json_input.h"
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
 #include "thanos/decode/significance.h"
@@ -46,7 +47,7 @@ std::string fixed(const json& v, int decimals) {
   return v.is_null() ? "-" : format_fixed(v.get<double>(), decimals);
 }
 
-json read_json(const std::string& path) { return json::parse(read_text_file(path)); }
+json read_json(const std::string& path) { return parse_ordered_json_input(read_text_file(path), path); }
 
 // "Nice" tick values covering [lo, hi].
 std::vector<double> ticks(double lo, double hi) {

@@ -47,27 +47,41 @@ std::string one_of(const std::string& src, const YAML::Node& node, const std::st
   return v;
 }
 
-int positive_int(const std::string& src, const YAML::Node& node, const std::string& key, int min = 1) {
+// Every number of a run config has a range: beyond it a value is a typo or an attack (2^31 - 1
+// threads, 1e300 minutes), not a setting.
+int positive_int(const std::string& src, const YAML::Node& node, const std::string& key, int min = 1, int max = 1000000000) {
   const int v = yaml_fields::as_int(src, node, key);
-  if (v < min) throw std::invalid_argument(where(src, node, key) + ": " + std::to_string(v) + ": expected >= " + std::to_string(min));
+  if (v < min || v > max) {
+    throw std::invalid_argument(where(src, node, key) + ": " + std::to_string(v) + ": expected " + std::to_string(min) + " to " +
+                                std::to_string(max));
+  }
+  return v;
+}
+
+// A finite number in [lo, hi] (nan and inf are refused; `lo_open`: lo itself too).
+double number_in(const std::string& src, const YAML::Node& node, const std::string& key, double lo, double hi, bool lo_open = false) {
+  const double v = yaml_fields::as_double(src, node, key);
+  if (!std::isfinite(v) || v < lo || v > hi || (lo_open && v == lo)) {
+    throw std::invalid_argument(where(src, node, key) + ": " + node.Scalar() + ": expected a number " + (lo_open ? "above " : "from ") +
+                                format_fixed(lo, lo == static_cast<int>(lo) ? 0 : 2) + (lo_open ? " up to " : " to ") +
+                                format_fixed(hi, hi == static_cast<long long>(hi) ? 0 : 2));
+  }
   return v;
 }
 
 void read_train(const std::string& src, const YAML::Node& node, const std::string& section, TrainStageSettings& t) {
   check_keys(src, node, section, {"updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"});
   if (node["clip_norm"]) {
-    t.clip_norm = yaml_fields::as_double(src, node["clip_norm"], section + ".clip_norm");
-    if (!(t.clip_norm >= 0)) throw std::invalid_argument(where(src, node["clip_norm"], section + ".clip_norm") + ": expected a number >= 0");
+    t.clip_norm = number_in(src, node["clip_norm"], section + ".clip_norm", 0, 1e6);
   }
   if (node["schedule"]) t.schedule = one_of(src, node["schedule"], section + ".schedule", {"inverse_sqrt", "cosine", "fixed"});
   if (node["updates"]) t.updates = positive_int(src, node["updates"], section + ".updates");
-  if (node["max_tokens"]) t.max_tokens = positive_int(src, node["max_tokens"], section + ".max_tokens");
+  if (node["max_tokens"]) t.max_tokens = positive_int(src, node["max_tokens"], section + ".max_tokens", 1, 1 << 20);
   if (node["lr"]) {
-    t.lr = yaml_fields::as_double(src, node["lr"], section + ".lr");
-    if (!(t.lr > 0)) throw std::invalid_argument(where(src, node["lr"], section + ".lr") + ": expected a positive number");
+    t.lr = number_in(src, node["lr"], section + ".lr", 0, 10, /*lo_open=*/true);
   }
   if (node["warmup"]) t.warmup = positive_int(src, node["warmup"], section + ".warmup", 0);
-  if (node["update_freq"]) t.update_freq = positive_int(src, node["update_freq"], section + ".update_freq");
+  if (node["update_freq"]) t.update_freq = positive_int(src, node["update_freq"], section + ".update_freq", 1, 1024);
 }
 
 // A target's name becomes a directory name.
@@ -131,7 +145,7 @@ TargetSpec read_target(const std::string& src, const YAML::Node& n, const std::s
   }
   if (n["backend"]) t.backend = one_of(src, n["backend"], section + ".backend", {"cpu", "cuda", "rknn"});
   if (n["token_file"]) t.token_file = as_string(src, n["token_file"], section + ".token_file");
-  if (n["threads"]) t.threads = positive_int(src, n["threads"], section + ".threads", 0);
+  if (n["threads"]) t.threads = positive_int(src, n["threads"], section + ".threads", 0, 1024);
   if (n["protocol"]) t.protocol = one_of(src, n["protocol"], section + ".protocol", {"hat-wmt", "hat-iwslt", "quick"});
   if (n["dtype"]) t.dtype = one_of(src, n["dtype"], section + ".dtype", {"float32", "float16", "bfloat16"});
   return t;
@@ -181,7 +195,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
   c.source = src;
   c.base_dir = fs::path(src).parent_path().string();
   if (root["name"]) c.name = as_string(src, root["name"], "name");
-  if (root["seed"]) c.seed = static_cast<uint64_t>(positive_int(src, root["seed"], "seed", 0));
+  if (root["seed"]) c.seed = static_cast<uint64_t>(positive_int(src, root["seed"], "seed", 0, 2147483647));
 
   if (const auto n = root["corpus"]) {
     if (n.IsScalar()) {
@@ -194,7 +208,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
       if (n["test"]) c.test_prefix = as_string(src, n["test"], "corpus.test");
       if (n["src_lang"]) c.src_lang = as_string(src, n["src_lang"], "corpus.src_lang");
       if (n["tgt_lang"]) c.tgt_lang = as_string(src, n["tgt_lang"], "corpus.tgt_lang");
-      if (n["vocab_size"]) c.vocab_size = positive_int(src, n["vocab_size"], "corpus.vocab_size", 16);
+      if (n["vocab_size"]) c.vocab_size = positive_int(src, n["vocab_size"], "corpus.vocab_size", 16, 1 << 20);
     }
   }
   if (!root["space"]) throw std::invalid_argument(src + ": space: required (a search space YAML, e.g. configs/spaces/demo.yml)");
@@ -232,33 +246,32 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
   if (const auto n = root["measure"]) {
     check_keys(src, n, "measure", {"samples", "repeats"});
     // With the smallest and largest members, 20 rows: the least a predictor's 80/10/10 split takes.
-    if (n["samples"]) c.measure_samples = positive_int(src, n["samples"], "measure.samples", 18);
-    if (n["repeats"]) c.measure_repeats = positive_int(src, n["repeats"], "measure.repeats");
+    if (n["samples"]) c.measure_samples = positive_int(src, n["samples"], "measure.samples", 18, 1000000);
+    if (n["repeats"]) c.measure_repeats = positive_int(src, n["repeats"], "measure.repeats", 1, 100);
   }
   if (const auto n = root["search"]) {
     check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "rerank", "top_k", "verify_limit", "margin", "claim_headroom"});
     if (n["claim_headroom"]) {
       c.claim_headroom = yaml_fields::as_double(src, n["claim_headroom"], "search.claim_headroom");
-      if (!(c.claim_headroom >= 0 && c.claim_headroom < 0.5)) {
+      if (!(c.claim_headroom >= 0 && c.claim_headroom < 0.5)) {  // nan fails too
         throw std::invalid_argument(where(src, n["claim_headroom"], "search.claim_headroom") + ": expected a fraction in [0, 0.5)");
       }
     }
     if (n["margin"]) {
-      c.search_margin = yaml_fields::as_double(src, n["margin"], "search.margin");
-      if (!(c.search_margin >= 0)) throw std::invalid_argument(where(src, n["margin"], "search.margin") + ": expected a number >= 0");
+      c.search_margin = number_in(src, n["margin"], "search.margin", 0, 10);
     }
     if (n["strategy"]) c.strategy = one_of(src, n["strategy"], "search.strategy", {"random", "evo", "hpo-evo", "nsga2"});
     if (const auto s = n["settings"]) {
       if (!s.IsMap()) throw std::invalid_argument(where(src, s, "search.settings") + ": expected a mapping like {population: 20}");
       for (const auto& kv : s) {
         const std::string k = kv.first.as<std::string>();
-        c.strategy_settings[k] = yaml_fields::as_double(src, kv.second, "search.settings." + k);
+        c.strategy_settings[k] = number_in(src, kv.second, "search.settings." + k, -1e9, 1e9);
       }
     }
-    if (n["valid_subset"]) c.valid_subset = positive_int(src, n["valid_subset"], "search.valid_subset", 0);
-    if (n["rerank"]) c.rerank = positive_int(src, n["rerank"], "search.rerank", 0);
-    if (n["top_k"]) c.top_k = positive_int(src, n["top_k"], "search.top_k");
-    if (n["verify_limit"]) c.verify_limit = positive_int(src, n["verify_limit"], "search.verify_limit", 0);
+    if (n["valid_subset"]) c.valid_subset = positive_int(src, n["valid_subset"], "search.valid_subset", 0, 10000000);
+    if (n["rerank"]) c.rerank = positive_int(src, n["rerank"], "search.rerank", 0, 10000);
+    if (n["top_k"]) c.top_k = positive_int(src, n["top_k"], "search.top_k", 1, 10000);
+    if (n["verify_limit"]) c.verify_limit = positive_int(src, n["verify_limit"], "search.verify_limit", 0, 1000000);
   }
   if (const auto n = root["final"]) {
     std::set<std::string> keys = {"mode", "finalists", "select", "updates", "max_tokens", "lr", "warmup", "update_freq", "schedule", "clip_norm"};
@@ -286,18 +299,17 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
   if (const auto n = root["evaluate"]) {
     check_keys(src, n, "evaluate", {"preset", "max_len_a", "max_len_b"});
     if (n["max_len_a"]) {
-      c.max_len_a = yaml_fields::as_double(src, n["max_len_a"], "evaluate.max_len_a");
-      if (!(c.max_len_a >= 0)) throw std::invalid_argument(where(src, n["max_len_a"], "evaluate.max_len_a") + ": expected a number >= 0");
+      c.max_len_a = number_in(src, n["max_len_a"], "evaluate.max_len_a", 0, 100);
     }
     if (n["preset"]) c.generation_preset = one_of(src, n["preset"], "evaluate.preset", {"hat-wmt", "hat-iwslt"});
-    if (n["max_len_b"]) c.max_len_b = positive_int(src, n["max_len_b"], "evaluate.max_len_b");
+    if (n["max_len_b"]) c.max_len_b = positive_int(src, n["max_len_b"], "evaluate.max_len_b", 1, 100000);
   }
   if (const auto n = root["export"]) {
     check_keys(src, n, "export", {"static"});
     if (n["static"]) {
       const auto v = yaml_fields::as_int_list(src, n["static"], "export.static");
-      if (v.size() != 2 || v[0] < 1 || v[1] < 1) {
-        throw std::invalid_argument(where(src, n["static"], "export.static") + ": expected [SRC_LEN, TGT_LEN], both >= 1");
+      if (v.size() != 2 || v[0] < 1 || v[1] < 1 || v[0] > 4096 || v[1] > 4096) {
+        throw std::invalid_argument(where(src, n["static"], "export.static") + ": expected [SRC_LEN, TGT_LEN], both 1 to 4096");
       }
       c.static_src_len = v[0];
       c.static_tgt_len = v[1];
@@ -308,7 +320,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     check_keys(src, n, "stage_budget_minutes", stages);
     for (const auto& kv : n) {
       const std::string k = kv.first.as<std::string>();
-      c.stage_budget_minutes[k] = yaml_fields::as_double(src, kv.second, "stage_budget_minutes." + k);
+      c.stage_budget_minutes[k] = number_in(src, kv.second, "stage_budget_minutes." + k, 0, 10080);  // a week
     }
   }
   return c;

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 
 namespace thanos {
@@ -121,12 +122,7 @@ void from_json(const json& j, const std::string& where, RunSummary* s) {
 }
 
 RunSummary read_run_summary(const std::string& path) {
-  json j;
-  try {
-    j = json::parse(read_text_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(path + ": not JSON (" + e.what() + ")");
-  }
+  const json j = parse_ordered_json_input(read_text_file(path), path);
   RunSummary s;
   from_json(j, path, &s);
   return s;

@@ -19,15 +19,15 @@
 namespace thanos {
 namespace {
 
-// One target's search depends on the SuperTransformer, the target's dataset, the budgets and the
-// search's settings.
-std::string search_unit_hash(const Plan& p, const TargetPlan& t) {
+// One target's search depends on the SuperTransformer, the target's dataset (measured under
+// `protocol`), the budgets and the search's settings.
+std::string search_unit_hash(const Plan& p, const TargetPlan& t, const LatencyProtocol& protocol) {
   const RunConfig& c = p.config;
   nlohmann::ordered_json settings = nlohmann::ordered_json::object();
   for (const auto& [k, v] : c.strategy_settings) settings[k] = v;
   nlohmann::ordered_json budgets = nlohmann::ordered_json::array();
   for (const auto& b : t.spec.budgets) budgets.push_back({b.name, b.latency.text, b.memory.text});
-  std::string h = hash_of({{"super", p.hashes.at("super")}, {"measure", measure_unit_hash(p, t)}, {"budgets", budgets},
+  std::string h = hash_of({{"super", p.hashes.at("super")}, {"measure", measure_unit_hash(p, t, protocol)}, {"budgets", budgets},
                            {"strategy", c.strategy}, {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k},
                            {"verify_limit", c.verify_limit}, {"margin", c.search_margin}, {"repeats", c.measure_repeats},
                            {"seed", c.seed}});
@@ -70,7 +70,7 @@ BudgetSearch search_budget(const Plan& p, const TargetPlan& t, const BudgetPair&
   o.budgets.margin_errors = p.config.search_margin;
   o.latency_predictor_path = p.dir.predictor(t.spec.name, "latency");
   o.memory_predictor_path = p.dir.predictor(t.spec.name, "memory");
-  o.protocol = t.protocol;
+  o.protocol = measured_protocol(p, t);
   o.fitness.subset = static_cast<std::size_t>(p.config.valid_subset);
   o.verify_device = t.spec.device;
   o.verify_with = &measurer_of(p, t).backend();
@@ -129,7 +129,7 @@ class SearchStage : public Stage {
   std::vector<std::string> upstream() const override { return {"super", "predictors"}; }
   std::string inputs_hash(const Plan& p) const override {
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const auto& t : p.targets) all.push_back({t.spec.name, search_unit_hash(p, t)});
+    for (const auto& t : p.targets) all.push_back({t.spec.name, search_unit_hash(p, t, measured_protocol(p, t))});
     return hash_of(all);
   }
   double estimate_seconds(const Plan& p) const override {
@@ -155,7 +155,7 @@ class SearchStage : public Stage {
     std::vector<BudgetSearch> out;
     for (const auto& t : p.targets) {
       const Log log = target_log(p, t, ctx.log);
-      const Unit unit{p.dir.search_dir(t.spec.name), search_unit_hash(p, t)};
+      const Unit unit{p.dir.search_dir(t.spec.name), search_unit_hash(p, t, measured_protocol(p, t))};
       std::vector<BudgetSearch> entries;
       if (auto done = cached_unit(unit)) {
         log("searched already with the same inputs");

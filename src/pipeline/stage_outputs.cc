@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 
 namespace thanos {
@@ -354,12 +355,7 @@ void from_json(const json& j, const std::string& where, ReportFiles* o) {
 }
 
 json read_stage_outputs_json(const std::string& record_path) {
-  json record;
-  try {
-    record = json::parse(read_text_file(record_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(record_path + ": not a stage record (" + e.what() + ")");
-  }
+  const json record = parse_ordered_json_input(read_text_file(record_path), record_path + " (a stage record)");
   if (!record.is_object() || !record.value("completed", false)) {
     throw std::invalid_argument(record_path + ": the stage has not completed (run `thanos run` again to finish it)");
   }

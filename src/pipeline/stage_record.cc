@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 
 namespace thanos {
@@ -11,7 +12,7 @@ StageRecord read_stage_record(const WorkDir& dir, const std::string& stage) {
   const std::string path = dir.stage_record(stage);
   if (!std::filesystem::exists(path)) return r;
   try {
-    const auto j = nlohmann::json::parse(read_text_file(path));
+    const auto j = parse_json_input(read_text_file(path), path);
     r.started = true;
     r.completed = j.value("completed", false);
     r.inputs_hash = j.value("inputs_hash", "");

@@ -9,24 +9,24 @@
 
 namespace thanos {
 
-std::string measure_unit_hash(const Plan& p, const TargetPlan& t) {
+std::string measure_unit_hash(const Plan& p, const TargetPlan& t, const LatencyProtocol& protocol) {
   return hash_of({{"space", p.space_text}, {"device", t.spec.device}, {"backend", t.spec.backend},
-                  {"protocol", t.protocol.canonical()}, {"samples", p.config.measure_samples}, {"seed", p.config.seed},
+                  {"protocol", protocol.canonical()}, {"samples", p.config.measure_samples}, {"seed", p.config.seed},
                   {"threads", t.threads}});
 }
 
-MeasureOptions target_measure_options(const TargetPlan& t) {
+MeasureOptions target_measure_options(const Plan& p, const TargetPlan& t) {
   MeasureOptions o;
   o.device = t.spec.device;
   o.token_file = t.spec.token_file;
   o.remote_backend = t.spec.backend;
-  o.job.protocol = t.protocol;
+  o.job.protocol = measured_protocol(p, t);
   o.job.run.threads = t.threads;
   return o;
 }
 
 TargetMeasurer& measurer_of(const Plan& p, const TargetPlan& t) {
-  if (!t.measurer) t.measurer = std::make_shared<TargetMeasurer>(target_measure_options(t), p.space);
+  if (!t.measurer) t.measurer = std::make_shared<TargetMeasurer>(target_measure_options(p, t), p.space);
   return *t.measurer;
 }
 

@@ -9,11 +9,12 @@
 
 namespace thanos {
 
-// What one target's dataset depends on: the space, the device and how it is measured.
-std::string measure_unit_hash(const Plan& p, const TargetPlan& t);
+// What one target's dataset depends on: the space, the device and how it is measured (`protocol`:
+// measured_protocol()).
+std::string measure_unit_hash(const Plan& p, const TargetPlan& t, const LatencyProtocol& protocol);
 
-// The target's measurement settings (device, token, agent backend, protocol, threads).
-MeasureOptions target_measure_options(const TargetPlan& t);
+// The target's measurement settings (device, token, agent backend, measured_protocol(), threads).
+MeasureOptions target_measure_options(const Plan& p, const TargetPlan& t);
 
 // The target's measurer, opened on first use.
 TargetMeasurer& measurer_of(const Plan& p, const TargetPlan& t);

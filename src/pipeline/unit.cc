@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 
 namespace thanos {
@@ -12,7 +13,7 @@ using json = nlohmann::ordered_json;
 std::optional<json> cached_unit(const Unit& u, bool owns_dir) {
   if (fs::exists(u.path())) {
     try {
-      const json j = json::parse(read_text_file(u.path()));
+      const json j = parse_ordered_json_input(read_text_file(u.path()), u.path());
       if (j.value("inputs_hash", "") == u.hash) {
         if (j.value("completed", false)) return j.at("outputs");
         return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 
 namespace thanos {
@@ -201,13 +202,7 @@ void save_predictor(const std::string& path, const Predictor& predictor, const F
 
 Predictor load_predictor(const std::string& path) {
   const std::string text = read_text_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw std::invalid_argument(path + ": not a JSON predictor file (" + e.what() + ")");
-  }
-  return predictor_from_json(j, path);
+  return predictor_from_json(parse_json_input(text, path + ": a predictor file"), path);
 }
 
 }  // namespace thanos

@@ -1,0 +1,38 @@
+#include "thanos/common/json_input.h"
+
+#include <stdexcept>
+
+namespace thanos {
+namespace {
+
+struct TooDeep {};
+
+template <typename Json>
+Json parse_bounded(const std::string& text, const std::string& where, int max_depth) {
+  // The callback sees every value with its depth as it is parsed; stopping at the first one too
+  // deep keeps what was built shallow.
+  const auto limit = [max_depth](int depth, typename Json::parse_event_t, Json&) {
+    if (depth > max_depth) throw TooDeep{};
+    return true;
+  };
+  try {
+    return Json::parse(text, limit);
+  } catch (const TooDeep&) {
+    throw std::invalid_argument(where + ": nested deeper than " + std::to_string(max_depth) + " levels");
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() quotes at most the last few characters read, never the whole input.
+    throw std::invalid_argument(where + ": not JSON (" + e.what() + ")");
+  }
+}
+
+}  // namespace
+
+nlohmann::json parse_json_input(const std::string& text, const std::string& where, int max_depth) {
+  return parse_bounded<nlohmann::json>(text, where, max_depth);
+}
+
+nlohmann::ordered_json parse_ordered_json_input(const std::string& text, const std::string& where, int max_depth) {
+  return parse_bounded<nlohmann::ordered_json>(text, where, max_depth);
+}
+
+}  // namespace thanos
