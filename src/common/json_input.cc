@@ -12,7 +12,7 @@ Json parse_bounded(const std::string& text, const std::string& where, int max_de
   // The callback sees every value with its depth as it is parsed; stopping at the first one too
   // deep keeps what was built shallow.
   const auto limit = [max_depth](int depth, typename Json::parse_event_t, Json&) {
-    if (depth > max_depth) throw TooDeep{};
+    if (depth >= max_depth) throw TooDeep{};  // depth counts from 0 at the outermost value
     return true;
   };
   try {
