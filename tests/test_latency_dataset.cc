@@ -275,6 +275,22 @@ TEST(LatencyDataset, RefusesAnotherProtocolOrAHatFile) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find(broken + ":2"), std::string::npos) << e.what();
   }
+  // A file that is not a dataset is refused as it is: its unfinished last line is not cut off
+  // (only a dataset's interrupted append is).
+  const std::string notes = dir.path() + "/notes.txt";
+  for (const std::string text : {std::string("first line\nsecond line without newline"), std::string("one line, no newline")}) {
+    write_file_atomically(notes, text);
+    EXPECT_THROW(scan_dataset(notes), std::invalid_argument);
+    EXPECT_EQ(read_text_file(notes), text);
+  }
+  const std::string interrupted = dir.path() + "/interrupted.csv";
+  write_file_atomically(interrupted, csv_line(dataset_columns()) + "\n1,2");  // an append cut short
+  const DatasetScan scan = scan_dataset(interrupted);
+  EXPECT_TRUE(scan.dropped_partial_line);
+  EXPECT_EQ(read_text_file(interrupted), csv_line(dataset_columns()) + "\n");
+  write_file_atomically(interrupted, csv_line(dataset_columns()).substr(0, 30));  // the header cut short
+  EXPECT_TRUE(scan_dataset(interrupted).dropped_partial_line);
+  EXPECT_EQ(read_text_file(interrupted), "");
 }
 
 // Checks the configs measured more than once: each has `times` rows, and the last one (what

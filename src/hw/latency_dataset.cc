@@ -132,6 +132,29 @@ DatasetScan scan_dataset(const std::string& path) {
     text = s.str();
   }
   if (text.empty()) return scan;
+  const auto& cols = dataset_columns();
+  // Nothing is cut from a file that is not a THANOS dataset (a mistyped --out): its header is
+  // checked first, or, while it has no whole line, whether it is the start of that header.
+  const auto first_newline = text.find('\n');
+  if (first_newline == std::string::npos) {
+    if (csv_line(cols).rfind(text, 0) != 0) {
+      throw std::invalid_argument(path + ":1: not a THANOS latency dataset (no header line); measure into a new file");
+    }
+  } else {
+    std::vector<std::string> header;
+    try {
+      header = split_csv_line(text.substr(0, first_newline));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(path + ":1: " + e.what());
+    }
+    if (header == hat_dataset_columns()) {
+      throw std::invalid_argument(path + ":1: this is a HAT-format dataset (14 columns); measure into a new file");
+    }
+    if (header != cols) {
+      throw std::invalid_argument(path + ":1: not a THANOS latency dataset header (expected " + std::to_string(cols.size()) +
+                                  " columns starting with HAT's, got " + std::to_string(header.size()) + ")");
+    }
+  }
   if (text.back() != '\n') {
     // Only an interrupted write leaves a line without its newline: cut it off.
     const auto last_newline = text.rfind('\n');
@@ -141,7 +164,6 @@ DatasetScan scan_dataset(const std::string& path) {
     scan.dropped_partial_line = true;
     if (text.empty()) return scan;
   }
-  const auto& cols = dataset_columns();
   std::istringstream in(text);
   std::string line;
   int line_no = 0;
@@ -154,14 +176,7 @@ DatasetScan scan_dataset(const std::string& path) {
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(path + ":" + std::to_string(line_no) + ": " + e.what());
     }
-    if (line_no == 1) {
-      if (fields == hat_dataset_columns()) {
-        throw std::invalid_argument(path + ":1: this is a HAT-format dataset (14 columns); measure into a new file");
-      }
-      if (fields != cols) {
-        throw std::invalid_argument(path + ":1: not a THANOS latency dataset header (expected " + std::to_string(cols.size()) +
-                                    " columns starting with HAT's, got " + std::to_string(fields.size()) + ")");
-      }
+    if (line_no == 1) {  // the header, checked above
       for (std::size_t i = 0; i < cols.size(); ++i) {
         if (cols[i] == "config_hash") hash_col = static_cast<int>(i);
         if (cols[i] == "protocol_hash") protocol_col = static_cast<int>(i);
