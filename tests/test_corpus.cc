@@ -227,6 +227,16 @@ TEST(MoCatalog, ErrorsNameTheFileAndTheProblem) {
   EXPECT_NE(e.find("unsupported .mo revision 2.0"), std::string::npos) << e;
   EXPECT_NO_THROW(parse_mo_catalog(mo_bytes({{"File", "Datei"}}, false, 1u << 16 | 1), "rev1.mo"));
   EXPECT_THROW(read_mo_catalog(dir + "/missing.mo"), std::invalid_argument);
+
+  // Every entry pointing at the same long string: a small file that would make the reader copy
+  // the string once per entry (a 98 KB file once cost 3.9 GB).
+  const std::uint32_t n = 4000, len = 4000, strings = 28 + 16 * n;
+  std::string overlap;
+  for (std::uint32_t v : {0x950412deu, 0u, n, 28u, 28 + 8 * n, 0u, strings}) put_u32(overlap, v, false);
+  for (std::uint32_t i = 0; i < 2 * n; ++i) put_u32(overlap, len, false), put_u32(overlap, strings, false);
+  overlap += std::string(len, 'a');
+  e = error_of(overlap);
+  EXPECT_NE(e.find("bad.mo: damaged .mo file: its strings overlap"), std::string::npos) << e;
 }
 
 // ---------------------------------------------------------------- text rules, one at a time

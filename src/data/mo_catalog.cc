@@ -95,6 +95,10 @@ MoCatalog parse_mo_catalog(const std::string& bytes, const std::string& source_n
                                   ") ends past the end of the file (" + std::to_string(size) + " bytes)");
     }
   }
+  // In a catalog msgfmt writes, the strings lie side by side, so together they are no larger than
+  // the file. A crafted header can point every entry at the same long string (a 98 KB file asked
+  // for 3.9 GB); what the entries copy is capped at twice the file.
+  std::uint64_t copied = 0;
   const auto string_at = [&](int t, std::uint64_t i) {
     const std::size_t slot = tables[t] + 8 * i;
     const std::uint64_t len = read_u32(bytes, slot, cat.big_endian);
@@ -103,6 +107,11 @@ MoCatalog parse_mo_catalog(const std::string& bytes, const std::string& source_n
       throw std::invalid_argument(where + "truncated .mo file: " + table_names[t] + " string " + std::to_string(i) +
                                   " (" + std::to_string(len) + " bytes at offset " + std::to_string(off) +
                                   ") ends past the end of the file (" + std::to_string(size) + " bytes)");
+    }
+    copied += len;
+    if (copied > 2 * size) {
+      throw std::invalid_argument(where + "damaged .mo file: its strings overlap (" + table_names[t] + " string " + std::to_string(i) +
+                                  " brings them to " + std::to_string(copied) + " bytes in a file of " + std::to_string(size) + ")");
     }
     return bytes.substr(off, len);
   };
