@@ -33,7 +33,7 @@
 #include <memory>
 
 #include "bench_common.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
 #include "thanos/export/ort_backend.h"
@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
     }
     libtorch = std::make_unique<IsolatedBackend>(binary);
   }
-  const std::string ort_unavailable = ort_runner_unavailable_reason();
+  const std::string ort_unavailable = runtime_runner_unavailable_reason();
   OrtBackend ort;
 
   // HAT's WMT model hyper-parameters (post-norm, shared embeddings).

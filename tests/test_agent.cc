@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,11 +17,12 @@
 #include <thread>
 
 #include "test_util.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/frame_codec.h"
+#include "thanos/common/poll_deadline.h"
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/hw/agent.h"
 #include "thanos/hw/measurement_json.h"
-
-extern char** environ;
 
 namespace thanos {
 namespace {
@@ -101,7 +101,7 @@ MeasureRequest test_request() {
 
 // A client that speaks the protocol by hand, to misbehave on purpose.
 struct RawClient {
-  agent::Fd fd;
+  Fd fd;
   json hello;
   std::string server_nonce;
 
@@ -212,7 +212,7 @@ TEST(AgentProtocol, HexAndFrameHeader) {
   EXPECT_NE(testing::invalid_argument_message([] { agent::from_hex("0g", "auth: mac"); }).find("auth: mac"),
             std::string::npos);
   EXPECT_THROW(agent::from_hex("abc", "x"), std::invalid_argument);
-  EXPECT_EQ(agent::frame_header(0x01020304), std::string("\x01\x02\x03\x04", 4));  // big-endian
+  EXPECT_EQ(frame_prefix(0x01020304), std::string("\x01\x02\x03\x04", 4));  // big-endian
 }
 
 TEST(AgentProtocol, ListenAddressParsing) {
@@ -255,7 +255,7 @@ TEST(RemoteBackend, UnreachableAgentIsNamed) {
   // A port nobody listens on: bind one, learn its number, close it.
   int port;
   {
-    agent::Fd fd = agent::listen_tcp({"127.0.0.1", 0}, 1);
+    Fd fd = agent::listen_tcp({"127.0.0.1", 0}, 1);
     port = agent::bound_port(fd.get());
   }
   RemoteBackend client("remote://127.0.0.1:" + std::to_string(port), kToken);
@@ -386,7 +386,7 @@ TEST_F(AgentTest, GarbageIsAnsweredAndClosed) {
     RawClient raw(port());
     std::string junk = agent::random_bytes(64);
     junk[0] = '\x01';  // never valid JSON
-    raw.send_raw(agent::frame_header(static_cast<std::uint32_t>(junk.size())) + junk);
+    raw.send_raw(frame_prefix(static_cast<std::uint32_t>(junk.size())) + junk);
     const json reply = raw.recv();
     EXPECT_EQ(reply["type"], "error");
     EXPECT_EQ(reply["code"], agent::error_code::kBadMessage);
@@ -398,7 +398,7 @@ TEST_F(AgentTest, GarbageIsAnsweredAndClosed) {
                                     std::string("{\"type\": \"measure\", \"request\": {\"config\": 3}}")}) {
     RawClient raw(port());
     ASSERT_EQ(raw.authenticate()["type"], "welcome");
-    raw.send_raw(agent::frame_header(static_cast<std::uint32_t>(payload.size())) + payload);
+    raw.send_raw(frame_prefix(static_cast<std::uint32_t>(payload.size())) + payload);
     const json reply = raw.recv();
     EXPECT_EQ(reply["type"], "error") << payload;
     EXPECT_EQ(reply["code"], agent::error_code::kBadMessage) << payload;
@@ -415,7 +415,7 @@ TEST_F(AgentTest, OversizedLengthPrefixIsRefusedWithoutReadingThePayload) {
     if (authenticated) {
       ASSERT_EQ(raw.authenticate()["type"], "welcome");
     }
-    raw.send_raw(agent::frame_header(0xfffffff0u));  // ~4 GiB announced, nothing follows
+    raw.send_raw(frame_prefix(0xfffffff0u));  // ~4 GiB announced, nothing follows
     const json reply = raw.recv();
     EXPECT_EQ(reply["type"], "error");
     EXPECT_EQ(reply["code"], agent::error_code::kTooLarge);
@@ -431,11 +431,11 @@ TEST_F(AgentTest, ClientDisconnectingMidMessageDoesNotHurt) {
     RawClient raw(port());
     ASSERT_EQ(raw.authenticate()["type"], "welcome");
     const std::string payload = json({{"type", "measure"}, {"request", request_to_json(test_request())}}).dump();
-    raw.send_raw(agent::frame_header(static_cast<std::uint32_t>(payload.size())) + payload.substr(0, payload.size() / 2));
+    raw.send_raw(frame_prefix(static_cast<std::uint32_t>(payload.size())) + payload.substr(0, payload.size() / 2));
   }  // closed here, half a payload sent
   {
     RawClient raw(port());
-    raw.send_raw(agent::frame_header(100) + "{\"ty");  // during the handshake, too
+    raw.send_raw(frame_prefix(100) + "{\"ty");  // during the handshake, too
   }
   expect_good_client_served();
   EXPECT_EQ(backend_.calls.load(), 1);
@@ -538,7 +538,7 @@ class FakeAgent {
     thread_ = std::thread([this, script] {
       pollfd p{listener_.get(), POLLIN, 0};
       if (::poll(&p, 1, 5000) != 1) return;
-      agent::Fd fd(::accept(listener_.get(), nullptr, nullptr));
+      Fd fd(::accept(listener_.get(), nullptr, nullptr));
       agent::prepare_socket(fd.get());
       try {
         script(fd.get());
@@ -551,7 +551,7 @@ class FakeAgent {
   std::string address() const { return "remote://127.0.0.1:" + std::to_string(port_); }
 
  private:
-  agent::Fd listener_;
+  Fd listener_;
   int port_ = 0;
   std::thread thread_;
 };
@@ -608,59 +608,37 @@ TEST(RemoteBackend, NotAnAgentIsNamed) {
 class AgentProcess {
  public:
   AgentProcess(const std::vector<std::string>& args, const std::string& stderr_path) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    stdout_.reset(fds[0]);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> argv_s = {THANOS_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int r = ::posix_spawn(&pid_, THANOS_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (r != 0) throw std::runtime_error("cannot start " + std::string(THANOS_BINARY));
+    std::vector<std::string> argv = {THANOS_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    SpawnOptions streams;
+    streams.out = ChildStream::pipe();
+    streams.err = ChildStream::file(stderr_path);
+    child_ = spawn_child(argv, streams);
   }
   ~AgentProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      wait();
-    }
+    if (!child_.reaped()) terminate();
   }
   // The first line of stdout, or "" after `timeout_s` / at EOF.
   std::string first_line(double timeout_s) {
     std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    const Deadline deadline = deadline_after(timeout_s);
     while (line.find('\n') == std::string::npos) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-      pollfd p{stdout_.get(), POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) return "";
+      if (!wait_ready(child_.out().get(), POLLIN, deadline).ok()) return "";
       char c[256];
-      const ssize_t n = ::read(stdout_.get(), c, sizeof(c));
+      const ssize_t n = ::read(child_.out().get(), c, sizeof(c));
       if (n <= 0) return "";
       line.append(c, static_cast<std::size_t>(n));
     }
     return line.substr(0, line.find('\n'));
   }
   int terminate() {
-    ::kill(pid_, SIGTERM);
-    return wait();
+    ::kill(child_.pid(), SIGTERM);
+    const int status = child_.wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
  private:
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  pid_t pid_ = -1;
-  agent::Fd stdout_;
+  Child child_;
 };
 
 std::string read_file(const std::string& path) {
@@ -713,8 +691,10 @@ TEST(AgentCli, RealAgentServesInfoMeasuresCapsAndRefusesAWrongToken) {
   EXPECT_EQ(capped.backend, address + "/cpu");
   client.disconnect();
 
+  // SIGTERM is a stop request (StopSignalScope): the agent winds down and exits 0.
   EXPECT_EQ(proc.terminate(), 0) << read_file(stderr_path);
   const std::string err = read_file(stderr_path);
+  EXPECT_NE(err.find("thanos agent: stopped"), std::string::npos) << err;
   EXPECT_NE(err.find("authentication failed"), std::string::npos) << err;
   EXPECT_EQ(err.find("readable by group"), std::string::npos) << err;
 }

@@ -13,12 +13,13 @@
 
 #include "test_util.h"
 #include "thanos/commands/prepare.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 #include "thanos/data/binarized.h"
 #include "thanos/export/export_sidecar.h"
 #include "thanos/export/npy.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 #include "loopback_agent.h"
 #include "thanos/export/rknn_check.h"
 #include "thanos/export/rknn_backend.h"
@@ -84,7 +85,7 @@ TEST(Npy, RoundTripsAndNumpyReadsTheSameValues) {
 class Deploy : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!ort_runner_unavailable_reason().empty()) return;
+    if (!runtime_runner_unavailable_reason().empty()) return;
     dir_ = new std::string(::testing::TempDir() + "/thanos_deploy_" + std::to_string(::getpid()));
     testing::build_translation_fixture(*dir_);
   }
@@ -94,7 +95,7 @@ class Deploy : public ::testing::Test {
     dir_ = nullptr;
   }
   void SetUp() override {
-    const std::string why = ort_runner_unavailable_reason();
+    const std::string why = runtime_runner_unavailable_reason();
     if (!why.empty()) GTEST_SKIP() << why;
   }
   static std::string dir() { return *dir_; }
@@ -253,7 +254,7 @@ TEST(RknnBackend, WithoutRockchipsToolkitExportsCleanGraphsAndSaysWhatToInstall)
   try {
     backend.measure(r);
     FAIL() << "measured on an NPU that is not there";
-  } catch (const OrtRunnerUnavailable& e) {
+  } catch (const RuntimeRunnerUnavailable& e) {
     message = e.what();
   }
   EXPECT_NE(message.find("rknn-toolkit2"), std::string::npos) << message;

@@ -1,6 +1,6 @@
 // The exported graphs in ONNX Runtime (issue 9, docs/EXPORT.md, docs/ORT.md): encoder.onnx and
 // decoder_step.onnx of a small random-weight SubTransformer, written to disk and run through the
-// Node.js runner (OrtRunner), match libtorch (encoder keys/values, step logits, max abs difference
+// Node.js runner (RuntimeRunner), match libtorch (encoder keys/values, step logits, max abs difference
 // <= 1e-4 in float32) in dynamic and static mode; greedy and beam-4 translations driven step by
 // step through ONNX Runtime, with a host-side beam search following the project's rules
 // (src/decode/beam_search.cc, one sentence), equal the Generator's. Skipped, with the reason, when
@@ -21,11 +21,11 @@
 
 #include "export_test_util.h"
 #include "thanos/commands/export.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/data/binarized.h"
 #include "thanos/decode/beam_search.h"
 #include "thanos/export/onnx_export.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 #include "thanos/export/ort_step_decoder.h"
 
 namespace thanos {
@@ -58,10 +58,10 @@ struct Worst {
 class ExportOrt : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string why = ort_runner_unavailable_reason();
+    const std::string why = runtime_runner_unavailable_reason();
     if (!why.empty()) GTEST_SKIP() << why;
     tmp_ = std::make_unique<TempDir>("export-ort");
-    runner_ = std::make_unique<OrtRunner>();
+    runner_ = std::make_unique<RuntimeRunner>();
   }
 
   struct Sessions {
@@ -108,7 +108,7 @@ class ExportOrt : public ::testing::Test {
   }
 
   std::unique_ptr<TempDir> tmp_;
-  std::unique_ptr<OrtRunner> runner_;
+  std::unique_ptr<RuntimeRunner> runner_;
 };
 
 std::string past_name(const char* kv, int layer) { return std::string("past_") + kv + "_" + std::to_string(layer); }

@@ -14,7 +14,7 @@
 #include "test_util.h"
 #include "thanos/common/csv.h"
 #include "thanos/common/stats.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/dataset_builder.h"
 #include "thanos/hw/latency_dataset.h"

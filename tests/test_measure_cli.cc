@@ -13,7 +13,7 @@
 #include "loopback_agent.h"
 #include "test_util.h"
 #include "thanos/common/csv.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/latency_dataset.h"
 #include "thanos/model/cost_model.h"

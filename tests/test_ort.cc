@@ -1,4 +1,4 @@
-// ONNX Runtime through the Node.js runner (docs/ORT.md, include/thanos/export/ort_runner.h):
+// ONNX Runtime through the Node.js runner (docs/ORT.md, include/thanos/export/runtime_runner.h):
 // tiny graphs written with libonnx-dev (tests/ort_test_graphs.h) run in ONNX Runtime and are
 // compared with libtorch; the timing requests; errors; the runner's lifetime. Skipped, with the
 // reason, when Node.js, tools/ort_runner/node_modules or libonnx-dev is missing.
@@ -14,8 +14,8 @@
 #include <fstream>
 #include <thread>
 
-#include "thanos/common/subprocess.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/common/temp_dir.h"
+#include "thanos/export/runtime_runner.h"
 #include "thanos/hw/latency_protocol.h"
 
 #ifdef THANOS_ORT_TEST_GRAPHS
@@ -114,7 +114,7 @@ TEST(OrtTensor, ValuesRoundTripAndSizesAreChecked) {
   EXPECT_THROW(ort_dtype_from_string("float64"), std::invalid_argument);
 }
 
-TEST(OrtRunnerSetup, TimingProtocolMirrorsTheLatencyProtocol) {
+TEST(RuntimeRunnerSetup, TimingProtocolMirrorsTheLatencyProtocol) {
   const auto quick = ort_timing_protocol(latency_protocol_preset("quick"));
   EXPECT_EQ(quick.warmups, 1);
   EXPECT_EQ(quick.repeats, 5);
@@ -124,26 +124,26 @@ TEST(OrtRunnerSetup, TimingProtocolMirrorsTheLatencyProtocol) {
   EXPECT_EQ(hat.repeats, 20);
 }
 
-TEST(OrtRunnerSetup, MissingNodeOrNodeModulesIsExplained) {
-  OrtRunnerOptions no_node;
+TEST(RuntimeRunnerSetup, MissingNodeOrNodeModulesIsExplained) {
+  RuntimeRunnerOptions no_node;
   no_node.node = "/nonexistent/bin/node";
-  const std::string why = ort_runner_unavailable_reason(no_node);
+  const std::string why = runtime_runner_unavailable_reason(no_node);
   EXPECT_NE(why.find("Node.js"), std::string::npos) << why;
   EXPECT_NE(why.find("setup.sh"), std::string::npos) << why;
-  EXPECT_NE(message_of<OrtRunnerUnavailable>([&] { OrtRunner r(no_node); }).find("Node.js"), std::string::npos);
+  EXPECT_NE(message_of<RuntimeRunnerUnavailable>([&] { RuntimeRunner r(no_node); }).find("Node.js"), std::string::npos);
 
-  EXPECT_THROW(find_ort_runner("/nonexistent/runner.js"), OrtRunnerUnavailable);
+  EXPECT_THROW(find_ort_runner("/nonexistent/runner.js"), RuntimeRunnerUnavailable);
   // A runner without node_modules next to it (when node is here; else the reason is node's).
   TempDir tmp("ort-test");
   const std::string copy = tmp.path() + "/runner.js";
   std::ofstream(copy) << "// not a runner\n";
-  OrtRunnerOptions no_modules;
+  RuntimeRunnerOptions no_modules;
   no_modules.runner_path = copy;
-  const std::string why2 = ort_runner_unavailable_reason(no_modules);
+  const std::string why2 = runtime_runner_unavailable_reason(no_modules);
   EXPECT_FALSE(why2.empty());
   if (why2.find("Node.js") == std::string::npos) {
     EXPECT_NE(why2.find("npm ci --ignore-scripts --prefix tools/ort_runner"), std::string::npos) << why2;
-    EXPECT_NE(message_of<OrtRunnerUnavailable>([&] { OrtRunner r(no_modules); }).find("onnxruntime-node"),
+    EXPECT_NE(message_of<RuntimeRunnerUnavailable>([&] { RuntimeRunner r(no_modules); }).find("onnxruntime-node"),
               std::string::npos);
   }
 }
@@ -151,14 +151,14 @@ TEST(OrtRunnerSetup, MissingNodeOrNodeModulesIsExplained) {
 // A stand-in runner (node only, no ONNX Runtime): says hello, or not, and never answers.
 struct FakeRunner {
   TempDir dir{"ort-fake"};
-  OrtRunnerOptions options;
+  RuntimeRunnerOptions options;
   explicit FakeRunner(bool hello) {
     fs::create_directories(dir.path() + "/node_modules/onnxruntime-node");
     std::ofstream(dir.path() + "/node_modules/onnxruntime-node/package.json") << "{}\n";
     std::ofstream js(dir.path() + "/runner.js");
     if (hello) {
       js << "const b = Buffer.from(JSON.stringify({id: null, ok: true, op: 'hello', onnxruntime: 'fake'}));\n"
-            "const l = Buffer.alloc(4); l.writeUInt32LE(b.length, 0);\n"
+            "const l = Buffer.alloc(4); l.writeUInt32BE(b.length, 0);\n"
             "process.stdout.write(Buffer.concat([l, b]));\n";
     }
     js << "process.stdin.on('data', () => {});\nsetInterval(() => {}, 1000);\n";
@@ -168,14 +168,14 @@ struct FakeRunner {
   }
 };
 
-TEST(OrtRunnerSetup, AHungRunnerTimesOutAndIsReaped) {
+TEST(RuntimeRunnerSetup, AHungRunnerTimesOutAndIsReaped) {
   FakeRunner silent(false);
-  if (const std::string why = ort_runner_unavailable_reason(silent.options); !why.empty()) GTEST_SKIP() << why;
-  std::string m = message_of<std::runtime_error>([&] { OrtRunner r(silent.options); });
+  if (const std::string why = runtime_runner_unavailable_reason(silent.options); !why.empty()) GTEST_SKIP() << why;
+  std::string m = message_of<std::runtime_error>([&] { RuntimeRunner r(silent.options); });
   EXPECT_NE(m.find("no hello within the time limit"), std::string::npos) << m;
 
   FakeRunner mute(true);
-  OrtRunner r(mute.options);
+  RuntimeRunner r(mute.options);
   EXPECT_EQ(r.onnxruntime_version(), "fake");
   const pid_t pid = r.pid();
   m = message_of<std::runtime_error>([&] { r.load("/nonexistent.onnx"); });
@@ -186,27 +186,27 @@ TEST(OrtRunnerSetup, AHungRunnerTimesOutAndIsReaped) {
 
 // ---------------------------------------------------------------------------- with the runner
 
-class OrtRunnerTest : public ::testing::Test {
+class RuntimeRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
 #ifndef THANOS_ORT_TEST_GRAPHS
     GTEST_SKIP() << "libonnx-dev is absent (apt install libonnx-dev): no test graphs";
 #endif
-    const std::string why = ort_runner_unavailable_reason();
+    const std::string why = runtime_runner_unavailable_reason();
     if (!why.empty()) GTEST_SKIP() << why;
     tmp_ = std::make_unique<TempDir>("ort-test");
-    runner_ = std::make_unique<OrtRunner>();
+    runner_ = std::make_unique<RuntimeRunner>();
     torch::manual_seed(11);
   }
   std::string model(const std::string& name) const { return tmp_->path() + "/" + name + ".onnx"; }
 
   std::unique_ptr<TempDir> tmp_;
-  std::unique_ptr<OrtRunner> runner_;
+  std::unique_ptr<RuntimeRunner> runner_;
 };
 
 #ifdef THANOS_ORT_TEST_GRAPHS
 
-TEST_F(OrtRunnerTest, MatMulAddMatchesLibtorch) {
+TEST_F(RuntimeRunnerTest, MatMulAddMatchesLibtorch) {
   const auto w = torch::randn({8, 5});
   const auto b = torch::randn({5});
   ort_test::write_affine(model("affine"), 8, 5, floats_of(w), floats_of(b));
@@ -230,7 +230,7 @@ TEST_F(OrtRunnerTest, MatMulAddMatchesLibtorch) {
   }
 }
 
-TEST_F(OrtRunnerTest, LayerNormalizationMatchesLibtorch) {
+TEST_F(RuntimeRunnerTest, LayerNormalizationMatchesLibtorch) {
   const auto gamma = torch::randn({16});
   const auto beta = torch::randn({16});
   ort_test::write_layer_norm(model("ln"), 16, floats_of(gamma), floats_of(beta), 1e-5f);
@@ -242,7 +242,7 @@ TEST_F(OrtRunnerTest, LayerNormalizationMatchesLibtorch) {
   EXPECT_LE(max_abs_diff(to_torch(out[0]), expected), 1e-5);
 }
 
-TEST_F(OrtRunnerTest, GatherWithInt64AndInt32Indices) {
+TEST_F(RuntimeRunnerTest, GatherWithInt64AndInt32Indices) {
   const auto table = torch::randn({11, 6});
   ort_test::write_gather(model("g64"), 11, 6, floats_of(table), false);
   ort_test::write_gather(model("g32"), 11, 6, floats_of(table), true);
@@ -257,7 +257,7 @@ TEST_F(OrtRunnerTest, GatherWithInt64AndInt32Indices) {
   EXPECT_EQ(max_abs_diff(to_torch(out32[0]), expected), 0.0);
 }
 
-TEST_F(OrtRunnerTest, Float16InputsAndOutputsRoundTrip) {
+TEST_F(RuntimeRunnerTest, Float16InputsAndOutputsRoundTrip) {
   ort_test::write_half_scale(model("half"));
   const int s = runner_->load(model("half")).session;
   const auto x = torch::randn({33}).to(torch::kFloat16);
@@ -276,7 +276,7 @@ TEST_F(OrtRunnerTest, Float16InputsAndOutputsRoundTrip) {
   EXPECT_EQ(only[0].name, "Y32");
 }
 
-TEST_F(OrtRunnerTest, BoolInputsAndOutputs) {
+TEST_F(RuntimeRunnerTest, BoolInputsAndOutputs) {
   ort_test::write_where(model("where"));
   const int s = runner_->load(model("where")).session;
   const auto out = runner_->run(s, {OrtTensor::from_bool("cond", {4}, {true, false, false, true}),
@@ -286,7 +286,7 @@ TEST_F(OrtRunnerTest, BoolInputsAndOutputs) {
   EXPECT_EQ(named(out, "notcond").boolean(), (std::vector<bool>{false, true, true, false}));
 }
 
-TEST_F(OrtRunnerTest, TimedProtocolReturnsTheRequestedRunsAndHatTrimming) {
+TEST_F(RuntimeRunnerTest, TimedProtocolReturnsTheRequestedRunsAndHatTrimming) {
   ort_test::write_affine(model("affine"), 64, 64, floats_of(torch::randn({64, 64})), floats_of(torch::randn({64})));
   const int s = runner_->load(model("affine")).session;
   OrtTimingProtocol p;
@@ -309,12 +309,12 @@ TEST_F(OrtRunnerTest, TimedProtocolReturnsTheRequestedRunsAndHatTrimming) {
   p.repeats = 1;  // a single run is kept
   EXPECT_EQ(runner_->time(s, {to_ort("X", torch::randn({1, 64}))}, p).kept, 1);
   p.repeats = 0;
-  EXPECT_NE(message_of<OrtRunnerError>([&] { runner_->time(s, {to_ort("X", torch::randn({1, 64}))}, p); })
+  EXPECT_NE(message_of<RuntimeRunnerError>([&] { runner_->time(s, {to_ort("X", torch::randn({1, 64}))}, p); })
                 .find("repeats"),
             std::string::npos);
 }
 
-TEST_F(OrtRunnerTest, EncoderOnceThenDecoderStepLoopInsideTheRunner) {
+TEST_F(RuntimeRunnerTest, EncoderOnceThenDecoderStepLoopInsideTheRunner) {
   const int vocab = 13, d = 8, src = 5, beam = 3, steps = 4;
   const auto embed = torch::randn({vocab, d});
   const auto w = torch::randn({d, d});
@@ -376,51 +376,51 @@ TEST_F(OrtRunnerTest, EncoderOnceThenDecoderStepLoopInsideTheRunner) {
   // Wiring errors are named.
   OrtLoopRequest bad = q;
   bad.feedback = {{"presentt", "past"}};
-  EXPECT_NE(message_of<OrtRunnerError>([&] { runner_->time_loop(bad); }).find("\"presentt\""), std::string::npos);
+  EXPECT_NE(message_of<RuntimeRunnerError>([&] { runner_->time_loop(bad); }).find("\"presentt\""), std::string::npos);
   bad = q;
   bad.step_inputs = {to_ort("token", tgt_tokens.narrow(0, 0, 2))};
-  EXPECT_NE(message_of<OrtRunnerError>([&] { runner_->time_loop(bad); }).find("decoder.steps"), std::string::npos);
+  EXPECT_NE(message_of<RuntimeRunnerError>([&] { runner_->time_loop(bad); }).find("decoder.steps"), std::string::npos);
 }
 
-TEST_F(OrtRunnerTest, ErrorsAreClearExceptionsAndTheRunnerStaysUsable) {
+TEST_F(RuntimeRunnerTest, ErrorsAreClearExceptionsAndTheRunnerStaysUsable) {
   ort_test::write_affine(model("affine"), 8, 5, floats_of(torch::randn({8, 5})), floats_of(torch::randn({5})));
   const std::string missing = tmp_->path() + "/missing.onnx";
-  std::string m = message_of<OrtRunnerError>([&] { runner_->load(missing); });
+  std::string m = message_of<RuntimeRunnerError>([&] { runner_->load(missing); });
   EXPECT_NE(m.find("missing.onnx"), std::string::npos) << m;
 
   const std::string garbage = tmp_->path() + "/garbage.onnx";
   std::ofstream(garbage) << "not a model";
-  m = message_of<OrtRunnerError>([&] { runner_->load(garbage); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->load(garbage); });
   EXPECT_NE(m.find("garbage.onnx"), std::string::npos) << m;
 
   const int s = runner_->load(model("affine")).session;
-  m = message_of<OrtRunnerError>([&] { runner_->run(s, {to_ort("Z", torch::randn({2, 8}))}); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->run(s, {to_ort("Z", torch::randn({2, 8}))}); });
   EXPECT_NE(m.find("\"Z\""), std::string::npos) << m;
   EXPECT_NE(m.find("no input"), std::string::npos) << m;
 
-  m = message_of<OrtRunnerError>([&] { runner_->run(s, {to_ort("X", torch::randn({2, 7}))}); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->run(s, {to_ort("X", torch::randn({2, 7}))}); });
   EXPECT_NE(m.find("\"X\""), std::string::npos) << m;
   EXPECT_NE(m.find("[2,7]"), std::string::npos) << m;
   EXPECT_NE(m.find("[\"batch\",8]"), std::string::npos) << m;
 
-  m = message_of<OrtRunnerError>([&] { runner_->run(s, {to_ort("X", torch::ones({2, 8}, torch::kInt64))}); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->run(s, {to_ort("X", torch::ones({2, 8}, torch::kInt64))}); });
   EXPECT_NE(m.find("float32"), std::string::npos) << m;
 
-  m = message_of<OrtRunnerError>([&] { runner_->run(s, {}); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->run(s, {}); });
   EXPECT_NE(m.find("\"X\" is missing"), std::string::npos) << m;
 
-  m = message_of<OrtRunnerError>([&] { runner_->run(s, {to_ort("X", torch::randn({2, 8}))}, {"nope"}); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->run(s, {to_ort("X", torch::randn({2, 8}))}, {"nope"}); });
   EXPECT_NE(m.find("\"nope\""), std::string::npos) << m;
 
   // Still usable, then closed.
   EXPECT_EQ(runner_->run(s, {to_ort("X", torch::randn({2, 8}))})[0].shape, (std::vector<std::int64_t>{2, 5}));
   runner_->close(s);
-  m = message_of<OrtRunnerError>([&] { runner_->run(s, {to_ort("X", torch::randn({2, 8}))}); });
+  m = message_of<RuntimeRunnerError>([&] { runner_->run(s, {to_ort("X", torch::randn({2, 8}))}); });
   EXPECT_NE(m.find("no session"), std::string::npos) << m;
   EXPECT_TRUE(runner_->running());
 }
 
-TEST_F(OrtRunnerTest, TheRunnerProcessIsGoneAfterTheClient) {
+TEST_F(RuntimeRunnerTest, TheRunnerProcessIsGoneAfterTheClient) {
   const pid_t pid = runner_->pid();
   ASSERT_GT(pid, 0);
   EXPECT_TRUE(process_exists(pid));
@@ -428,7 +428,7 @@ TEST_F(OrtRunnerTest, TheRunnerProcessIsGoneAfterTheClient) {
   EXPECT_FALSE(process_exists(pid));
 
   // A runner killed under the client: the next request says so, and the client cleans up.
-  OrtRunner second;
+  RuntimeRunner second;
   const pid_t pid2 = second.pid();
   ::kill(pid2, SIGKILL);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

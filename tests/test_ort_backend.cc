@@ -11,9 +11,9 @@
 
 #include "test_util.h"
 #include "thanos/common/csv.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 #include "thanos/hw/latency_dataset.h"
 #include "thanos/export/ort_backend.h"
 #include "thanos/space/config_io.h"
@@ -29,7 +29,7 @@ using testing::run_cli;
 class OrtBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string why = ort_runner_unavailable_reason();
+    const std::string why = runtime_runner_unavailable_reason();
     if (!why.empty()) GTEST_SKIP() << why;
   }
 };

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 #include "thanos/pipeline/baseline.h"
 #include "thanos/pipeline/budgets.h"

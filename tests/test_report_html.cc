@@ -28,7 +28,8 @@
 #include <vector>
 
 #include "thanos/common/csv.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 #include "thanos/pipeline/pipeline.h"
 #include "thanos/pipeline/report.h"

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "test_util.h"
-#include "thanos/common/subprocess.h"
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/hw/isolated_backend.h"
 #include "thanos/hw/latency_protocol.h"
 #include "thanos/hw/measurement_json.h"

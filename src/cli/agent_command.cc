@@ -1,8 +1,10 @@
 // `thanos agent`: the measurement agent for an edge board (docs/AGENT.md).
+#include <atomic>
 #include <csignal>
 #include <iostream>
 
 #include "command.h"
+#include "thanos/common/signal_scope.h"
 #include "thanos/hw/agent.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
@@ -20,14 +22,6 @@ struct RknnBackendOptionsForCli {
 };
 }  // namespace
 namespace {
-
-// The running server, for the signal handler: stop() only stores an atomic flag and writes one
-// byte to a pipe, both async-signal-safe.
-AgentServer* g_server = nullptr;
-
-extern "C" void stop_on_signal(int) {
-  if (g_server) g_server->stop();
-}
 
 // "PORT" alone means loopback: exposing the agent to the network must be spelled out.
 agent::HostPort listen_address(const std::string& text) {
@@ -104,11 +98,11 @@ Command add_agent_command(CLI::App& parent) {
               print_warnings({"listening beyond loopback: the token authenticates clients, but traffic is not "
                               "encrypted; over untrusted networks use an SSH tunnel or a VPN (docs/AGENT.md)"});
             }
-            g_server = &server;
-            std::signal(SIGINT, stop_on_signal);
-            std::signal(SIGTERM, stop_on_signal);
-            server.serve();
-            g_server = nullptr;
+            std::atomic<bool> stop_requested{false};
+            {
+              const StopSignalScope signals(stop_requested);
+              server.serve(&stop_requested);
+            }
             std::cerr << "thanos agent: stopped\n";
             return 0;
           }};

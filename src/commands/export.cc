@@ -46,7 +46,7 @@ ExportCommandResult run_export(const ExportCommandOptions& opt) {
       throw std::invalid_argument("--calibration-data: int8 calibration data are recorded from a static float32 export "
                                   "(add --static SRC_LEN,TGT_LEN; the toolkit quantizes the float32 graph)");
     }
-    if (const std::string why = ort_runner_unavailable_reason(); !why.empty()) {
+    if (const std::string why = runtime_runner_unavailable_reason(); !why.empty()) {
       throw std::invalid_argument("--calibration-data: the decoder's inputs are recorded in ONNX Runtime: " + why);
     }
   }
@@ -91,7 +91,7 @@ ExportCommandResult run_export(const ExportCommandOptions& opt) {
                 make_export_sidecar(model->options(), tm.config, eo, graphs, opt.checkpoint_path));
   if (!opt.calibration.data_dir.empty()) {
     // Recorded from the float32 graphs just written (the inputs the converted model will see).
-    OrtRunner runner;
+    RuntimeRunner runner;
     result.calibration = write_calibration_set(runner, opt.out_dir, opt.calibration);
   }
   return result;

@@ -1,10 +1,6 @@
 #include "thanos/commands/import_hat.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -13,13 +9,13 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 #include "thanos/model/hat_import.h"
 #include "thanos/model/model_file.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
-
-extern char** environ;
 
 namespace thanos {
 namespace fs = std::filesystem;
@@ -108,27 +104,20 @@ struct ProcessOutcome {
   std::string output;  // stdout and stderr together
 };
 
-// Runs argv (argv[0] looked up on PATH) with stdout+stderr to log_path. posix_spawn rather than
-// system(): no shell, so paths need no quoting.
+// Runs argv (argv[0] looked up on PATH) with stdout+stderr to log_path; no shell, so paths need
+// no quoting.
 ProcessOutcome run_logged(const std::vector<std::string>& argv, const std::string& log_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw std::invalid_argument("cannot run Python interpreter '" + argv[0] + "' (" + std::strerror(rc) +
+  SpawnOptions streams;
+  streams.out = ChildStream::file(log_path);
+  streams.err = ChildStream::as_stdout();
+  Child child;
+  try {
+    child = spawn_child(argv, streams);
+  } catch (const SpawnError& e) {
+    throw std::invalid_argument("cannot run Python interpreter '" + argv[0] + "' (" + std::strerror(e.error()) +
                                 "); install python3 and python3-torch, or pass --python");
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error(std::string("waitpid failed: ") + std::strerror(errno));
-  }
+  const int status = child.wait();
   ProcessOutcome out;
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   std::ifstream in(log_path, std::ios::binary);
@@ -170,28 +159,6 @@ std::string converter_failure(const std::string& checkpoint, const std::string& 
   if (!errors.empty()) return errors;
   return checkpoint + ": tools/hat_import.py failed (exit status " + std::to_string(r.exit_code) + "):\n" +
          last_lines(r.output, 15);
-}
-
-// A private directory for the intermediate archive, removed when done.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "thanos-import-hat-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory: " + std::string(std::strerror(errno)));
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
-std::string executable_dir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : exe.parent_path().string();
 }
 
 // ------------------------------------------------------------------ archive -> model file
@@ -295,7 +262,7 @@ std::string default_hat_converter() {
 #ifdef THANOS_TOOLS_DIR
   candidates.push_back(std::string(THANOS_TOOLS_DIR) + "/hat_import.py");
 #endif
-  const std::string exe_dir = executable_dir();
+  const std::string exe_dir = current_executable_dir();
   if (!exe_dir.empty()) {
     candidates.push_back(exe_dir + "/tools/hat_import.py");
     candidates.push_back(exe_dir + "/../tools/hat_import.py");
@@ -321,9 +288,10 @@ ImportHatResult run_import_hat(const ImportHatOptions& opt) {
   if (!fs::is_regular_file(converter)) {
     throw std::invalid_argument(converter + ": converter script not found (pass --converter PATH/tools/hat_import.py)");
   }
-  TempDir tmp;
-  const std::string archive = opt.keep_archive.empty() ? tmp.path + "/model.tta" : opt.keep_archive;
-  ProcessOutcome r = run_logged({opt.python, converter, opt.checkpoint_path, archive}, tmp.path + "/converter.log");
+  // A private directory for the intermediate archive, removed when done.
+  TempDir tmp("import-hat");
+  const std::string archive = opt.keep_archive.empty() ? tmp.path() + "/model.tta" : opt.keep_archive;
+  ProcessOutcome r = run_logged({opt.python, converter, opt.checkpoint_path, archive}, tmp.path() + "/converter.log");
   if (r.exit_code != 0) throw std::invalid_argument(converter_failure(opt.checkpoint_path, opt.python, r));
   return import_archive(archive, opt.out_path, opt.checkpoint_path);
 }

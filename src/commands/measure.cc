@@ -64,7 +64,7 @@ std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, c
       return backends;
     case TargetDevice::Kind::kOrtCpu: {
 #ifdef THANOS_WITH_ONNX
-      const std::string why = ort_runner_unavailable_reason();
+      const std::string why = runtime_runner_unavailable_reason();
       if (!why.empty()) throw std::runtime_error("--device ort-cpu: " + why);
       backends.push_back(std::make_unique<OrtBackend>());
       return backends;

@@ -4,7 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "thanos/common/subprocess.h"
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
 
 namespace thanos {

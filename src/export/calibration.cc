@@ -41,7 +41,7 @@ std::string save_sample(const fs::path& dir, int index, const std::vector<OrtTen
 
 }  // namespace
 
-CalibrationSet write_calibration_set(OrtRunner& runner, const std::string& export_dir, const CalibrationOptions& o) {
+CalibrationSet write_calibration_set(RuntimeRunner& runner, const std::string& export_dir, const CalibrationOptions& o) {
   if (o.sentences < 1 || o.decoder_steps_per_sentence < 1) {
     throw std::invalid_argument("calibration: sentences and decoder steps per sentence must be >= 1");
   }

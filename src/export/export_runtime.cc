@@ -7,6 +7,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "thanos/common/process.h"
+
 namespace thanos {
 namespace {
 
@@ -38,9 +40,8 @@ std::string find_rknn_runner() {
 #ifdef THANOS_RKNN_RUNNER_PATH
   places.emplace_back(THANOS_RKNN_RUNNER_PATH);
 #endif
-  std::error_code ec;
-  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  if (!ec) {
+  if (const std::string exe_dir_text = current_executable_dir(); !exe_dir_text.empty()) {
+    const fs::path exe_dir(exe_dir_text);
     for (const char* rel : {"tools/rknn/runner.py", "../tools/rknn/runner.py", "../share/thanos/rknn/runner.py"}) {
       places.push_back(exe_dir / rel);
     }
@@ -50,12 +51,12 @@ std::string find_rknn_runner() {
     if (fs::is_regular_file(p)) return fs::absolute(p).string();
     looked += (looked.empty() ? "" : ", ") + p.string();
   }
-  throw OrtRunnerUnavailable("rknn runner: tools/rknn/runner.py not found (looked at " + looked + "; set THANOS_RKNN_RUNNER)");
+  throw RuntimeRunnerUnavailable("rknn runner: tools/rknn/runner.py not found (looked at " + looked + "; set THANOS_RKNN_RUNNER)");
 }
 
-OrtRunnerOptions runner_options_for(const ExportRuntimeOptions& o) {
+RuntimeRunnerOptions runner_options_for(const ExportRuntimeOptions& o) {
   o.validate();
-  OrtRunnerOptions r;
+  RuntimeRunnerOptions r;
   if (o.runtime == "rknn-sim") r.command = {o.python, find_rknn_runner(), "--runtime", "toolkit"};
   if (o.runtime == "rknn") r.command = {o.python, find_rknn_runner(), "--runtime", "lite", "--core-mask", o.core_mask};
   // Converting a graph in the toolkit takes minutes; one NPU call is quick but a beam is many.
@@ -85,11 +86,11 @@ BatchTranslator make_export_translator(const std::string& export_dir, const Expo
                                        const GenerationOptions& generation, ExportSidecar* sidecar) {
   // Members are destroyed in reverse order: the decoder closes its sessions before the runner stops.
   struct Engine {
-    std::unique_ptr<OrtRunner> runner;
+    std::unique_ptr<RuntimeRunner> runner;
     std::unique_ptr<OrtStepDecoder> decoder;
   };
   auto engine = std::make_shared<Engine>();
-  engine->runner = std::make_unique<OrtRunner>(runner_options_for(options));
+  engine->runner = std::make_unique<RuntimeRunner>(runner_options_for(options));
   engine->decoder = std::make_unique<OrtStepDecoder>(*engine->runner, export_dir, step_decoder_options_for(options, export_dir));
   if (sidecar) *sidecar = engine->decoder->sidecar();
   const int64_t vocab = engine->decoder->sidecar().tgt_vocab_size;

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "thanos/common/subprocess.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/export/onnx_export.h"
 #include "thanos/export/ort_step_decoder.h"
 #include "thanos/hw/host_info.h"
@@ -107,7 +107,7 @@ OrtLoopRequest export_protocol_loop(const ExportSidecar& sidecar, const MeasureR
   return q;
 }
 
-OrtBackend::OrtBackend(OrtRunnerOptions runner_options) : runner_options_(std::move(runner_options)) {}
+OrtBackend::OrtBackend(RuntimeRunnerOptions runner_options) : runner_options_(std::move(runner_options)) {}
 
 Measurement OrtBackend::measure(const MeasureRequest& req) {
   const auto wall_start = Clock::now();
@@ -145,9 +145,9 @@ Measurement OrtBackend::measure(const MeasureRequest& req) {
                   make_export_sidecar(model->options(), req.config, export_options, graphs, "random weights (measurement)"));
   }
 
-  OrtRunnerOptions runner_options = runner_options_;
+  RuntimeRunnerOptions runner_options = runner_options_;
   if (req.run.timeout_s > 0) runner_options.request_timeout_s = req.run.timeout_s;
-  OrtRunner runner(runner_options);  // a fresh process per measurement: its peak is this model's
+  RuntimeRunner runner(runner_options);  // a fresh process per measurement: its peak is this model's
   m.library_versions = "onnxruntime " + runner.onnxruntime_version() + "; node " + runner.node_version() + "; thanos " +
                        THANOS_VERSION_STRING;
   reset_peak_rss(runner.pid());

@@ -64,7 +64,7 @@ torch::Tensor to_torch_tensor(const OrtTensor& o) {
   return t;
 }
 
-OrtStepDecoder::OrtStepDecoder(OrtRunner& runner, const std::string& export_dir, OrtStepDecoderOptions options)
+OrtStepDecoder::OrtStepDecoder(RuntimeRunner& runner, const std::string& export_dir, OrtStepDecoderOptions options)
     : runner_(runner), options_(std::move(options)) {
   const fs::path dir(export_dir);
   const fs::path sidecar = dir / kExportSidecarFile;

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "thanos/common/subprocess.h"
+#include "thanos/common/process.h"
 #include "thanos/common/text.h"
 #include "thanos/export/export_runtime.h"
 #include "thanos/export/onnx_export.h"
@@ -88,7 +88,7 @@ Measurement RknnBackend::measure(const MeasureRequest& req) {
     }
     const std::string script = (fs::path(find_rknn_runner()).parent_path() / "convert.py").string();
     const ProcessResult r = run_process({options_.python, script, entry.string(), "--dtype", "fp16", "--out", converted.string()});
-    if (r.exit_code == 3) throw OrtRunnerUnavailable("rknn conversion: " + trim_copy(r.stderr_text));
+    if (r.exit_code == 3) throw RuntimeRunnerUnavailable("rknn conversion: " + trim_copy(r.stderr_text));
     if (r.exit_code != 0) {
       m.feasible = false;
       m.infeasible_reason = "rknn-toolkit2 could not convert it: " + tail(trim_copy(r.stderr_text));
@@ -97,7 +97,7 @@ Measurement RknnBackend::measure(const MeasureRequest& req) {
   }
 
   // 2. The protocol in RKNN Lite, timed inside the runner.
-  OrtRunner runner(runner_options_for(runtime));
+  RuntimeRunner runner(runner_options_for(runtime));
   m.backend = kRknnDevice;
   m.device_name = "RK3588 NPU (core mask " + options_.core_mask + "); host " + cpu_model_name();
   m.threads = 1;

@@ -1,7 +1,6 @@
 #include "thanos/hw/agent_protocol.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,11 +16,13 @@
 #include <chrono>
 #include <cstring>
 
+#include "thanos/common/frame_codec.h"
+#include "thanos/common/poll_deadline.h"
+
 namespace thanos::agent {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -31,69 +32,20 @@ std::string seconds_text(double s) {
   return buf;
 }
 
-Clock::time_point deadline_after(double s) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
-
-// Waits until `fd` is ready for `events` or the deadline passes. EINTR restarts with the time
-// left. Returns false on timeout.
-bool wait_ready(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
-    if (r > 0) return true;  // readable, writable, or an error/hang-up the next call reports
-    if (r == 0) return false;
-    if (errno != EINTR) throw WireError(WireError::Kind::kIo, "poll: " + errno_text(errno));
+// The WireError for a failed transfer; `receiving` words a timeout as a missing reply.
+[[noreturn]] void throw_wire_error(const IoResult& r, bool receiving, double timeout_s) {
+  switch (r.status) {
+    case IoStatus::kTimeout:
+      throw WireError(WireError::Kind::kTimeout, receiving ? "no reply within " + seconds_text(timeout_s) + " s"
+                                                           : "sending timed out after " + seconds_text(timeout_s) + " s");
+    case IoStatus::kClosed:
+      throw WireError(WireError::Kind::kClosed, receiving && r.error != 0 ? "connection reset by the peer"
+                                                                          : "connection closed by the peer");
+    case IoStatus::kError:
+    case IoStatus::kDone:
+      break;
   }
-}
-
-bool is_closed_errno(int err) { return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ESHUTDOWN; }
-
-void send_until(int fd, const char* data, std::size_t n, Clock::time_point deadline, double timeout_s) {
-  std::size_t sent = 0;
-  while (sent < n) {
-    // MSG_NOSIGNAL: a peer that closed gives EPIPE here instead of killing the process.
-    const ssize_t w = ::send(fd, data + sent, n - sent, MSG_NOSIGNAL);
-    if (w > 0) {
-      sent += static_cast<std::size_t>(w);
-      continue;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_ready(fd, POLLOUT, deadline)) {
-        throw WireError(WireError::Kind::kTimeout, "sending timed out after " + seconds_text(timeout_s) + " s");
-      }
-      continue;
-    }
-    const int err = errno;
-    if (is_closed_errno(err)) throw WireError(WireError::Kind::kClosed, "connection closed by the peer");
-    throw WireError(WireError::Kind::kIo, "send: " + errno_text(err));
-  }
-}
-
-// Reads exactly n bytes before the deadline.
-void recv_until(int fd, char* data, std::size_t n, Clock::time_point deadline, double timeout_s) {
-  std::size_t got = 0;
-  while (got < n) {
-    const ssize_t r = ::recv(fd, data + got, n - got, 0);
-    if (r > 0) {
-      got += static_cast<std::size_t>(r);
-      continue;
-    }
-    if (r == 0) throw WireError(WireError::Kind::kClosed, "connection closed by the peer");
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!wait_ready(fd, POLLIN, deadline)) {
-        throw WireError(WireError::Kind::kTimeout, "no reply within " + seconds_text(timeout_s) + " s");
-      }
-      continue;
-    }
-    const int err = errno;
-    if (is_closed_errno(err)) throw WireError(WireError::Kind::kClosed, "connection reset by the peer");
-    throw WireError(WireError::Kind::kIo, "recv: " + errno_text(err));
-  }
+  throw WireError(WireError::Kind::kIo, std::string(receiving ? "recv: " : "send: ") + errno_text(r.error));
 }
 
 std::string proof(const char* label, const std::string& token, const std::string& server_nonce,
@@ -165,16 +117,6 @@ std::string server_proof(const std::string& token, const std::string& server_non
 
 // ------------------------------------------------------------------ addresses and sockets
 
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) reset(other.release());
-  return *this;
-}
-
-void Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 std::string HostPort::str() const {
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -244,8 +186,7 @@ void resolve(const HostPort& where, bool passive, AddrInfoList& out) {
 }  // namespace
 
 void prepare_socket(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL, 0);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+  if (!set_nonblocking(fd)) {
     throw std::runtime_error("fcntl(O_NONBLOCK): " + errno_text(errno));
   }
   const int one = 1;
@@ -308,10 +249,12 @@ Fd connect_tcp(const HostPort& where, double timeout_s) {
         last_error = errno_text(errno);
         continue;
       }
-      if (!wait_ready(fd.get(), POLLOUT, deadline)) {
+      const IoResult ready = wait_ready(fd.get(), POLLOUT, deadline);
+      if (ready.status == IoStatus::kTimeout) {
         last_error = "timed out after " + seconds_text(timeout_s) + " s";
         continue;
       }
+      if (!ready.ok()) throw WireError(WireError::Kind::kIo, "poll: " + errno_text(ready.error));
       int err = 0;
       socklen_t len = sizeof(err);
       ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -346,17 +289,9 @@ std::string peer_name(int fd) {
 
 // ------------------------------------------------------------------ frames
 
-std::string frame_header(std::uint32_t length) {
-  std::string h(4, '\0');
-  h[0] = static_cast<char>((length >> 24) & 0xff);
-  h[1] = static_cast<char>((length >> 16) & 0xff);
-  h[2] = static_cast<char>((length >> 8) & 0xff);
-  h[3] = static_cast<char>(length & 0xff);
-  return h;
-}
-
 void send_all(int fd, const std::string& bytes, double timeout_s) {
-  send_until(fd, bytes.data(), bytes.size(), deadline_after(timeout_s), timeout_s);
+  const IoResult r = thanos::send_all(fd, bytes.data(), bytes.size(), deadline_after(timeout_s));
+  if (!r.ok()) throw_wire_error(r, false, timeout_s);
 }
 
 void send_frame(int fd, const json& message, double timeout_s) {
@@ -368,27 +303,25 @@ void send_frame(int fd, const json& message, double timeout_s) {
                                                     " bytes exceeds the frame limit of " +
                                                     std::to_string(kMaxFrameBytes) + " bytes");
   }
-  // One buffer, one send in the common case: header and payload leave in the same segment.
-  send_all(fd, frame_header(static_cast<std::uint32_t>(payload.size())) + payload, timeout_s);
+  // One buffer, one send in the common case: prefix and payload leave in the same segment.
+  send_all(fd, encode_frame(payload), timeout_s);
 }
 
 json recv_frame(int fd, double first_byte_timeout_s, double timeout_s) {
-  unsigned char header[4];
   // The first byte may take as long as the peer likes to think (idle client, long measurement);
   // once a frame started, the rest must follow within timeout_s.
-  recv_until(fd, reinterpret_cast<char*>(header), 1, deadline_after(first_byte_timeout_s), first_byte_timeout_s);
-  recv_until(fd, reinterpret_cast<char*>(header) + 1, 3, deadline_after(timeout_s), timeout_s);
-  const std::uint32_t length = (std::uint32_t(header[0]) << 24) | (std::uint32_t(header[1]) << 16) |
-                               (std::uint32_t(header[2]) << 8) | std::uint32_t(header[3]);
-  if (length > kMaxFrameBytes) {
-    throw WireError(WireError::Kind::kTooLarge, "frame of " + std::to_string(length) +
+  const FrameRead f = thanos::recv_frame(fd, kMaxFrameBytes, deadline_after(first_byte_timeout_s), timeout_s);
+  if (!f.io.ok()) {
+    // Before the first byte the wait was first_byte_timeout_s long; after it, timeout_s.
+    throw_wire_error(f.io, true, f.started ? timeout_s : first_byte_timeout_s);
+  }
+  if (f.too_large) {
+    throw WireError(WireError::Kind::kTooLarge, "frame of " + std::to_string(f.length) +
                                                     " bytes exceeds the limit of " + std::to_string(kMaxFrameBytes) +
                                                     " bytes");
   }
-  std::string payload(length, '\0');
-  recv_until(fd, payload.data(), length, deadline_after(timeout_s), timeout_s);
   // No exceptions from the parser: invalid JSON or invalid UTF-8 both come back discarded.
-  json message = json::parse(payload, nullptr, false);
+  json message = json::parse(f.payload, nullptr, false);
   if (message.is_discarded()) throw WireError(WireError::Kind::kMalformed, "the message is not valid UTF-8 JSON");
   if (!message.is_object()) throw WireError(WireError::Kind::kMalformed, "the message is not a JSON object");
   return message;
@@ -409,10 +342,7 @@ void linger_shutdown(int fd, double linger_s) {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      try {
-        if (wait_ready(fd, POLLIN, deadline)) continue;
-      } catch (const WireError&) {
-      }
+      if (wait_ready(fd, POLLIN, deadline).ok()) continue;
     }
     break;  // EOF, error or linger time over
   }

@@ -145,19 +145,21 @@ void AgentServer::reap(bool all) {
   }
 }
 
-void AgentServer::serve() {
-  while (!stopping_) {
+void AgentServer::serve(const std::atomic<bool>* stop_requested) {
+  auto requested = [stop_requested] { return stop_requested != nullptr && stop_requested->load(); };
+  while (!stopping_ && !requested()) {
     pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    // The timeout only paces the reaping of finished connections.
-    const int r = ::poll(fds, 2, 1000);
+    // The timeout paces the reaping of finished connections and the look at `stop_requested`
+    // (a signal that lands in a connection thread does not interrupt this poll).
+    const int r = ::poll(fds, 2, 200);
     reap(false);
     if (r < 0) {
       if (errno == EINTR) continue;
       throw std::runtime_error(std::string("agent: poll: ") + std::strerror(errno));
     }
-    if (stopping_ || (fds[1].revents & POLLIN)) break;
+    if (stopping_ || requested() || (fds[1].revents & POLLIN)) break;
     if (!(fds[0].revents & POLLIN)) continue;
-    agent::Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!fd.valid()) {
       // EAGAIN: another wake-up took it; ECONNABORTED: the client gave up; EMFILE: retry later.
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR) {

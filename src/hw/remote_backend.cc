@@ -65,7 +65,7 @@ void RemoteBackend::disconnect() {
 
 void RemoteBackend::connect() {
   fd_.reset();
-  agent::Fd fd;
+  Fd fd;
   try {
     fd = agent::connect_tcp(where_, options_.connect_timeout_s);
   } catch (const std::runtime_error& e) {

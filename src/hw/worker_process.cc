@@ -1,15 +1,13 @@
-// Supervised workers: posix_spawn with three pipes, one poll loop that feeds stdin, collects
-// stdout/stderr, watches the resident set (watchdog) and the deadline, and reaps the worker.
+// Supervised workers: spawn_child (common/process.h) with three pipes, one poll loop that feeds
+// stdin, collects stdout/stderr, watches the resident set (watchdog) and the deadline, and reaps
+// the worker.
 #include "thanos/hw/worker_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,10 +24,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include "thanos/common/subprocess.h"
+#include "thanos/common/fd.h"
+#include "thanos/common/poll_deadline.h"
+#include "thanos/common/process.h"
 #include "thanos/hw/measurement.h"
-
-extern char** environ;
 
 namespace thanos {
 namespace {
@@ -61,66 +59,9 @@ bool has_word(const std::string& list, const std::string& word) {
   return false;
 }
 
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { close(); }
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      close();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-struct Pipe {
-  Fd read, write;
-};
-
-// Close-on-exec ends, numbered 3 or above, so that the child's dup2 onto 0..2 always makes a
-// fresh descriptor (dup2 onto itself would keep close-on-exec).
-Pipe make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("cannot create a pipe: " + errno_text(errno));
-  for (int& fd : fds) {
-    if (fd <= 2) {
-      const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-      ::close(fd);
-      fd = moved;
-    }
-  }
-  if (fds[0] < 0 || fds[1] < 0) {
-    if (fds[0] >= 0) ::close(fds[0]);
-    if (fds[1] >= 0) ::close(fds[1]);
-    throw std::runtime_error("cannot create a pipe: " + errno_text(errno));
-  }
-  return {Fd(fds[0]), Fd(fds[1])};
-}
-
-void set_nonblocking(const Fd& fd) {
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
-}
-
 bool read_small_file(const std::string& path, std::string* out) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.open()) return false;
+  if (!fd.valid()) return false;
   out->clear();
   char buf[4096];
   for (;;) {
@@ -135,7 +76,7 @@ bool read_small_file(const std::string& path, std::string* out) {
 // One write() call, as cgroup control files expect. Returns 0 or the errno.
 int write_small_file(const std::string& path, const std::string& text) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.open()) return errno;
+  if (!fd.valid()) return errno;
   const ssize_t n = ::write(fd.get(), text.data(), text.size());
   if (n < 0) return errno;
   return n == static_cast<ssize_t>(text.size()) ? 0 : EIO;
@@ -391,29 +332,6 @@ double resident_bytes(const Fd& statm, long page_size) {
   return static_cast<double>(resident) * static_cast<double>(page_size);
 }
 
-Fd open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
-  return Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-#else
-  (void)pid;
-  return Fd();
-#endif
-}
-
-// Kills and reaps the worker if we leave run_worker early (an exception).
-struct ChildGuard {
-  pid_t pid = -1;
-  bool reaped = false;
-  ~ChildGuard() {
-    if (pid > 0 && !reaped) {
-      ::kill(pid, SIGKILL);
-      int status;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-  }
-};
-
 // Reads what is available; returns false at end of file or on an error.
 bool read_some(const Fd& fd, std::string* into, std::size_t max_bytes, bool keep_tail, bool* truncated) {
   char buf[65536];
@@ -497,16 +415,6 @@ const CgroupSupport& cgroup_memory_support() {
   return support;
 }
 
-std::string current_executable_path() {
-  std::vector<char> buf(4096);
-  for (;;) {
-    const ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size());
-    if (n < 0) throw std::runtime_error("cannot read /proc/self/exe: " + errno_text(errno));
-    if (static_cast<std::size_t>(n) < buf.size()) return std::string(buf.data(), static_cast<std::size_t>(n));
-    buf.resize(buf.size() * 2);
-  }
-}
-
 std::string WorkerResult::failure_reason() const {
   const std::string tail = tail_lines(stderr_text, 400);
   switch (ending) {
@@ -562,31 +470,11 @@ WorkerResult run_worker(const std::vector<std::string>& argv, const std::string&
   r.cap_mechanism = !capped ? cap_mechanism::kNone : cgroup ? cap_mechanism::kCgroup : cap_mechanism::kRssWatchdog;
 
   SigpipeBlock sigpipe_block;
-  Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
-  // Every other descriptor of ours is close-on-exec.
-  const ChildSpawnAttributes attr;
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
+  SpawnOptions streams;
+  streams.in = streams.out = streams.err = ChildStream::pipe();
   const auto start = Clock::now();
-  ChildGuard child;
-  const int rc = ::posix_spawnp(&child.pid, argv[0].c_str(), &actions, attr.get(), args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    child.pid = -1;
-    throw std::runtime_error("cannot start " + argv[0] + ": " + errno_text(rc));
-  }
-  const pid_t pid = child.pid;
-  in.read.close();
-  out.write.close();
-  err.write.close();
+  Child child = spawn_child(argv, streams);
+  const pid_t pid = child.pid();
 
   // Into its cgroup before it sees its request.
   if (cgroup) {
@@ -599,13 +487,16 @@ WorkerResult run_worker(const std::vector<std::string>& argv, const std::string&
     }
   }
 
-  Fd pidfd = open_pidfd(pid);
+  Fd pidfd = child.open_pidfd();
   Fd statm;
   if (watchdog) statm = Fd(::open(("/proc/" + std::to_string(pid) + "/statm").c_str(), O_RDONLY | O_CLOEXEC));
-  set_nonblocking(in.write);
-  set_nonblocking(out.read);
-  set_nonblocking(err.read);
-  if (stdin_text.empty()) in.write.close();
+  Fd& in = child.in();
+  Fd& out = child.out();
+  Fd& err = child.err();
+  set_nonblocking(in.get());
+  set_nonblocking(out.get());
+  set_nonblocking(err.get());
+  if (stdin_text.empty()) in.reset();
 
   const long page_size = ::sysconf(_SC_PAGESIZE);
   const double cap_bytes = options.memory_cap_mib * kMiB;
@@ -614,14 +505,9 @@ WorkerResult run_worker(const std::vector<std::string>& argv, const std::string&
   enum class Kill { kNone, kCap, kTimeout } killed = Kill::kNone;
   double seen_peak = std::nan("");
   std::size_t written = 0;
-  int status = 0;
 
-  for (;;) {
-    const pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) throw std::runtime_error("cannot wait for " + argv[0] + ": " + errno_text(errno));
-
-    if (killed == Kill::kNone && watchdog && statm.open()) {
+  while (!child.try_reap()) {
+    if (killed == Kill::kNone && watchdog && statm.valid()) {
       const double rss = resident_bytes(statm, page_size);
       if (std::isfinite(rss)) {
         seen_peak = std::isfinite(seen_peak) ? std::max(seen_peak, rss) : rss;
@@ -641,29 +527,28 @@ WorkerResult run_worker(const std::vector<std::string>& argv, const std::string&
     pollfd fds[4];
     nfds_t n = 0;
     int in_i = -1, out_i = -1, err_i = -1;
-    if (in.write.open()) {
+    if (in.valid()) {
       in_i = static_cast<int>(n);
-      fds[n++] = {in.write.get(), POLLOUT, 0};
+      fds[n++] = {in.get(), POLLOUT, 0};
     }
-    if (out.read.open()) {
+    if (out.valid()) {
       out_i = static_cast<int>(n);
-      fds[n++] = {out.read.get(), POLLIN, 0};
+      fds[n++] = {out.get(), POLLIN, 0};
     }
-    if (err.read.open()) {
+    if (err.valid()) {
       err_i = static_cast<int>(n);
-      fds[n++] = {err.read.get(), POLLIN, 0};
+      fds[n++] = {err.get(), POLLIN, 0};
     }
-    if (pidfd.open()) fds[n++] = {pidfd.get(), POLLIN, 0};
+    if (pidfd.valid()) fds[n++] = {pidfd.get(), POLLIN, 0};
     int wait_ms = -1;
     if (killed == Kill::kNone) {
       if (watchdog) wait_ms = std::max(1, options.poll_interval_ms);
       if (options.timeout_s > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() + 1;
-        const int left_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(left, 1000000)));
+        const int left_ms = poll_timeout_ms(deadline, 1000000);
         wait_ms = wait_ms < 0 ? left_ms : std::min(wait_ms, left_ms);
       }
     }
-    if (!pidfd.open()) wait_ms = wait_ms < 0 ? 5 : std::min(wait_ms, 5);  // no pidfd: poll for the exit
+    if (!pidfd.valid()) wait_ms = wait_ms < 0 ? 5 : std::min(wait_ms, 5);  // no pidfd: poll for the exit
     const int pr = ::poll(fds, n, wait_ms);
     if (pr < 0) {
       if (errno == EINTR) continue;
@@ -671,26 +556,26 @@ WorkerResult run_worker(const std::vector<std::string>& argv, const std::string&
     }
     if (in_i >= 0 && fds[in_i].revents != 0) {
       const std::size_t chunk = std::min<std::size_t>(stdin_text.size() - written, 65536);
-      const ssize_t k = ::write(in.write.get(), stdin_text.data() + written, chunk);
+      const ssize_t k = ::write(in.get(), stdin_text.data() + written, chunk);
       if (k > 0) written += static_cast<std::size_t>(k);
       if (written == stdin_text.size() || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        in.write.close();  // all sent, or the worker stopped reading (EPIPE)
+        in.reset();  // all sent, or the worker stopped reading (EPIPE)
       }
     }
     if (out_i >= 0 && fds[out_i].revents != 0 &&
-        !read_some(out.read, &r.stdout_text, options.max_stdout_bytes, false, &r.stdout_truncated)) {
-      out.read.close();
+        !read_some(out, &r.stdout_text, options.max_stdout_bytes, false, &r.stdout_truncated)) {
+      out.reset();
     }
     if (err_i >= 0 && fds[err_i].revents != 0 &&
-        !read_some(err.read, &r.stderr_text, options.max_stderr_bytes, true, nullptr)) {
-      err.read.close();
+        !read_some(err, &r.stderr_text, options.max_stderr_bytes, true, nullptr)) {
+      err.reset();
     }
   }
-  child.reaped = true;
+  const int status = child.status();
   r.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   // What it wrote last is still in the pipes (unless a process it started holds them open).
-  if (out.read.open()) read_some(out.read, &r.stdout_text, options.max_stdout_bytes, false, &r.stdout_truncated);
-  if (err.read.open()) read_some(err.read, &r.stderr_text, options.max_stderr_bytes, true, nullptr);
+  if (out.valid()) read_some(out, &r.stdout_text, options.max_stdout_bytes, false, &r.stdout_truncated);
+  if (err.valid()) read_some(err, &r.stderr_text, options.max_stderr_bytes, true, nullptr);
   if (r.stderr_text.size() > options.max_stderr_bytes) {
     r.stderr_text.erase(0, r.stderr_text.size() - options.max_stderr_bytes);
   }

@@ -2,10 +2,10 @@
 // THANOS' ONNX Runtime runner (docs/ORT.md). A long-lived process that loads ONNX graphs into
 // ONNX Runtime (the npm package onnxruntime-node, pinned in package.json) and serves requests
 // read from stdin, one at a time, answering each on stdout. The C++ side is
-// include/thanos/export/ort_runner.h. Nothing here downloads anything.
+// include/thanos/export/runtime_runner.h. Nothing here downloads anything.
 //
 // Framing (both directions): a message is
-//     u32 little-endian H | H bytes of UTF-8 JSON (the header) | P bytes of payload
+//     u32 big-endian H | H bytes of UTF-8 JSON (the header) | P bytes of payload
 // where P is the sum of header.tensors[i].nbytes (0 when there are no tensors). Each tensor
 // descriptor is {"name", "dtype", "shape": [..], "nbytes", optional "role"}; the tensors' raw
 // bytes (little-endian, row-major, no padding) follow the header in the order of the list.
@@ -404,7 +404,7 @@ function writeMessage(header, tensors) {
   header.tensors = list.map((t) => t.desc);
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
-  len.writeUInt32LE(json.length, 0);
+  len.writeUInt32BE(json.length, 0);
   // One write per message, in order (stream writes never interleave).
   process.stdout.write(Buffer.concat([len, json, ...list.map((t) => t.bytes)]));
 }
@@ -474,7 +474,7 @@ function main() {
     while (!stopped) {
       needed = 4;
       if (buffered.length < 4) return;
-      const hlen = buffered.readUInt32LE(0);
+      const hlen = buffered.readUInt32BE(0);
       if (hlen > MAX_HEADER_BYTES) {
         fatal('header of ' + hlen + ' bytes (corrupt stream?)');
         return;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """THANOS' RKNN runner (docs/DEPLOY.md): the ONNX Runtime runner's protocol (tools/ort_runner/runner.js,
-docs/ORT.md) served by Rockchip's Python runtimes, so the C++ client (OrtRunner with
-OrtRunnerOptions::command) drives an NPU exactly as it drives ONNX Runtime: load, run, time,
+docs/ORT.md) served by Rockchip's Python runtimes, so the C++ client (RuntimeRunner with
+RuntimeRunnerOptions::command) drives an NPU exactly as it drives ONNX Runtime: load, run, time,
 time_loop (HAT's protocol timed inside this process), close, quit.
 
 Runtimes (--runtime):
@@ -15,7 +15,7 @@ its runtime is missing, and nothing in THANOS pretends to run an NPU without it.
 
 RKNN runs inputs by position: the names of each graph's inputs and outputs, in order, come from the
 thanos_export.json sidecar in the graph's directory (the spec whose file stem equals the model's).
-Framing (both directions): u32 little-endian H | H bytes of UTF-8 JSON | payload (the tensors' raw
+Framing (both directions): u32 big-endian H | H bytes of UTF-8 JSON | payload (the tensors' raw
 bytes, in the order of header.tensors). The runner starts by sending, unrequested,
 {"id":null,"ok":true,"op":"hello","runtime":..,"interpreter":..,"platform":..}.
 """
@@ -67,7 +67,7 @@ def write_message(header, tensors=()):
     header = dict(header, tensors=descs)
     text = json.dumps(header).encode("utf-8")
     out = sys.stdout.buffer
-    out.write(struct.pack("<I", len(text)) + text + b"".join(payload))
+    out.write(struct.pack(">I", len(text)) + text + b"".join(payload))
     out.flush()
 
 
@@ -315,7 +315,7 @@ def main():
         prefix = read_exact(stdin, 4)
         if prefix is None:
             return
-        (length,) = struct.unpack("<I", prefix)
+        (length,) = struct.unpack(">I", prefix)
         header = json.loads(read_exact(stdin, length).decode("utf-8"))
         payload = read_exact(stdin, sum(int(d.get("nbytes", 0)) for d in header.get("tensors") or [])) or b""
         rid = header.get("id")

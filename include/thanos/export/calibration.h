@@ -8,7 +8,7 @@
 // the sample's .npy paths in the graph's input order, space-separated.
 #include <string>
 
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 
 namespace thanos {
 
@@ -28,6 +28,6 @@ struct CalibrationSet {
 
 // Writes <export_dir>/calibration/ for a static export (its sidecar says so), replacing an older
 // one. Throws std::invalid_argument for a dynamic export, a missing split or no sentence that fits.
-CalibrationSet write_calibration_set(OrtRunner& runner, const std::string& export_dir, const CalibrationOptions& options);
+CalibrationSet write_calibration_set(RuntimeRunner& runner, const std::string& export_dir, const CalibrationOptions& options);
 
 }  // namespace thanos

@@ -9,12 +9,12 @@
 //   rknn      RKNN Lite on the board (tools/rknn/runner.py --runtime lite): the .rknn files that
 //             tools/rknn/convert.py wrote beside the sidecar
 // Neither RKNN runtime exists on this machine; their runners say what to install and exit, and
-// the error reaches the user (OrtRunnerUnavailable).
+// the error reaches the user (RuntimeRunnerUnavailable).
 #include <string>
 #include <vector>
 
 #include "thanos/decode/batch_decoder.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 #include "thanos/export/ort_step_decoder.h"
 
 namespace thanos {
@@ -32,7 +32,7 @@ struct ExportRuntimeOptions {
 // the executable (tools/rknn/, ../tools/rknn/, ../share/thanos/rknn/). Throws naming the places.
 std::string find_rknn_runner();
 
-OrtRunnerOptions runner_options_for(const ExportRuntimeOptions& options);
+RuntimeRunnerOptions runner_options_for(const ExportRuntimeOptions& options);
 
 // A translator of padded source batches over the export in `export_dir` run in `options.runtime`:
 // it owns its runner process and step decoder (both live as long as the returned function).

@@ -5,7 +5,7 @@
 // C++ package reads or writes them (cnpy is not packaged) and the format is this small. Torch-free.
 #include <string>
 
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 
 namespace thanos {
 

@@ -3,7 +3,7 @@
 // who deploys the exported graphs on a CPU would see. Each measurement builds the same random-weight
 // SubTransformer as the libtorch backends (hw/measurement_model.h), exports it (dynamic graphs,
 // the protocol's dtype), starts a fresh ONNX Runtime runner process and has it run HAT's protocol
-// inside itself (OrtRunner::time_loop): the encoder graph, then `tgt_len` decoder-step calls for
+// inside itself (RuntimeRunner::time_loop): the encoder graph, then `tgt_len` decoder-step calls for
 // `beam` rows, warm-ups, repeats and trimming as configured.
 //
 // Where the figures differ from libtorch's by construction: the encoder-decoder keys/values are
@@ -16,7 +16,7 @@
 // runner's request deadline; either makes the candidate infeasible with the reason.
 #include <string>
 
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 #include "thanos/hw/backend.h"
 
 namespace thanos {
@@ -25,7 +25,7 @@ inline constexpr const char* kOrtCpuDevice = "ort-cpu";
 
 struct ExportSidecar;
 
-// HAT's protocol for exported graphs as a runner's timing loop (OrtRunner::time_loop), shared by the
+// HAT's protocol for exported graphs as a runner's timing loop (RuntimeRunner::time_loop), shared by the
 // ONNX Runtime and RKNN backends: the measurement tokens (hw/measurement_model.h) as the source and
 // the beam's dummy prefix, encoder outputs fed to every step, present keys/values fed back as past
 // (empty caches for dynamic exports, TGT_LEN-slot ones for static exports).
@@ -34,15 +34,15 @@ OrtLoopRequest export_protocol_loop(const ExportSidecar& sidecar, const MeasureR
 
 class OrtBackend : public Backend {
  public:
-  explicit OrtBackend(OrtRunnerOptions runner_options = {});
-  // Throws OrtRunnerUnavailable (with the fix) when Node or onnxruntime-node is missing, and
+  explicit OrtBackend(RuntimeRunnerOptions runner_options = {});
+  // Throws RuntimeRunnerUnavailable (with the fix) when Node or onnxruntime-node is missing, and
   // std::invalid_argument for a request ONNX Runtime cannot run (device other than cpu, dtype
   // other than float32/float16).
   Measurement measure(const MeasureRequest& request) override;
   std::string name() const override { return kOrtCpuDevice; }
 
  private:
-  OrtRunnerOptions runner_options_;
+  RuntimeRunnerOptions runner_options_;
 };
 
 }  // namespace thanos

@@ -17,7 +17,7 @@
 
 #include "thanos/decode/beam_search.h"
 #include "thanos/export/export_sidecar.h"
-#include "thanos/export/ort_runner.h"
+#include "thanos/export/runtime_runner.h"
 
 namespace thanos {
 
@@ -40,7 +40,7 @@ class OrtStepDecoder : public StepDecoder {
  public:
   // Reads the sidecar of `export_dir` and loads both graphs into `runner` (which must outlive this
   // object). Throws std::invalid_argument naming the file when the directory is not an export.
-  OrtStepDecoder(OrtRunner& runner, const std::string& export_dir, OrtStepDecoderOptions options = {});
+  OrtStepDecoder(RuntimeRunner& runner, const std::string& export_dir, OrtStepDecoderOptions options = {});
   ~OrtStepDecoder() override;  // closes both sessions (errors ignored: the runner may be gone)
   OrtStepDecoder(const OrtStepDecoder&) = delete;
   OrtStepDecoder& operator=(const OrtStepDecoder&) = delete;
@@ -62,7 +62,7 @@ class OrtStepDecoder : public StepDecoder {
 
   std::vector<OrtTensor> observed(const std::string& graph, std::vector<OrtTensor> feed) const;
 
-  OrtRunner& runner_;
+  RuntimeRunner& runner_;
   OrtStepDecoderOptions options_;
   ExportSidecar sidecar_;
   int encoder_ = 0, decoder_ = 0;

@@ -15,7 +15,7 @@
 // total DMA allocation (the C API path needs Rockchip's rknn_api.h, which is not here).
 //
 // Nothing here runs without Rockchip's packages: a missing toolkit or runtime is an
-// OrtRunnerUnavailable saying what to install. This machine has neither; the tests check that.
+// RuntimeRunnerUnavailable saying what to install. This machine has neither; the tests check that.
 #include <string>
 
 #include "thanos/hw/backend.h"
@@ -37,7 +37,7 @@ class RknnBackend : public Backend {
  public:
   explicit RknnBackend(RknnBackendOptions options = {});
   // Throws std::invalid_argument for a request the NPU path cannot take (device other than rknn,
-  // dtype other than float16), OrtRunnerUnavailable when Rockchip's packages are missing. A
+  // dtype other than float16), RuntimeRunnerUnavailable when Rockchip's packages are missing. A
   // candidate the toolkit cannot convert is infeasible, with the toolkit's message.
   Measurement measure(const MeasureRequest& request) override;
   std::string name() const override { return kRknnDevice; }

@@ -59,15 +59,17 @@ class AgentServer {
   std::string address() const;  // "127.0.0.1:PORT", the bound port (never 0)
   nlohmann::json info() const;   // what {"type":"info"} answers
 
-  // Accepts and serves clients, one thread each, until stop(). Measurements are serialized.
-  void serve();
+  // Accepts and serves clients, one thread each, until stop() or until `*stop_requested` turns
+  // true (a StopSignalScope's flag, common/signal_scope.h: SIGINT/SIGTERM), seen within 0.2 s.
+  // Measurements are serialized.
+  void serve(const std::atomic<bool>* stop_requested = nullptr);
   // Thread-safe, also from a connection thread. Open connections are shut down; a measurement in
   // progress runs to its end first (a backend call cannot be interrupted).
   void stop();
 
  private:
   struct Connection {
-    agent::Fd fd;
+    Fd fd;
     std::string peer;
     std::thread thread;
     std::atomic<bool> done{false};
@@ -81,9 +83,9 @@ class AgentServer {
 
   Backend& backend_;
   AgentOptions options_;
-  agent::Fd listener_;
+  Fd listener_;
   int port_ = 0;
-  agent::Fd wake_read_, wake_write_;  // self-pipe: stop() wakes the accept loop
+  Fd wake_read_, wake_write_;  // self-pipe: stop() wakes the accept loop
   std::atomic<bool> stopping_{false};
   std::mutex connections_mutex_;
   std::list<Connection> connections_;
@@ -133,7 +135,7 @@ class RemoteBackend : public Backend {
   agent::HostPort where_;
   std::string token_;
   RemoteOptions options_;
-  agent::Fd fd_;
+  Fd fd_;
   std::mutex mutex_;  // one request at a time on the connection
 };
 

@@ -1,13 +1,15 @@
 #pragma once
-// The wire of `thanos agent` (docs/AGENT.md): length-prefixed JSON frames over TCP, the HMAC
-// challenge-response that authenticates both ends with a shared token, and the small socket
-// helpers (timeouts everywhere, no SIGPIPE) that the agent server and the remote backend share.
-// Torch-free; the crypto is OpenSSL's libcrypto, hidden in src/hw/agent_protocol.cc.
+// The wire of `thanos agent` (docs/AGENT.md): JSON messages in common/frame_codec.h's frames over
+// TCP, the HMAC challenge-response that authenticates both ends with a shared token, and the
+// socket helpers (timeouts everywhere, no SIGPIPE) that the agent server and the remote backend
+// share. Torch-free; the crypto is OpenSSL's libcrypto, hidden in src/hw/agent_protocol.cc.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+
+#include "thanos/common/fd.h"
 
 namespace thanos::agent {
 
@@ -75,29 +77,6 @@ class WireError : public std::runtime_error {
   Kind kind_;
 };
 
-// An owned file descriptor, closed by the destructor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
-
 struct HostPort {
   std::string host;  // as written, without IPv6 brackets
   int port = 0;
@@ -122,8 +101,8 @@ void prepare_socket(int fd);
 // "ADDR:PORT" of the peer, for logs.
 std::string peer_name(int fd);
 
-// Writes one frame (4-byte big-endian length + UTF-8 JSON) within `timeout_s`. Uses
-// MSG_NOSIGNAL: a peer that went away is a WireError(kClosed), never a SIGPIPE.
+// Writes one frame (common/frame_codec.h: 4-byte big-endian length + UTF-8 JSON) within
+// `timeout_s`. A peer that went away is a WireError(kClosed), never a SIGPIPE.
 void send_frame(int fd, const nlohmann::json& message, double timeout_s);
 // Reads one frame. `first_byte_timeout_s` bounds the wait for the frame to start (an idle peer),
 // `timeout_s` the time for the rest once it started (a peer that stalls mid-frame). A length
@@ -132,7 +111,6 @@ void send_frame(int fd, const nlohmann::json& message, double timeout_s);
 nlohmann::json recv_frame(int fd, double first_byte_timeout_s, double timeout_s);
 // Raw bytes, for tests that speak broken protocol on purpose.
 void send_all(int fd, const std::string& bytes, double timeout_s);
-std::string frame_header(std::uint32_t length);  // the 4-byte big-endian prefix
 
 // Ends a connection after the peer had the chance to read what we sent: half-close (FIN after
 // our last frame), then discard whatever the peer still sends, until it closes or `linger_s`

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "thanos/common/process.h"
 #include "thanos/hw/backend.h"
 #include "thanos/hw/worker_process.h"
 

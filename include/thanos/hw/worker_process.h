@@ -96,7 +96,4 @@ struct CgroupSupport {
 };
 const CgroupSupport& cgroup_memory_support();
 
-// The absolute path of the running executable (/proc/self/exe). Throws std::runtime_error.
-std::string current_executable_path();
-
 }  // namespace thanos

@@ -1,9 +1,11 @@
 #pragma once
-// ONNX Runtime through a Node.js runner (docs/ORT.md). Debian ships no ONNX Runtime headers and
-// they are not written by hand here: the npm package onnxruntime-node (pinned in
-// tools/ort_runner/package.json) brings ONNX Runtime's shared library with its Node binding, and
-// tools/ort_runner/runner.js serves requests over a pipe. OrtRunner starts that process
-// (`node runner.js`), speaks its framed protocol (a JSON header plus raw tensor bytes) and stops it.
+// Deployment runtimes in a runner process (docs/ORT.md): a RuntimeRunner starts the process, speaks
+// its framed protocol (a JSON header plus raw tensor bytes) and stops it. By default the runner is
+// ONNX Runtime's: Debian ships no ONNX Runtime headers and they are not written by hand here, so
+// the npm package onnxruntime-node (pinned in tools/ort_runner/package.json) brings ONNX Runtime's
+// shared library with its Node binding, and tools/ort_runner/runner.js (`node runner.js`) serves
+// requests over a pipe. RuntimeRunnerOptions::command starts another runner speaking the same
+// protocol instead: tools/rknn/runner.py drives RKNN (the RK3588 NPU, or rknn-toolkit2's simulator).
 //
 // For equality tests the C++ side drives every step (load, run); for timing, the runner runs the
 // whole measurement protocol inside itself (time, time_loop) and reports what it measured with
@@ -125,7 +127,7 @@ struct OrtLoopResult {
   std::vector<OrtTensor> last_outputs;  // with return_last_outputs
 };
 
-struct OrtRunnerOptions {
+struct RuntimeRunnerOptions {
   // Another runner speaking the same protocol instead of runner.js, as {program, args...}
   // (program found on PATH): e.g. {"python3", "tools/rknn/runner.py", "--runtime", "lite"} for
   // RKNN on the board (docs/DEPLOY.md). Empty: `node runner.js` as below.
@@ -138,36 +140,36 @@ struct OrtRunnerOptions {
 
 // An error response of the runner (a bad model path, an unknown input, a wrong shape, an ONNX
 // Runtime failure): the runner stays usable.
-class OrtRunnerError : public std::runtime_error {
+class RuntimeRunnerError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 // Node, the runner or its node_modules are missing: the message says how to install them.
-class OrtRunnerUnavailable : public std::runtime_error {
+class RuntimeRunnerUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 // Where runner.js is: `explicit_path`, else $THANOS_ORT_RUNNER, else the source tree this was
 // built from, else next to the running executable (tools/ort_runner/, ../tools/ort_runner/,
-// ../share/thanos/ort_runner/). Throws OrtRunnerUnavailable naming the places it looked.
+// ../share/thanos/ort_runner/). Throws RuntimeRunnerUnavailable naming the places it looked.
 std::string find_ort_runner(const std::string& explicit_path = "");
 
-// Empty when OrtRunner(options) can start; else why not (no node, no runner.js, no
+// Empty when RuntimeRunner(options) can start; else why not (no node, no runner.js, no
 // node_modules/onnxruntime-node), with the command that fixes it. Starts nothing.
-std::string ort_runner_unavailable_reason(const OrtRunnerOptions& options = {});
+std::string runtime_runner_unavailable_reason(const RuntimeRunnerOptions& options = {});
 
 // One runner process. Not thread-safe: one request at a time (calls are serialised by a mutex).
-class OrtRunner {
+class RuntimeRunner {
  public:
-  // Starts the runner and waits for its hello. Throws OrtRunnerUnavailable (see above) or
+  // Starts the runner and waits for its hello. Throws RuntimeRunnerUnavailable (see above) or
   // std::runtime_error when it does not come up, with the end of its stderr.
-  explicit OrtRunner(OrtRunnerOptions options = {});
+  explicit RuntimeRunner(RuntimeRunnerOptions options = {});
   // Asks the runner to quit, closes its stdin, waits briefly, kills it if needed and reaps it.
-  ~OrtRunner();
-  OrtRunner(const OrtRunner&) = delete;
-  OrtRunner& operator=(const OrtRunner&) = delete;
+  ~RuntimeRunner();
+  RuntimeRunner(const RuntimeRunner&) = delete;
+  RuntimeRunner& operator=(const RuntimeRunner&) = delete;
 
   OrtSessionInfo load(const std::string& model_path, const OrtSessionOptions& options = {});
   // All of the graph's outputs in its order, or those named in `outputs`.

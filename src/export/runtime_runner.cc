@@ -1,17 +1,10 @@
-// The client of tools/ort_runner/runner.js (docs/ORT.md): posix_spawn (never a bare fork: Debian's
-// libtorch uses GNU OpenMP, whose thread pool can hang a forked child), a Unix socket pair for
-// the runner's stdin and another for its stdout (send() with MSG_NOSIGNAL: a runner that died
-// gives an error, never a SIGPIPE), its stderr in a temporary file that error messages quote.
-#include "thanos/export/ort_runner.h"
+// The client of a runtime runner (docs/ORT.md): tools/ort_runner/runner.js, or another program
+// speaking its protocol (tools/rknn/runner.py). Started with spawn_child (common/process.h), a Unix
+// socket pair for the runner's stdin and another for its stdout (a runner that died gives an
+// error, never a SIGPIPE), its stderr in a temporary file that error messages quote.
+#include "thanos/export/runtime_runner.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -26,17 +19,17 @@
 #include <sstream>
 #include <thread>
 
-#include "thanos/common/subprocess.h"
+#include "thanos/common/frame_codec.h"
+#include "thanos/common/poll_deadline.h"
+#include "thanos/common/process.h"
+#include "thanos/common/temp_dir.h"
 #include "thanos/hw/latency_protocol.h"
-
-extern char** environ;
 
 namespace thanos {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kMaxHeaderBytes = 64u << 20;
 const char* const kInstallHint =
@@ -44,34 +37,10 @@ const char* const kInstallHint =
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-bool is_executable_file(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// `name` as posix_spawnp would find it ("" when it would not).
-std::string which(const std::string& name) {
-  if (name.find('/') != std::string::npos) return is_executable_file(name) ? name : "";
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-    if (is_executable_file(candidate)) return candidate;
-  }
-  return "";
-}
-
-std::string node_program(const OrtRunnerOptions& o) {
+std::string node_program(const RuntimeRunnerOptions& o) {
   if (!o.node.empty()) return o.node;
   const char* env = std::getenv("THANOS_NODE");
   return env && *env ? env : "node";
-}
-
-std::string executable_dir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : exe.parent_path().string();
 }
 
 std::string last_lines(const std::string& text, std::size_t max_chars) {
@@ -89,31 +58,6 @@ std::string last_lines(const std::string& text, std::size_t max_chars) {
   }
   if (out.size() > max_chars) out = "..." + out.substr(out.size() - max_chars);
   return out;
-}
-
-// Close-on-exec socket pair, both ends numbered 3 or above (so the child's dup2 onto 0/1 always
-// makes a fresh, inheritable descriptor).
-void make_socket_pair(int fds[2]) {
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    throw std::runtime_error("ORT runner: cannot create a socket pair: " + errno_text(errno));
-  }
-  for (int i = 0; i < 2; ++i) {
-    if (fds[i] <= 2) {
-      const int moved = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-      ::close(fds[i]);
-      fds[i] = moved;
-    }
-  }
-  if (fds[0] < 0 || fds[1] < 0) {
-    if (fds[0] >= 0) ::close(fds[0]);
-    if (fds[1] >= 0) ::close(fds[1]);
-    throw std::runtime_error("ORT runner: cannot create a socket pair: " + errno_text(errno));
-  }
-}
-
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
 }
 
 json tensor_descriptor(const OrtTensor& t, const std::string& role) {
@@ -276,18 +220,18 @@ OrtTimingProtocol ort_timing_protocol(const LatencyProtocol& protocol) {
 
 std::string find_ort_runner(const std::string& explicit_path) {
   if (!explicit_path.empty()) {
-    if (!fs::is_regular_file(explicit_path)) throw OrtRunnerUnavailable("ORT runner: no such file: " + explicit_path);
+    if (!fs::is_regular_file(explicit_path)) throw RuntimeRunnerUnavailable("ORT runner: no such file: " + explicit_path);
     return explicit_path;
   }
   if (const char* env = std::getenv("THANOS_ORT_RUNNER"); env && *env) {
-    if (!fs::is_regular_file(env)) throw OrtRunnerUnavailable(std::string("ORT runner: THANOS_ORT_RUNNER=") + env + ": no such file");
+    if (!fs::is_regular_file(env)) throw RuntimeRunnerUnavailable(std::string("ORT runner: THANOS_ORT_RUNNER=") + env + ": no such file");
     return env;
   }
   std::vector<std::string> candidates;
 #ifdef THANOS_ORT_RUNNER_DIR
   candidates.push_back(std::string(THANOS_ORT_RUNNER_DIR) + "/runner.js");
 #endif
-  const std::string exe_dir = executable_dir();
+  const std::string exe_dir = current_executable_dir();
   if (!exe_dir.empty()) {
     candidates.push_back(exe_dir + "/tools/ort_runner/runner.js");
     candidates.push_back(exe_dir + "/../tools/ort_runner/runner.js");
@@ -298,17 +242,17 @@ std::string find_ort_runner(const std::string& explicit_path) {
   }
   std::string looked;
   for (const auto& c : candidates) looked += (looked.empty() ? "" : ", ") + c;
-  throw OrtRunnerUnavailable("ORT runner: runner.js not found (looked at " + looked +
+  throw RuntimeRunnerUnavailable("ORT runner: runner.js not found (looked at " + looked +
                              "); pass its path or set THANOS_ORT_RUNNER");
 }
 
-std::string ort_runner_unavailable_reason(const OrtRunnerOptions& options) {
+std::string runtime_runner_unavailable_reason(const RuntimeRunnerOptions& options) {
   if (!options.command.empty()) {
-    if (which(options.command.front()).empty()) return "runner: `" + options.command.front() + "` not found on PATH";
+    if (find_executable(options.command.front()).empty()) return "runner: `" + options.command.front() + "` not found on PATH";
     return "";  // the runner itself says at its start what it lacks
   }
   const std::string node = node_program(options);
-  if (which(node).empty()) {
+  if (find_executable(node).empty()) {
     return "ORT runner: Node.js (`" + node + "`) not found; install Debian's nodejs and npm (" + kInstallHint + ")";
   }
   std::string runner;
@@ -326,16 +270,12 @@ std::string ort_runner_unavailable_reason(const OrtRunnerOptions& options) {
 
 // ------------------------------------------------------------------------------------ process
 
-struct OrtRunner::Impl {
-  OrtRunnerOptions options;
+struct RuntimeRunner::Impl {
+  RuntimeRunnerOptions options;
   std::string runner;
   std::unique_ptr<TempDir> tmp;
   std::string stderr_path;
-  pid_t pid = -1;
-  bool reaped = false;
-  int status = 0;
-  int to_child = -1;    // the runner's stdin
-  int from_child = -1;  // the runner's stdout
+  Child child;          // in(): the runner's stdin, out(): its stdout (socket pairs)
   bool broken = false;  // the stream is out of sync or the runner is gone: no further request
   std::string broken_why;
   std::int64_t next_id = 1;
@@ -351,28 +291,25 @@ struct OrtRunner::Impl {
 
   // Whether the child has exited (reaps it).
   bool exited() {
-    if (pid < 0 || reaped) return true;
-    const pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) reaped = true;
-    return reaped;
+    try {
+      return child.try_reap();
+    } catch (const std::runtime_error&) {
+      return true;  // not ours to wait for any more: gone
+    }
   }
 
   std::string exit_text() {
     if (!exited()) return "still running";
+    const int status = child.status();
     if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
     return "ended";
   }
 
   void kill_and_reap() {
-    close_fd(to_child);
-    close_fd(from_child);
-    if (pid > 0 && !exited()) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      reaped = true;
-    }
+    child.in().reset();
+    child.out().reset();
+    child.kill_and_reap();
   }
 
   // Marks the runner unusable, kills it and throws a runtime_error saying why.
@@ -388,62 +325,30 @@ struct OrtRunner::Impl {
     throw std::runtime_error(broken_why);
   }
 
-  void send_all(const std::string& data, Clock::time_point deadline) {
-    std::size_t sent = 0;
-    while (sent < data.size()) {
-      const ssize_t k = ::send(to_child, data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (k > 0) {
-        sent += static_cast<std::size_t>(k);
-        continue;
-      }
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) die("timed out writing a request");
-        pollfd p{to_child, POLLOUT, 0};
-        const int pr = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-        if (pr < 0 && errno != EINTR) die("poll failed: " + errno_text(errno));
-        continue;
-      }
-      die("the runner stopped reading requests" + std::string(k < 0 ? ": " + errno_text(errno) : ""));
-    }
+  void send(const std::string& data, Deadline deadline) {
+    const IoResult r = send_all(child.in().get(), data.data(), data.size(), deadline);
+    if (r.status == IoStatus::kTimeout) die("timed out writing a request");
+    if (!r.ok()) die("the runner stopped reading requests: " + errno_text(r.error));
   }
 
-  void recv_exact(char* into, std::size_t n, Clock::time_point deadline, const char* what) {
-    std::size_t got = 0;
-    while (got < n) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) die(std::string("no ") + what + " within the time limit");
-      pollfd p{from_child, POLLIN, 0};
-      const int pr = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-      if (pr < 0) {
-        if (errno == EINTR) continue;
-        die("poll failed: " + errno_text(errno));
-      }
-      if (pr == 0) continue;
-      const ssize_t k = ::recv(from_child, into + got, n - got, 0);
-      if (k > 0) {
-        got += static_cast<std::size_t>(k);
-      } else if (k == 0) {
-        die(std::string("the runner ended before its ") + what);
-      } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
-        die("reading the runner's output failed: " + errno_text(errno));
-      }
-    }
+  void receive_exact(char* into, std::size_t n, Deadline deadline, const char* what) {
+    const IoResult r = recv_exact(child.out().get(), into, n, deadline);
+    if (r.ok()) return;
+    if (r.status == IoStatus::kTimeout) die(std::string("no ") + what + " within the time limit");
+    if (r.status == IoStatus::kClosed && r.error == 0) die(std::string("the runner ended before its ") + what);
+    die("reading the runner's output failed: " + errno_text(r.error));
   }
 
-  // One framed message: the header and the tensors it describes.
-  std::pair<json, std::vector<OrtTensor>> receive(Clock::time_point deadline, const char* what) {
-    unsigned char len_bytes[4];
-    recv_exact(reinterpret_cast<char*>(len_bytes), 4, deadline, what);
-    const std::uint32_t hlen = std::uint32_t(len_bytes[0]) | std::uint32_t(len_bytes[1]) << 8 |
-                               std::uint32_t(len_bytes[2]) << 16 | std::uint32_t(len_bytes[3]) << 24;
-    if (hlen > kMaxHeaderBytes) die("corrupt response (a header of " + std::to_string(hlen) + " bytes)");
-    std::string text(hlen, '\0');
-    recv_exact(text.data(), hlen, deadline, what);
+  // One message: a frame holding the JSON header, then the tensors the header describes.
+  std::pair<json, std::vector<OrtTensor>> receive(Deadline deadline, const char* what) {
+    FrameRead f = recv_frame(child.out().get(), kMaxHeaderBytes, deadline);
+    if (f.too_large) die("corrupt response (a header of " + std::to_string(f.length) + " bytes)");
+    if (f.io.status == IoStatus::kTimeout) die(std::string("no ") + what + " within the time limit");
+    if (f.io.status == IoStatus::kClosed && f.io.error == 0) die(std::string("the runner ended before its ") + what);
+    if (!f.io.ok()) die("reading the runner's output failed: " + errno_text(f.io.error));
     json header;
     try {
-      header = json::parse(text);
+      header = json::parse(f.payload);
     } catch (const std::exception& e) {
       die(std::string("corrupt response header: ") + e.what());
     }
@@ -461,7 +366,7 @@ struct OrtRunner::Impl {
       die(std::string("corrupt tensor descriptor in a response: ") + e.what());
     }
     for (auto& t : tensors) {
-      if (!t.bytes.empty()) recv_exact(reinterpret_cast<char*>(t.bytes.data()), t.bytes.size(), deadline, what);
+      if (!t.bytes.empty()) receive_exact(reinterpret_cast<char*>(t.bytes.data()), t.bytes.size(), deadline, what);
       try {
         t.check();
       } catch (const std::exception& e) {
@@ -472,24 +377,19 @@ struct OrtRunner::Impl {
   }
 
   // Sends a request (its "tensors" descriptors matching `payload`, in order) and returns the
-  // response; an error response becomes OrtRunnerError.
+  // response; an error response becomes RuntimeRunnerError.
   std::pair<json, std::vector<OrtTensor>> request(json header, const std::vector<const OrtTensor*>& payload) {
     if (broken) throw std::runtime_error(broken_why.empty() ? "ORT runner: not running" : broken_why);
     const std::int64_t id = next_id++;
     header["id"] = id;
     const std::string op = header.value("op", "");
-    const std::string text = header.dump();
-    std::string frame;
-    std::size_t total = 4 + text.size();
+    std::string message = encode_frame(header.dump());
+    std::size_t total = message.size();
     for (const auto* t : payload) total += t->bytes.size();
-    frame.reserve(total);
-    const auto n = static_cast<std::uint32_t>(text.size());
-    for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    frame += text;
-    for (const auto* t : payload) frame.append(reinterpret_cast<const char*>(t->bytes.data()), t->bytes.size());
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(options.request_timeout_s));
-    send_all(frame, deadline);
+    message.reserve(total);
+    for (const auto* t : payload) message.append(reinterpret_cast<const char*>(t->bytes.data()), t->bytes.size());
+    const Deadline deadline = deadline_after(options.request_timeout_s);
+    send(message, deadline);
     auto response = receive(deadline, ("response to " + op).c_str());
     const json& h = response.first;
     if (!h.contains("id") || !h["id"].is_number_integer() || h["id"].get<std::int64_t>() != id) {
@@ -498,60 +398,39 @@ struct OrtRunner::Impl {
     }
     if (!h.value("ok", false)) {
       const std::string error = h.contains("error") && h["error"].is_string() ? h["error"].get<std::string>() : h.dump();
-      throw OrtRunnerError("ONNX Runtime runner: " + error);
+      throw RuntimeRunnerError("ONNX Runtime runner: " + error);
     }
     return response;
   }
 
   void start() {
-    if (const std::string why = ort_runner_unavailable_reason(options); !why.empty()) throw OrtRunnerUnavailable(why);
+    if (const std::string why = runtime_runner_unavailable_reason(options); !why.empty()) throw RuntimeRunnerUnavailable(why);
     const bool custom = !options.command.empty();
     runner = custom ? options.command.size() > 1 ? options.command[1] : options.command[0] : find_ort_runner(options.runner_path);
-    const std::string node = which(custom ? options.command.front() : node_program(options));
+    const std::string node = find_executable(custom ? options.command.front() : node_program(options));
     tmp = std::make_unique<TempDir>("ort");
     stderr_path = tmp->path() + "/runner.stderr";
 
-    int in_pair[2], out_pair[2];
-    make_socket_pair(in_pair);
-    try {
-      make_socket_pair(out_pair);
-    } catch (...) {
-      ::close(in_pair[0]);
-      ::close(in_pair[1]);
-      throw;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_pair[1], 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pair[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const ChildSpawnAttributes attr;
     std::vector<std::string> argv = {node, runner};
     if (custom) argv.assign(options.command.begin(), options.command.end());
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid, node.c_str(), &actions, attr.get(), args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in_pair[1]);
-    ::close(out_pair[1]);
-    to_child = in_pair[0];
-    from_child = out_pair[0];
-    if (rc != 0) {
-      pid = -1;
-      close_fd(to_child);
-      close_fd(from_child);
-      throw OrtRunnerUnavailable("ORT runner: cannot start " + node + ": " + errno_text(rc));
+    SpawnOptions streams;
+    streams.in = ChildStream::socket();
+    streams.out = ChildStream::socket();
+    streams.err = ChildStream::file(stderr_path);
+    try {
+      child = spawn_child(argv, streams);
+    } catch (const SpawnError& e) {
+      throw RuntimeRunnerUnavailable("ORT runner: cannot start " + node + ": " + errno_text(e.error()));
     }
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(options.start_timeout_s));
     json hello;
     try {
-      hello = receive(deadline, "hello").first;
+      hello = receive(deadline_after(options.start_timeout_s), "hello").first;
     } catch (const std::runtime_error& e) {
       // Exit status 3: the runner started but its runtime is missing (onnxruntime-node, RKNN Lite);
       // its message says what to install.
-      if (reaped && WIFEXITED(status) && WEXITSTATUS(status) == 3) throw OrtRunnerUnavailable(e.what());
+      if (child.reaped() && WIFEXITED(child.status()) && WEXITSTATUS(child.status()) == 3) {
+        throw RuntimeRunnerUnavailable(e.what());
+      }
       throw;
     }
     if (!hello.value("ok", false) || hello.value("op", "") != "hello") die("unexpected first message " + hello.dump());
@@ -560,28 +439,24 @@ struct OrtRunner::Impl {
   }
 
   void stop() {
-    if (pid < 0 || reaped) {
-      close_fd(to_child);
-      close_fd(from_child);
+    if (child.pid() < 0 || child.reaped()) {
+      child.in().reset();
+      child.out().reset();
       return;
     }
-    if (!broken && to_child >= 0) {
+    if (!broken && child.in().valid()) {
       // quit without waiting for its acknowledgement; end of stdin also stops the runner.
-      const std::string text = json{{"op", "quit"}, {"id", next_id++}}.dump();
-      std::string frame;
-      const auto n = static_cast<std::uint32_t>(text.size());
-      for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-      frame += text;
-      (void)::send(to_child, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      const std::string message = encode_frame(json{{"op", "quit"}, {"id", next_id++}}.dump());
+      (void)send_all(child.in().get(), message.data(), message.size(), deadline_after(0));
     }
-    close_fd(to_child);
-    close_fd(from_child);
+    child.in().reset();
+    child.out().reset();
     for (int i = 0; i < 300 && !exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     kill_and_reap();
   }
 };
 
-OrtRunner::OrtRunner(OrtRunnerOptions options) : impl_(std::make_unique<Impl>()) {
+RuntimeRunner::RuntimeRunner(RuntimeRunnerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   if (!(impl_->options.start_timeout_s > 0) || !(impl_->options.request_timeout_s > 0)) {
     throw std::invalid_argument("ORT runner: start_timeout_s and request_timeout_s must be > 0");
@@ -594,20 +469,20 @@ OrtRunner::OrtRunner(OrtRunnerOptions options) : impl_(std::make_unique<Impl>())
   }
 }
 
-OrtRunner::~OrtRunner() {
+RuntimeRunner::~RuntimeRunner() {
   try {
     impl_->stop();
   } catch (...) {
   }
 }
 
-pid_t OrtRunner::pid() const { return impl_->pid; }
-bool OrtRunner::running() const { return !impl_->broken && !impl_->exited(); }
-const std::string& OrtRunner::runner_path() const { return impl_->runner; }
-std::string OrtRunner::onnxruntime_version() const { return impl_->ort_version; }
-std::string OrtRunner::node_version() const { return impl_->node_version; }
+pid_t RuntimeRunner::pid() const { return impl_->child.pid(); }
+bool RuntimeRunner::running() const { return !impl_->broken && !impl_->exited(); }
+const std::string& RuntimeRunner::runner_path() const { return impl_->runner; }
+std::string RuntimeRunner::onnxruntime_version() const { return impl_->ort_version; }
+std::string RuntimeRunner::node_version() const { return impl_->node_version; }
 
-OrtSessionInfo OrtRunner::load(const std::string& model_path, const OrtSessionOptions& o) {
+OrtSessionInfo RuntimeRunner::load(const std::string& model_path, const OrtSessionOptions& o) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   std::error_code ec;
   const std::string path = fs::absolute(model_path, ec).string();
@@ -627,7 +502,7 @@ OrtSessionInfo OrtRunner::load(const std::string& model_path, const OrtSessionOp
   return info;
 }
 
-std::vector<OrtTensor> OrtRunner::run(int session, const std::vector<OrtTensor>& inputs,
+std::vector<OrtTensor> RuntimeRunner::run(int session, const std::vector<OrtTensor>& inputs,
                                       const std::vector<std::string>& outputs) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   json req = {{"op", "run"}, {"session", session}, {"tensors", json::array()}};
@@ -640,7 +515,7 @@ std::vector<OrtTensor> OrtRunner::run(int session, const std::vector<OrtTensor>&
   return impl_->request(req, payload).second;
 }
 
-OrtTimings OrtRunner::time(int session, const std::vector<OrtTensor>& inputs, const OrtTimingProtocol& protocol) {
+OrtTimings RuntimeRunner::time(int session, const std::vector<OrtTensor>& inputs, const OrtTimingProtocol& protocol) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   json req = protocol_json(protocol);
   req["op"] = "time";
@@ -655,7 +530,7 @@ OrtTimings OrtRunner::time(int session, const std::vector<OrtTensor>& inputs, co
   return timings_from(r.at("timings_ms"), r);
 }
 
-OrtLoopResult OrtRunner::time_loop(const OrtLoopRequest& q) {
+OrtLoopResult RuntimeRunner::time_loop(const OrtLoopRequest& q) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   json req = protocol_json(q.protocol);
   req["op"] = "time_loop";
@@ -685,7 +560,7 @@ OrtLoopResult OrtRunner::time_loop(const OrtLoopRequest& q) {
   return out;
 }
 
-void OrtRunner::close(int session) {
+void RuntimeRunner::close(int session) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->request({{"op", "close"}, {"session", session}}, {});
 }
