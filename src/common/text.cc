@@ -84,4 +84,21 @@ std::vector<std::string> split_lines(const std::string& text, bool strip_cr) {
   return lines;
 }
 
+std::string last_lines_joined(const std::string& text, std::size_t max_chars) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (!line.empty()) lines.push_back(line);
+  }
+  std::string out;
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    if (!out.empty() && out.size() + it->size() > max_chars) break;
+    out = out.empty() ? *it : *it + " | " + out;
+  }
+  if (out.size() > max_chars) out = "..." + out.substr(out.size() - max_chars);
+  return out;
+}
+
 }  // namespace thanos

@@ -43,22 +43,6 @@ std::string node_program(const RuntimeRunnerOptions& o) {
   return env && *env ? env : "node";
 }
 
-std::string last_lines(const std::string& text, std::size_t max_chars) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto b = line.find_first_not_of(" \t\r");
-    if (b != std::string::npos) lines.push_back(line.substr(b));
-  }
-  std::string out;
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    if (!out.empty() && out.size() + it->size() > max_chars) break;
-    out = out.empty() ? *it : *it + " | " + out;
-  }
-  if (out.size() > max_chars) out = "..." + out.substr(out.size() - max_chars);
-  return out;
-}
 
 json tensor_descriptor(const OrtTensor& t, const std::string& role) {
   t.check();
@@ -286,7 +270,7 @@ struct RuntimeRunner::Impl {
     std::ifstream in(stderr_path, std::ios::binary);
     std::ostringstream s;
     s << in.rdbuf();
-    return last_lines(s.str(), 600);
+    return last_lines_joined(s.str(), 600);
   }
 
   // Whether the child has exited (reaps it).

@@ -352,23 +352,6 @@ bool read_some(const Fd& fd, std::string* into, std::size_t max_bytes, bool keep
   }
 }
 
-// The last non-empty lines of `text`, joined with " | ", about `max_chars` at most.
-std::string tail_lines(const std::string& text, std::size_t max_chars) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (!line.empty()) lines.push_back(line);
-  }
-  std::string out;
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    if (!out.empty() && out.size() + it->size() > max_chars) break;
-    out = out.empty() ? *it : *it + " | " + out;
-  }
-  if (out.size() > max_chars) out = "..." + out.substr(out.size() - max_chars);
-  return out;
-}
 
 CapMode cap_mode_from_env() {
   const char* v = std::getenv("THANOS_MEMORY_CAP");
@@ -416,7 +399,7 @@ const CgroupSupport& cgroup_memory_support() {
 }
 
 std::string WorkerResult::failure_reason() const {
-  const std::string tail = tail_lines(stderr_text, 400);
+  const std::string tail = last_lines_joined(stderr_text, 400);
   switch (ending) {
     case Ending::kExited:
       if (exit_code == 0) return "";

@@ -15,6 +15,10 @@ std::string hex64(std::uint64_t value);
 // Atomically replace `path` with `contents`: write `path.tmp.<pid>`, flush, rename.
 void write_file_atomically(const std::string& path, const std::string& contents);
 std::string read_text_file(const std::string& path);
+
+// The last non-empty lines of `text` (a child's stderr), trimmed and joined with " | ", about
+// `max_chars` at most (cut at the front, marked "..."): what an error message quotes of it.
+std::string last_lines_joined(const std::string& text, std::size_t max_chars);
 // Lines of `text` split on "\n": a final newline ends the last line rather than starting an empty
 // one. With `strip_cr`, a "\r" ending a line is dropped (files written on Windows); scoring keeps it
 // (sacreBLEU splits on "\n" only).
