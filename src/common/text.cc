@@ -89,8 +89,9 @@ std::string last_lines_joined(const std::string& text, std::size_t max_chars) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    line = trim(line);
-    if (!line.empty()) lines.push_back(line);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    lines.push_back(line.substr(first, line.find_last_not_of(" \t\r") - first + 1));
   }
   std::string out;
   for (auto it = lines.rbegin(); it != lines.rend(); ++it) {

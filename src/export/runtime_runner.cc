@@ -22,6 +22,7 @@
 #include "thanos/common/frame_codec.h"
 #include "thanos/common/poll_deadline.h"
 #include "thanos/common/process.h"
+#include "thanos/common/text.h"
 #include "thanos/common/temp_dir.h"
 #include "thanos/hw/latency_protocol.h"
 

@@ -27,6 +27,7 @@
 #include "thanos/common/fd.h"
 #include "thanos/common/poll_deadline.h"
 #include "thanos/common/process.h"
+#include "thanos/common/text.h"
 #include "thanos/hw/measurement.h"
 
 namespace thanos {
