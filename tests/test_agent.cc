@@ -425,6 +425,25 @@ TEST_F(AgentTest, OversizedLengthPrefixIsRefusedWithoutReadingThePayload) {
   expect_good_client_served();
 }
 
+// 140 KB of nested brackets, under the frame limit: once a crash of the agent before any token
+// was checked (its error path dumped the message, recursing once per level); after login too.
+TEST_F(AgentTest, DeeplyNestedMessagesAreRefusedAsMalformed) {
+  start();
+  const std::string deep = std::string(70000, '[') + std::string(70000, ']');
+  for (bool authenticated : {false, true}) {
+    SCOPED_TRACE(authenticated ? "after login" : "before login");
+    RawClient raw(port());
+    if (authenticated) {
+      ASSERT_EQ(raw.authenticate()["type"], "welcome");
+    }
+    raw.send_raw(frame_prefix(static_cast<std::uint32_t>(deep.size())) + deep);
+    const json reply = raw.recv();
+    EXPECT_EQ(reply["type"], "error");
+    EXPECT_EQ(reply["code"], agent::error_code::kBadMessage);
+  }
+  expect_good_client_served();
+}
+
 TEST_F(AgentTest, ClientDisconnectingMidMessageDoesNotHurt) {
   start();
   {

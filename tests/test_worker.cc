@@ -238,6 +238,9 @@ TEST(WorkerCommand, BadRequestsExitTwoNamingTheProblem) {
   const WorkerResult garbage = run_worker({THANOS_BINARY, "measure-worker"}, "this is not json");
   EXPECT_EQ(garbage.exit_code, 2) << garbage.stderr_text;
   EXPECT_TRUE(contains(garbage.stderr_text, "not JSON")) << garbage.stderr_text;
+  const WorkerResult deep = run_worker({THANOS_BINARY, "measure-worker"}, std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_EQ(deep.exit_code, 2) << deep.stderr_text;
+  EXPECT_TRUE(contains(deep.stderr_text, "stdin: nested deeper than 64 levels")) << deep.stderr_text;
 
   nlohmann::json j = request_to_json(tiny_request());
   j["run"].erase("device");

@@ -10,6 +10,7 @@
 
 #include "command.h"
 #include "thanos/hw/in_process_backend.h"
+#include "thanos/common/json_input.h"
 #include "thanos/hw/measurement_json.h"
 
 namespace thanos::cli {
@@ -27,13 +28,7 @@ int run_measure_worker() {
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
       throw std::invalid_argument("stdin: empty; expected one MeasureRequest JSON object");
     }
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw std::invalid_argument(std::string("stdin: not JSON: ") + e.what());
-    }
-    request = request_from_json(j, "stdin");
+    request = request_from_json(parse_json_input(text, "stdin"), "stdin");
   } catch (const std::invalid_argument& e) {
     std::cerr << "thanos measure-worker: bad request: " << e.what() << "\n";
     return kBadRequest;

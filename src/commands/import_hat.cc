@@ -9,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/process.h"
 #include "thanos/common/temp_dir.h"
 #include "thanos/common/text.h"
@@ -49,12 +50,7 @@ struct ParsedHeader {
 };
 
 ParsedHeader parse_header(const TensorArchiveFile& f) {
-  json h;
-  try {
-    h = json::parse(f.header);
-  } catch (const json::parse_error& e) {
-    throw std::invalid_argument(f.path + ": tensor archive header is not valid JSON (" + e.what() + ")");
-  }
+  const json h = parse_json_input(f.header, f.path + ": tensor archive header");
   const std::string where = f.path + ": header";
   if (!h.is_object()) throw std::invalid_argument(where + ": expected a JSON object");
   const std::string magic = require_string(h, "magic", where);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/frame_codec.h"
 #include "thanos/common/poll_deadline.h"
 
@@ -320,9 +321,15 @@ json recv_frame(int fd, double first_byte_timeout_s, double timeout_s) {
                                                     " bytes exceeds the limit of " + std::to_string(kMaxFrameBytes) +
                                                     " bytes");
   }
-  // No exceptions from the parser: invalid JSON or invalid UTF-8 both come back discarded.
-  json message = json::parse(f.payload, nullptr, false);
-  if (message.is_discarded()) throw WireError(WireError::Kind::kMalformed, "the message is not valid UTF-8 JSON");
+  // Invalid JSON, invalid UTF-8 and nesting beyond the limit (a peer's `[[[...` must not reach a
+  // recursive dump or comparison) are all malformed.
+  json message;
+  try {
+    message = parse_json_input(f.payload, "message");
+  } catch (const std::invalid_argument&) {
+    throw WireError(WireError::Kind::kMalformed, std::string("the message is not valid UTF-8 JSON of at most ") +
+                                                     std::to_string(kMaxJsonDepth) + " levels");
+  }
   if (!message.is_object()) throw WireError(WireError::Kind::kMalformed, "the message is not a JSON object");
   return message;
 }

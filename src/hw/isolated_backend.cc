@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "thanos/common/json_input.h"
 #include "thanos/hw/host_info.h"
 #include "thanos/hw/measurement_json.h"
 
@@ -72,7 +73,7 @@ Measurement IsolatedBackend::measure(const MeasureRequest& request) {
     }
     const std::string line = last_line(r.stdout_text);
     try {
-      m = measurement_from_json(nlohmann::json::parse(line), source);
+      m = measurement_from_json(parse_json_input(line, "stdout"), source);
     } catch (const std::exception& e) {
       throw std::runtime_error("isolated backend: protocol violation: " + source +
                                " exited 0 without a Measurement JSON line on stdout (" + e.what() + "); it wrote: \"" +
