@@ -284,6 +284,9 @@ TEST(AgentTokenFile, ReadsStripsAndRefuses) {
   const std::string missing = dir.path() + "/missing";
   EXPECT_NE(testing::invalid_argument_message([&] { read_token_file(missing); }).find("token file " + missing),
             std::string::npos);
+  // An endless file is read no further than 64 KiB.
+  EXPECT_NE(testing::invalid_argument_message([&] { read_token_file("/dev/zero"); }).find("token file /dev/zero: longer than 64 KiB"),
+            std::string::npos);
 }
 
 // ------------------------------------------------------------------ end to end, in process

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "test_util.h"
@@ -255,6 +256,22 @@ TEST(WorkerCommand, BadRequestsExitTwoNamingTheProblem) {
 }
 
 // ------------------------------------------------------------------------- isolated backend
+
+// A request may come from a peer: numbers that do not fit, or that no board means, are refused
+// before anything runs.
+TEST(MeasureRequestJson, OutOfRangeNumbersAreRefusedNotNarrowed) {
+  const nlohmann::json good = request_to_json(tiny_request());
+  for (const auto& [field, value, expected] : std::vector<std::tuple<std::string, nlohmann::json, std::string>>{
+           {"threads", 1000000, "threads and interop_threads must be 1 to 1024"},
+           {"threads", 4294967297ull, "run.threads: expected an integer of at most 32 bits, got 4294967297"},
+           {"interop_threads", -4294967295ll, "run.interop_threads: expected an integer of at most 32 bits"},
+           {"timeout_s", 1e300, "timeout_s (0 to 86400) out of range"}}) {
+    SCOPED_TRACE(field + " = " + value.dump());
+    nlohmann::json j = good;
+    j["run"][field] = value;
+    EXPECT_NE(testing::invalid_argument_message([&] { request_from_json(j, "request"); }).find(expected), std::string::npos);
+  }
+}
 
 TEST(IsolatedBackend, MeasuresATinySubTransformer) {
   const MeasureRequest request = tiny_request();

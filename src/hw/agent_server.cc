@@ -54,9 +54,14 @@ std::string read_token_file(const std::string& path, std::vector<std::string>* w
                                 "); create one with e.g. `head -c 32 /dev/urandom | base64 > " + path +
                                 " && chmod 600 " + path + "`");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  // At most 64 KiB (a token is a few dozen bytes): `--token-file /dev/zero` must not read forever.
+  constexpr std::size_t kMaxTokenBytes = 64 * 1024;
+  std::string token(kMaxTokenBytes + 1, '\0');
+  in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  if (token.size() > kMaxTokenBytes) {
+    throw std::invalid_argument("token file " + path + ": longer than 64 KiB; expected a short shared token (e.g. 32 random bytes in base64)");
+  }
   // Editors and `echo` add a newline; the token is what a person sees, not the line ending.
   const auto end = token.find_last_not_of(" \t\r\n\v\f");
   token.erase(end == std::string::npos ? 0 : end + 1);

@@ -1,6 +1,8 @@
 #include "thanos/hw/measurement_json.h"
 
 #include <cmath>
+#include <climits>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 
@@ -19,7 +21,11 @@ const json& field(const json& j, const std::string& key, const std::string& path
 
 int get_int(const json& j, const std::string& key, const std::string& path) {
   const auto& v = field(j, key, path);
-  if (!v.is_number_integer()) throw std::invalid_argument(path + "." + key + ": expected an integer, got " + v.dump());
+  // Checked before narrowing: 2^32 + 1 must not become 1.
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT32_MAX)) ||
+      (!v.is_number_unsigned() && (v.get<std::int64_t>() < INT32_MIN || v.get<std::int64_t>() > INT32_MAX))) {
+    throw std::invalid_argument(path + "." + key + ": expected an integer of at most 32 bits, got " + v.dump());
+  }
   return v.get<int>();
 }
 
@@ -120,11 +126,12 @@ MeasureRequest request_from_json(const json& j, const std::string& source) {
   r.run.interop_threads = get_int(run, "interop_threads", path);
   r.run.memory_cap_mib = get_number(run, "memory_cap_mib", path);
   r.run.timeout_s = get_number(run, "timeout_s", path);
-  if (r.run.threads < 1 || r.run.interop_threads < 1) {
-    throw std::invalid_argument(path + ": threads and interop_threads must be >= 1");
+  // A request may come from a peer: a million threads or an endless timeout is not a setting.
+  if (r.run.threads < 1 || r.run.interop_threads < 1 || r.run.threads > kMaxRequestThreads || r.run.interop_threads > kMaxRequestThreads) {
+    throw std::invalid_argument(path + ": threads and interop_threads must be 1 to " + std::to_string(kMaxRequestThreads));
   }
-  if (!(r.run.memory_cap_mib >= 0) || !(r.run.timeout_s >= 0)) {
-    throw std::invalid_argument(path + ": memory_cap_mib and timeout_s must be >= 0 (0 = none)");
+  if (!(r.run.memory_cap_mib >= 0 && r.run.memory_cap_mib <= 1 << 24) || !(r.run.timeout_s >= 0 && r.run.timeout_s <= 86400)) {
+    throw std::invalid_argument(path + ": memory_cap_mib (0 to 16777216) and timeout_s (0 to 86400) out of range (0 = none)");
   }
   return r;
 }

@@ -8,6 +8,9 @@
 
 namespace thanos {
 
+// The most threads a measurement request may ask for (a request may come from a peer).
+inline constexpr int kMaxRequestThreads = 1024;
+
 nlohmann::json protocol_to_json(const LatencyProtocol& protocol);
 nlohmann::json hyper_to_json(const ModelHyperParams& hyper);
 nlohmann::json request_to_json(const MeasureRequest& request);
