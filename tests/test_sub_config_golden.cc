@@ -91,6 +91,8 @@ TEST(SubConfigGolden, CanonicalTextAndHash) {
   const SubConfig low = hat_iwslt14deen_space1().smallest();
   EXPECT_EQ(low.canonical(), "subconfig.v1;ee=512;de=512;enc=(512,2,512)(512,2,512)(512,2,512)(512,2,512)(512,2,512)(512,2,512);dec=(512,2,512,2,512,1)");
   EXPECT_EQ(low.hash_hex(), "a005b30a2a048053");
+  EXPECT_EQ(a.summary(), "encoder 640d x3 (ffn 1024..3072, heads 4..8, qkv 256..512) | decoder 512d x2 (ffn 2048..3072, heads 4..8, qkv 256..512, ende heads 4..8, ende qkv 512, attends 1..2 enc layers)");
+  EXPECT_EQ(elastic_low.summary(), "encoder 512d x1 (ffn 1024, heads 4, qkv 192) | decoder 512d x1 (ffn 1024, heads 8, qkv 128, ende heads 4, ende qkv 192, attends 1 enc layers)");
   EXPECT_EQ(hat_wmt14ende_space0().super_shape().hash_hex(), "2497f287608db2d1");
 }
 
