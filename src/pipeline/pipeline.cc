@@ -583,7 +583,7 @@ json search_target(const Plan& p, const TargetPlan& t, const Log& log, const std
     ResolvedBudgets claim = b;
     claim.latency_ms = b.latency_ms * (1 - p.config.claim_headroom);
     o.budgets.latency_ms = claim.latency_ms;
-    o.budgets.memory_mb = b.memory_mib;
+    o.budgets.memory_mib = b.memory_mib;
     o.latency_predictor_path = predictor_path(p, t, "latency");
     o.memory_predictor_path = predictor_path(p, t, "memory");
     o.protocol = t.protocol;

@@ -221,8 +221,8 @@ void HpoEvolution::start_trial() {
     std::ostringstream note;
     note.precision(4);
     note << "its smallest member misses the budgets: latency " << cheapest.latency_excess_ms << " ms, memory "
-         << cheapest.memory_excess_mb << " MiB over (<= 0 fits)";
-    study_.prune(number, note.str(), cheapest.latency_excess_ms, cheapest.memory_excess_mb);
+         << cheapest.memory_excess_mib << " MiB over (<= 0 fits)";
+    study_.prune(number, note.str(), cheapest.latency_excess_ms, cheapest.memory_excess_mib);
     ++unproductive_;
     return;
   }
