@@ -97,12 +97,12 @@ int main(int argc, char** argv) {
   std::string checkpoint, data_dir, latency_predictor, json_out, strategies_arg = "random,evo,hpo-evo,nsga2", work_dir;
   int evaluations = 300, seeds = 5, threads = 2, max_tokens = 4096, top_k = 3, fidelity_configs = 8, fidelity_updates = 150;
   std::size_t subset = 200;
-  double memory_mb = 0, latency_ms = 0, target_loss = 0, fidelity_lr = 1e-3;
+  double memory_mib = 0, latency_ms = 0, target_loss = 0, fidelity_lr = 1e-3;
   app.add_option("--checkpoint", checkpoint, "Trained SuperTransformer (thanos train; its space is embedded)")->required();
   app.add_option("--data", data_dir, "Prepared data (thanos prepare) it was trained on")->required();
   app.add_option("--latency-predictor", latency_predictor, "Fixed latency predictor (thanos fit-predictor); optional");
   app.add_option("--latency-ms", latency_ms, "Latency budget (needs --latency-predictor; 0 = none)");
-  app.add_option("--memory-mb", memory_mb, "Memory budget, analytic model (0 = midway between the smallest and largest member)");
+  app.add_option("--memory-mb", memory_mib, "Memory budget, analytic model (0 = midway between the smallest and largest member)");
   app.add_option("--evaluations", evaluations, "Fitness evaluations per run (equal for every strategy)")->capture_default_str();
   app.add_option("--seeds", seeds, "Seeds per strategy")->capture_default_str();
   app.add_option("--strategies", strategies_arg, "Comma-separated strategies (\"\" = fidelity only)")->capture_default_str();
@@ -133,10 +133,10 @@ int main(int argc, char** argv) {
   if (!latency_predictor.empty()) latency = load_predictor(latency_predictor);
   InferenceShape shape;
   shape.vocab_size = vocab;
-  const CostModel costs = predicted_costs(space, latency ? &*latency : nullptr, nullptr, shape);
+  const CostEstimator costs = predicted_costs(space, latency ? &*latency : nullptr, nullptr, shape);
   const CostEstimate floor = costs(space.smallest()), ceiling = costs(space.largest());
   Budgets budgets;
-  budgets.memory_mb = memory_mb > 0 ? memory_mb : 0.5 * (floor.memory_mb + ceiling.memory_mb);
+  budgets.memory_mib = memory_mib > 0 ? memory_mib : 0.5 * (floor.memory_mib + ceiling.memory_mib);
   if (latency_ms > 0) {
     if (!latency) throw std::invalid_argument("--latency-ms needs --latency-predictor");
     budgets.latency_ms = latency_ms;
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
   auto objectives = [&](double loss, const ConstraintCheck& check) {
     ObjectiveVector p = {loss};
     if (latency) p.push_back(check.estimate.latency_ms);
-    p.push_back(check.estimate.memory_mb);
+    p.push_back(check.estimate.memory_mib);
     return p;
   };
 
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   }
   if (!strategies.empty()) {
     std::printf("search strategies: %s, %zu valid pairs per evaluation, memory budget %.2f MiB%s, %d evaluations x %d seeds\n",
-                checkpoint.c_str(), evaluator.pairs(), budgets.memory_mb,
+                checkpoint.c_str(), evaluator.pairs(), budgets.memory_mib,
                 latency ? (", latency budget " + std::to_string(budgets.latency_ms) + " ms").c_str() : "", evaluations, seeds);
     std::fflush(stdout);
   }
@@ -253,8 +253,8 @@ int main(int argc, char** argv) {
       bounds.reference.push_back(std::isfinite(budgets.latency_ms) ? budgets.latency_ms : ceiling.latency_ms);
     }
     bounds.names.push_back("memory_mb");
-    bounds.lower.push_back(floor.memory_mb);
-    bounds.reference.push_back(budgets.memory_mb);
+    bounds.lower.push_back(floor.memory_mib);
+    bounds.reference.push_back(budgets.memory_mib);
     const bool with_hv = multi_objective_available() && worst_random > best_any;
 
     // Target loss for "evaluations to reach": by default what random reaches on average.
@@ -271,7 +271,7 @@ int main(int argc, char** argv) {
     out["evaluations_per_run"] = evaluations;
     out["seeds"] = seeds;
     out["valid_pairs"] = evaluator.pairs();
-    out["budgets"] = {{"memory_mb", budgets.memory_mb}, {"latency_ms", latency ? nlohmann::ordered_json(budgets.latency_ms) : nlohmann::ordered_json(nullptr)}};
+    out["budgets"] = {{"memory_mb", budgets.memory_mib}, {"latency_ms", latency ? nlohmann::ordered_json(budgets.latency_ms) : nlohmann::ordered_json(nullptr)}};
     out["target_loss"] = target_loss;
     out["seconds_per_evaluation"] = eval_cost;
     out["hypervolume_bounds"] = {{"objectives", bounds.names}, {"lower", bounds.lower}, {"reference", bounds.reference}};

@@ -15,12 +15,12 @@
 
 namespace thanos::testing {
 
-inline CostModel analytic_memory(const SearchSpace& space) {
+inline CostEstimator analytic_memory(const SearchSpace& space) {
   return [space](const SubConfig& c) {
     CostEstimate e;
     InferenceShape shape;
     shape.vocab_size = 1000;
-    e.memory_mb = estimate_inference_memory(c, space.hyper, shape).total_mib();
+    e.memory_mib = estimate_inference_memory(c, space.hyper, shape).total_mib();
     e.latency_ms = 1.0 * c.decoder_layer_num();
     return e;
   };

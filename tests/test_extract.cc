@@ -149,4 +149,14 @@ TEST(ModelFile, BadFilesGiveClearErrors) {
 TEST(ModelFile, ConfigIntegerRecordRoundTrips) {
   for (const auto& c : sample_configs(tiny_space(), 8, 20)) EXPECT_EQ(config_from_ints(config_to_ints(c), "t"), c);
   EXPECT_THROW(config_from_ints({32, 32, 2, 1, 1}, "t"), std::invalid_argument);
+  // The record's layout as model files hold it (as written before the field table existed):
+  // embed dims, layer counts, then each layer's fields. Existing files must stay readable.
+  SubConfig c;
+  c.encoder_embed_dim = 128;
+  c.decoder_embed_dim = 192;
+  c.encoder_layers = {{256, 2, 64}};
+  c.decoder_layers = {{512, 2, 64, 4, 128, 1}, {256, 4, 128, 2, 64, 1}};
+  const std::vector<int64_t> record{128, 192, 1, 2, 256, 2, 64, 512, 2, 64, 4, 128, 1, 256, 4, 128, 2, 64, 1};
+  EXPECT_EQ(config_to_ints(c), record);
+  EXPECT_EQ(config_from_ints(record, "t"), c);
 }

@@ -57,15 +57,15 @@ TEST(Constraints, ViolationsAreAmountsAndMarginsCount) {
   CostEstimate e;
   e.latency_ms = 90;
   e.latency_error_ms = 5;
-  e.memory_mb = 100;
+  e.memory_mib = 100;
   Budgets b;
   b.latency_ms = 100;
-  b.memory_mb = 120;
+  b.memory_mib = 120;
   b.margin_errors = 1;
   auto c = check_constraints(e, b);
   EXPECT_TRUE(c.feasible);
   EXPECT_DOUBLE_EQ(c.latency_excess_ms, -5);
-  EXPECT_DOUBLE_EQ(c.memory_excess_mb, -20);
+  EXPECT_DOUBLE_EQ(c.memory_excess_mib, -20);
   b.margin_errors = 3;  // 90 + 15 > 100
   c = check_constraints(e, b);
   EXPECT_FALSE(c.feasible);
@@ -75,13 +75,13 @@ TEST(Constraints, ViolationsAreAmountsAndMarginsCount) {
 TEST(Constraints, NothingFitsIsSaidUpFront) {
   const SearchSpace space = testing::tiny_space();
   const auto costs = analytic_memory(space);
-  const double smallest = costs(space.smallest()).memory_mb;
+  const double smallest = costs(space.smallest()).memory_mib;
   Budgets b;
-  b.memory_mb = smallest * 0.99;
+  b.memory_mib = smallest * 0.99;
   const std::string msg = testing::invalid_argument_message([&] { require_something_fits(space, costs, b); });
   EXPECT_NE(msg.find("nothing in the search space"), std::string::npos) << msg;
   EXPECT_NE(msg.find("MiB"), std::string::npos) << msg;
-  b.memory_mb = smallest * 1.01;
+  b.memory_mib = smallest * 1.01;
   EXPECT_NO_THROW(require_something_fits(space, costs, b));
 }
 
@@ -90,7 +90,7 @@ TEST(Evolution, FindsTheKnownOptimumAndNeverScoresInfeasibleConfigs) {
   const auto costs = analytic_memory(space);
   const SubConfig target = sample_configs(space, 21, 1).front();
   Budgets budgets;
-  budgets.memory_mb = costs(target).memory_mb * 1.05;  // the target fits; the largest does not
+  budgets.memory_mib = costs(target).memory_mib * 1.05;  // the target fits; the largest does not
   ASSERT_FALSE(check_constraints(costs(space.largest()), budgets).feasible);
   require_something_fits(space, costs, budgets);
   EvolutionOptions o;
@@ -168,7 +168,7 @@ TEST_P(EveryStrategy, FindsTheKnownOptimumUnderAMemoryBudget) {
   // found by enumerating every member of the space.
   const SubConfig largest = space.largest();
   Budgets budgets;
-  budgets.memory_mb = 0.5 * (costs(largest).memory_mb + costs(space.smallest()).memory_mb);
+  budgets.memory_mib = 0.5 * (costs(largest).memory_mib + costs(space.smallest()).memory_mib);
   ASSERT_FALSE(check_constraints(costs(largest), budgets).feasible);
   double optimum = 1e30;
   const auto members = testing::micro_space_members(space);

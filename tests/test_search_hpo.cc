@@ -272,7 +272,7 @@ TEST(HpoEvo, PrunesTrialsThatCannotFitBeforeAnyEvaluation) {
   const SubConfig wide =
       narrow_space(space, {{kHpoEncoderSelfQkv, 32}, {kHpoDecoderSelfQkv, 32}, {kHpoDecoderEndeQkv, 32}}).smallest();
   Budgets budgets;
-  budgets.memory_mb = 0.5 * (costs(space.smallest()).memory_mb + costs(wide).memory_mb);
+  budgets.memory_mib = 0.5 * (costs(space.smallest()).memory_mib + costs(wide).memory_mib);
   ASSERT_FALSE(check_constraints(costs(wide), budgets).feasible);
   require_something_fits(space, costs, budgets);
   const EvolutionSearch::Checker checker = [&](const SubConfig& c) { return check_constraints(costs(c), budgets); };
@@ -293,7 +293,7 @@ TEST(HpoEvo, PrunesTrialsThatCannotFitBeforeAnyEvaluation) {
     if (t.state == TrialState::kPruned) {
       EXPECT_FALSE(fits) << t.summary();
       EXPECT_EQ(t.evaluations, 0);
-      EXPECT_GT(t.memory_excess_mb, 0) << t.summary();
+      EXPECT_GT(t.memory_excess_mib, 0) << t.summary();
       EXPECT_NE(t.note.find("MiB"), std::string::npos) << t.note;
     } else {
       EXPECT_TRUE(fits) << t.summary();

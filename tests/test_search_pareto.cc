@@ -145,9 +145,9 @@ TEST(Pareto, HypervolumeNormalisesSkipsAndRefuses) {
 // decoder layers, memory = the analytic estimate, under a memory budget that cuts the largest.
 struct MicroProblem {
   SearchSpace space = micro_space();
-  CostModel costs = analytic_memory(space);
+  CostEstimator costs = analytic_memory(space);
   Budgets budgets;
-  MicroProblem() { budgets.memory_mb = 0.5 * (costs(space.largest()).memory_mb + costs(space.smallest()).memory_mb); }
+  MicroProblem() { budgets.memory_mib = 0.5 * (costs(space.largest()).memory_mib + costs(space.smallest()).memory_mib); }
   ConstraintCheck check(const SubConfig& c) const { return check_constraints(costs(c), budgets); }
   ObjectiveVector objectives(const SubConfig& c) const { return objectives_of({c, distance(c, space.largest()), check(c)}); }
 };
@@ -190,7 +190,7 @@ TEST(Nsga2, FindsTheTrueParetoFrontOfAnEnumerableSpace) {
   bounds.lower = {0, 0, 0};
   double worst_loss = 0;
   for (const auto& f : feasible) worst_loss = std::max(worst_loss, f[0]);
-  bounds.reference = {worst_loss + 1, 3.0, p.budgets.memory_mb};
+  bounds.reference = {worst_loss + 1, 3.0, p.budgets.memory_mib};
   const double best_possible = hypervolume({truth.begin(), truth.end()}, bounds);
   const auto front = run_nsga2(p, 5, {{"population", 24}, {"iterations", 20}});
   std::vector<ObjectiveVector> found;

@@ -21,7 +21,7 @@ Command add_search_command(CLI::App& parent) {
   app->add_option("--set", *sets, "Strategy setting KEY=VALUE (e.g. population=125 iterations=30); repeatable");
   app->add_option("--seed", o->seed, "Seed (the same seed gives the same search)")->capture_default_str();
   app->add_option("--latency-ms", o->budgets.latency_ms, "Latency budget (ms, encoder + decoder under the protocol)");
-  app->add_option("--memory-mb", o->budgets.memory_mb, "Peak memory budget (MiB, docs/MEASUREMENT.md)");
+  app->add_option("--memory-mb", o->budgets.memory_mib, "Peak memory budget (MiB, docs/MEASUREMENT.md)");
   app->add_option("--margin", o->budgets.margin_errors, "Safety margin in prediction errors")->capture_default_str();
   app->add_option("--latency-predictor", o->latency_predictor_path, "Predictor file (thanos fit-predictor) for the target");
   app->add_option("--memory-predictor", o->memory_predictor_path, "Memory predictor file (default: the analytic model)");

@@ -36,7 +36,7 @@ ExtractResult run_extract(const ExtractOptions& opt) {
   std::optional<SearchSpace> space;
   auto it = super.info.metadata.find("space_yaml");
   if (it != super.info.metadata.end()) space = parse_search_space(it->second, opt.checkpoint_path + " (embedded space)").space;
-  LoadedConfig lc = load_config_file(opt.config_path, space ? space->qkv_dim : super.info.options.capacity.encoder_layers.at(0).self_qkv_dim);
+  LoadedConfig lc = load_config_file(opt.config_path, default_qkv_dim(space, super.info.options.capacity.encoder_layers.at(0).self_qkv_dim));
   result.warnings = lc.warnings;
   const SubConfig& config = lc.config;
   if (space) {

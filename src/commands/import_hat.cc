@@ -203,7 +203,7 @@ ImportHatResult import_archive(const std::string& archive_path, const std::strin
     r.subtransformer_yaml = m["hat_subtransformer_yaml"].get<std::string>();
     info.metadata["hat_subtransformer_yaml"] = r.subtransformer_yaml;
     try {  // a recorded config outside the space is worth a warning, not a failed import
-      LoadedConfig lc = parse_config_yaml(r.subtransformer_yaml, imported_from + " (args)", ls.space.qkv_dim);
+      LoadedConfig lc = parse_config_yaml(r.subtransformer_yaml, imported_from + " (args)", default_qkv_dim(ls.space));
       ls.space.check_config(lc.config);
     } catch (const std::invalid_argument& e) {
       r.warnings.push_back("the SubTransformer recorded in the checkpoint's args does not fit its space: " +

@@ -7,28 +7,29 @@
 #include "thanos/model/model_file.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/space_yaml.h"
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
 
 constexpr int kAssumedVocab = 32000;
 
+// The space's choice keys in HAT's order (the attended depths as HAT's codes).
 nlohmann::ordered_json choices_json(const SearchSpace& s) {
-  std::vector<int> codes;
-  for (int n : s.decoder_ende_layers_choices) codes.push_back(layers_to_hat_ende_code(n));
-  return {{"encoder-embed-choice", s.encoder_embed_choices},
-          {"decoder-embed-choice", s.decoder_embed_choices},
-          {"encoder-ffn-embed-dim-choice", s.encoder_ffn_choices},
-          {"decoder-ffn-embed-dim-choice", s.decoder_ffn_choices},
-          {"encoder-layer-num-choice", s.encoder_layer_num_choices},
-          {"decoder-layer-num-choice", s.decoder_layer_num_choices},
-          {"encoder-self-attention-heads-choice", s.encoder_self_heads_choices},
-          {"decoder-self-attention-heads-choice", s.decoder_self_heads_choices},
-          {"decoder-ende-attention-heads-choice", s.decoder_ende_heads_choices},
-          {"decoder-arbitrary-ende-attn-choice", codes},
-          {"encoder-self-attention-qkv-dim-choice", s.encoder_self_qkv_choices},
-          {"decoder-self-attention-qkv-dim-choice", s.decoder_self_qkv_choices},
-          {"decoder-ende-attention-qkv-dim-choice", s.decoder_ende_qkv_choices}};
+  nlohmann::ordered_json out = {{"encoder-embed-choice", s.encoder_embed_choices},
+                                {"decoder-embed-choice", s.decoder_embed_choices}};
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.hat_rank == kHatRankOfLayerCounts) {
+      out["encoder-layer-num-choice"] = s.encoder_layer_num_choices;
+      out["decoder-layer-num-choice"] = s.decoder_layer_num_choices;
+    }
+    std::vector<int> values = s.*f.choices;
+    if (f.role == FieldRole::kAttendedLayers) {
+      for (int& n : values) n = layers_to_hat_ende_code(n);
+    }
+    out[f.choice_key()] = values;
+  });
+  return out;
 }
 
 }  // namespace
@@ -89,7 +90,7 @@ InfoReport run_info(const InfoOptions& opt) {
   }
   if (space) hyper = space->hyper;
   if (!opt.config_path.empty()) {
-    LoadedConfig lc = load_config_file(opt.config_path, space ? space->qkv_dim : kHatQkvDim);
+    LoadedConfig lc = load_config_file(opt.config_path, default_qkv_dim(space));
     report.warnings.insert(report.warnings.end(), lc.warnings.begin(), lc.warnings.end());
     config = lc.config;
     if (space) {

@@ -45,7 +45,7 @@ void complete_job(MeasureOptions& o) {
   if (!o.space_path.empty()) o.job.space = load_search_space(o.space_path).space;
   complete_device(o);
   if (!o.reference_path.empty()) {
-    o.job.reference = load_config_file(o.reference_path, o.job.space.qkv_dim > 0 ? o.job.space.qkv_dim : kHatQkvDim).config;
+    o.job.reference = load_config_file(o.reference_path, default_qkv_dim(o.job.space)).config;
   }
 }
 
@@ -101,9 +101,8 @@ MeasureSummary run_measure(MeasureOptions o, const std::function<void(const std:
 
 Measurement run_measure_one(MeasureOptions o) {
   complete_job(o);
-  const int qkv = o.job.space.qkv_dim > 0 ? o.job.space.qkv_dim : kHatQkvDim;
   MeasureRequest request;
-  request.config = load_config_file(o.config_path, qkv).config;
+  request.config = load_config_file(o.config_path, default_qkv_dim(o.job.space)).config;
   if (!o.space_path.empty()) o.job.space.check_config(request.config);
   request.hyper = o.job.space.hyper;
   request.protocol = o.job.protocol;

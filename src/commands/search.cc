@@ -101,12 +101,12 @@ json trial_json(const Trial& t) {
   for (const auto& [k, v] : t.attrs) attrs[k] = v;
   return {{"number", t.number}, {"state", to_string(t.state)}, {"value", t.state == TrialState::kComplete ? json(t.value) : json(nullptr)},
           {"params", params}, {"evaluations", t.evaluations}, {"note", t.note},
-          {"latency_excess_ms", t.latency_excess_ms}, {"memory_excess_mb", t.memory_excess_mb}, {"attrs", attrs}};
+          {"latency_excess_ms", t.latency_excess_ms}, {"memory_excess_mb", t.memory_excess_mib}, {"attrs", attrs}};
 }
 
 }  // namespace
 
-CostModel predicted_costs(const SearchSpace& space, const Predictor* latency, const Predictor* memory, const InferenceShape& shape) {
+CostEstimator predicted_costs(const SearchSpace& space, const Predictor* latency, const Predictor* memory, const InferenceShape& shape) {
   return [hyper = space.hyper, latency, memory, shape](const SubConfig& c) {
     CostEstimate e;
     if (latency) {
@@ -116,10 +116,10 @@ CostModel predicted_costs(const SearchSpace& space, const Predictor* latency, co
     }
     if (memory) {
       const Prediction p = memory->predict(c);
-      e.memory_mb = p.value;
-      e.memory_error_mb = p.error_estimate;
+      e.memory_mib = p.value;
+      e.memory_error_mib = p.error_estimate;
     } else {
-      e.memory_mb = estimate_inference_memory(c, hyper, shape).total_mib();
+      e.memory_mib = estimate_inference_memory(c, hyper, shape).total_mib();
     }
     return e;
   };
@@ -169,7 +169,7 @@ class SearchSession {
   BinarizedSplit valid;
   LatencyProtocol protocol;
   std::optional<Predictor> latency, memory;
-  CostModel costs;
+  CostEstimator costs;
 
   // score
   std::unique_ptr<EvaluationLog> evaluations;
@@ -357,7 +357,7 @@ json SearchSession::candidate_json(const Evaluation& e) const {
   json c = {{"hash", e.config.hash_hex()}, {"summary", e.config.summary()}, {"config", config_to_json(e.config)},
             {"valid_loss", e.fitness}, {"latency_ms_predicted", latency ? json(e.check.estimate.latency_ms) : json(nullptr)},
             {"latency_ms_error", latency ? json(e.check.estimate.latency_error_ms) : json(nullptr)},
-            {"latency_ms_measured", nullptr}, {"memory_mb_predicted", e.check.estimate.memory_mb},
+            {"latency_ms_measured", nullptr}, {"memory_mb_predicted", e.check.estimate.memory_mib},
             {"memory_mb_measured", nullptr}, {"params", params.total()},
             {"flops", count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()}};
   if (const auto it = rerank_scores.find(e.config.hash_hex()); it != rerank_scores.end()) {
@@ -390,7 +390,7 @@ void SearchSession::measure_candidate(const Evaluation& e, json& c, bool& fits) 
     if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(meas.latency_ms() / e.check.estimate.latency_ms);
   }
   const BudgetClaim claim =
-      judge_claim(meas.feasible, meas.latency_ms(), meas.peak_memory_mib, slowdown, o.budgets.latency_ms, o.budgets.memory_mb);
+      judge_claim(meas.feasible, meas.latency_ms(), meas.peak_memory_mib, slowdown, o.budgets.latency_ms, o.budgets.memory_mib);
   fits = claim.fits();
   if (meas.feasible) {
     if (slowdown != 1.0) c["latency_ms_at_dataset_speed"] = claim.latency_ms_at_dataset_speed;
@@ -451,8 +451,8 @@ json SearchSession::hypervolume_json() const {
     bounds.reference.push_back(std::isfinite(o.budgets.latency_ms) ? o.budgets.latency_ms : ceiling.latency_ms);
   }
   bounds.names.push_back(kObjectiveNames[2]);
-  bounds.lower.push_back(floor.memory_mb);
-  bounds.reference.push_back(std::isfinite(o.budgets.memory_mb) ? o.budgets.memory_mb : ceiling.memory_mb);
+  bounds.lower.push_back(floor.memory_mib);
+  bounds.reference.push_back(std::isfinite(o.budgets.memory_mib) ? o.budgets.memory_mib : ceiling.memory_mib);
   std::vector<ObjectiveVector> points;
   for (const auto& c : front) {
     ObjectiveVector p = {c["valid_loss"].get<double>()};
@@ -478,7 +478,7 @@ SearchReport SearchSession::write() const {
   for (const auto& e : all) {
     csv << csv_line({e.config.hash_hex(), std::to_string(e.fitness),
                      latency ? std::to_string(e.check.estimate.latency_ms) : "", latency ? std::to_string(e.check.estimate.latency_error_ms) : "",
-                     std::to_string(e.check.estimate.memory_mb),
+                     std::to_string(e.check.estimate.memory_mib),
                      std::to_string(count_params(e.config, space.hyper, vocab, vocab).total()),
                      std::to_string(count_flops(e.config, space.hyper, protocol.src_len, protocol.tgt_len).total()),
                      e.config.summary()})
@@ -499,7 +499,7 @@ SearchReport SearchSession::write() const {
   summary["checkpoint"] = o.checkpoint_path;
   summary["data"] = o.data_dir;
   summary["constraints"] = {{"latency_ms", std::isfinite(o.budgets.latency_ms) ? json(o.budgets.latency_ms) : json(nullptr)},
-                            {"memory_mb", std::isfinite(o.budgets.memory_mb) ? json(o.budgets.memory_mb) : json(nullptr)},
+                            {"memory_mb", std::isfinite(o.budgets.memory_mib) ? json(o.budgets.memory_mib) : json(nullptr)},
                             {"margin_errors", o.budgets.margin_errors},
                             {"memory_model", memory ? "predictor:" + o.memory_predictor_path : std::string("analytic")},
                             {"latency_predictor", o.latency_predictor_path}};

@@ -73,7 +73,7 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
     model = SuperTransformer(info.options);
   } else {
     out.mode = "subtransformer";
-    LoadedConfig lc = load_config_file(o.config_path, space->qkv_dim);
+    LoadedConfig lc = load_config_file(o.config_path, default_qkv_dim(space));
     out.warnings.insert(out.warnings.end(), lc.warnings.begin(), lc.warnings.end());
     space->check_config(lc.config);
     target.mode = TrainMode::kSubTransformer;
@@ -165,7 +165,7 @@ nlohmann::json run_valid(const ValidCommandOptions& o) {
   std::optional<SearchSpace> space = embedded_search_space(m.info.metadata, o.checkpoint_path);
   std::vector<std::pair<std::string, SubConfig>> configs;
   for (const auto& path : o.config_paths) {
-    SubConfig c = load_config_file(path, space ? space->qkv_dim : kHatQkvDim).config;
+    SubConfig c = load_config_file(path, default_qkv_dim(space)).config;
     if (space && !m.info.is_standalone()) space->check_config(c);
     configs.push_back({path, c});
   }

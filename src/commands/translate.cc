@@ -73,7 +73,7 @@ TranslationModel load_translation_model(const std::string& model_path, const std
   const ModelFileInfo& info = t.loaded.info;
   const std::optional<SearchSpace> space = embedded_search_space(info.metadata, model_path);
   // HAT's files may leave out the QKV widths: the space's, else HAT's fixed 512 (as `valid`).
-  const int default_qkv = space ? space->qkv_dim : kHatQkvDim;
+  const int default_qkv = default_qkv_dim(space);
   if (info.is_standalone()) {
     t.config = *info.sub_config;
     if (!config_path.empty()) {

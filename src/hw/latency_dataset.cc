@@ -15,6 +15,7 @@
 
 #include "thanos/common/csv.h"
 #include "thanos/space/hat_features.h"
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
@@ -33,11 +34,10 @@ std::string joined(const std::vector<int>& v) {
   return s;
 }
 
-template <typename Layers, typename Get>
-std::string per_layer(const Layers& layers, Get get) {
-  std::vector<int> v;
-  for (const auto& l : layers) v.push_back(get(l));
-  return joined(v);
+// One column per per-layer field of the table: the layers' values, space-separated.
+template <typename Layer>
+void per_layer_fields(const std::vector<Layer>& layers, std::vector<std::string>& out) {
+  for (const auto& f : layer_fields<Layer>()) out.push_back(joined(field_values(layers, f)));
 }
 
 }  // namespace
@@ -56,10 +56,11 @@ const std::vector<std::string>& hat_dataset_columns() {
 const std::vector<std::string>& dataset_columns() {
   static const std::vector<std::string> cols = [] {
     std::vector<std::string> c = hat_dataset_columns();
+    c.push_back("config_hash");
+    for (const auto& f : layer_fields<EncoderLayerConfig>()) c.push_back(f.csv_column);
+    for (const auto& f : layer_fields<DecoderLayerConfig>()) c.push_back(f.csv_column);
     for (const char* n :
-         {"config_hash", "encoder_ffn_dims", "encoder_self_heads", "encoder_self_qkv_dims", "decoder_ffn_dims",
-          "decoder_self_heads", "decoder_self_qkv_dims", "decoder_ende_heads", "decoder_ende_qkv_dims",
-          "decoder_ende_layers", "feasible", "infeasible_reason", "peak_memory_mib", "memory_kind",
+         {"feasible", "infeasible_reason", "peak_memory_mib", "memory_kind",
           "analytic_memory_mib", "params", "params_no_embed", "flops", "reference_latency_ms", "drift",
           "drift_flag", "remeasured", "backend", "device_name", "threads", "interop_threads", "dtype", "host",
           "cpu_freq_mhz", "temperature_c", "cap_mechanism", "memory_cap_mib", "protocol_hash", "library_versions",
@@ -77,18 +78,9 @@ std::vector<std::string> dataset_row_fields(const DatasetRow& r) {
   std::vector<std::string> f;
   for (double x : hat_features(c)) f.push_back(number(x));
   for (double x : {m.encoder_mean_ms, m.decoder_mean_ms, m.encoder_std_ms, m.decoder_std_ms}) f.push_back(m.feasible ? number(x) : "");
-  const auto& el = c.encoder_layers;
-  const auto& dl = c.decoder_layers;
   f.push_back(c.hash_hex());
-  f.push_back(per_layer(el, [](const EncoderLayerConfig& l) { return l.ffn_dim; }));
-  f.push_back(per_layer(el, [](const EncoderLayerConfig& l) { return l.self_heads; }));
-  f.push_back(per_layer(el, [](const EncoderLayerConfig& l) { return l.self_qkv_dim; }));
-  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ffn_dim; }));
-  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.self_heads; }));
-  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.self_qkv_dim; }));
-  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ende_heads; }));
-  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ende_qkv_dim; }));
-  f.push_back(per_layer(dl, [](const DecoderLayerConfig& l) { return l.ende_attn_layers; }));
+  per_layer_fields(c.encoder_layers, f);
+  per_layer_fields(c.decoder_layers, f);
   f.push_back(m.feasible ? "1" : "0");
   f.push_back(m.infeasible_reason);
   f.push_back(m.feasible ? number(m.peak_memory_mib) : "");

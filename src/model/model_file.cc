@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <type_traits>
+
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
@@ -21,12 +24,16 @@ std::vector<int64_t> hyper_ints(const ModelHyperParams& h) {
 
 }  // namespace
 
+// The record: embed dims, layer counts, then every layer's fields in table order.
 std::vector<int64_t> config_to_ints(const SubConfig& c) {
   std::vector<int64_t> v{c.encoder_embed_dim, c.decoder_embed_dim, c.encoder_layer_num(), c.decoder_layer_num()};
-  for (const auto& l : c.encoder_layers) v.insert(v.end(), {l.ffn_dim, l.self_heads, l.self_qkv_dim});
-  for (const auto& l : c.decoder_layers) {
-    v.insert(v.end(), {l.ffn_dim, l.self_heads, l.self_qkv_dim, l.ende_heads, l.ende_qkv_dim, l.ende_attn_layers});
-  }
+  auto append = [&v](const auto& layers) {
+    for (const auto& l : layers) {
+      for (const auto& f : layer_fields<typename std::decay_t<decltype(layers)>::value_type>()) v.push_back(f.of(l));
+    }
+  };
+  append(c.encoder_layers);
+  append(c.decoder_layers);
   return v;
 }
 
@@ -37,14 +44,19 @@ SubConfig config_from_ints(const std::vector<int64_t>& v, const std::string& whe
   c.encoder_embed_dim = static_cast<int>(v[0]);
   c.decoder_embed_dim = static_cast<int>(v[1]);
   const std::size_t le = v[2], ld = v[3];
-  if (v.size() != 4 + 3 * le + 6 * ld) throw bad();
+  const std::size_t ne = layer_fields<EncoderLayerConfig>().size(), nd = layer_fields<DecoderLayerConfig>().size();
+  if (v.size() != 4 + ne * le + nd * ld) throw bad();
   std::size_t k = 4;
-  for (std::size_t i = 0; i < le; ++i, k += 3) {
-    c.encoder_layers.push_back({int(v[k]), int(v[k + 1]), int(v[k + 2])});
-  }
-  for (std::size_t i = 0; i < ld; ++i, k += 6) {
-    c.decoder_layers.push_back({int(v[k]), int(v[k + 1]), int(v[k + 2]), int(v[k + 3]), int(v[k + 4]), int(v[k + 5])});
-  }
+  auto read = [&](auto& layers, std::size_t n) {
+    layers.resize(n);
+    for (auto& l : layers) {
+      for (const auto& f : layer_fields<typename std::decay_t<decltype(layers)>::value_type>()) {
+        f.of(l) = static_cast<int>(v[k++]);
+      }
+    }
+  };
+  read(c.encoder_layers, le);
+  read(c.decoder_layers, ld);
   return c;
 }
 

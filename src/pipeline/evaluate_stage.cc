@@ -80,7 +80,7 @@ class EvaluateStage : public Stage {
     const auto manifest = load_prepared_manifest(p.dir.data());
     const int vocab = prepared_vocab_size(manifest, p.dir.data());
     for (const auto& job : model_jobs(p)) {
-      const SubConfig config = load_config_file(job.config_path, p.space.qkv_dim > 0 ? p.space.qkv_dim : kHatQkvDim).config;
+      const SubConfig config = load_config_file(job.config_path, default_qkv_dim(p.space)).config;
       const TestScores scores = test_scores(p, job);
       std::vector<ModelEvaluation> per_target;
       for (const auto& t : p.targets) {

@@ -66,7 +66,7 @@ BudgetSearch search_budget(const Plan& p, const TargetPlan& t, const BudgetPair&
   ResolvedBudgets claim = b;
   claim.latency_ms = b.latency_ms * (1 - p.config.claim_headroom);
   o.budgets.latency_ms = claim.latency_ms;
-  o.budgets.memory_mb = b.memory_mib;
+  o.budgets.memory_mib = b.memory_mib;
   o.budgets.margin_errors = p.config.search_margin;
   o.latency_predictor_path = p.dir.predictor(t.spec.name, "latency");
   o.memory_predictor_path = p.dir.predictor(t.spec.name, "memory");

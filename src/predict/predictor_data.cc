@@ -9,6 +9,7 @@
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
 #include "thanos/hw/latency_dataset.h"
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
@@ -47,6 +48,37 @@ struct Line {
     return v;
   }
 };
+
+// One stack's layers from its per-layer columns (one column per field of the table, read in
+// table order); every column must list one value per layer.
+template <typename Layer>
+std::vector<Layer> layers_from_columns(const Line& line, std::map<std::string, int>& columns) {
+  const auto& fields = layer_fields<Layer>();
+  std::vector<std::vector<int>> values;
+  for (const auto& f : fields) values.push_back(line.ints_at(columns[f.csv_column]));
+  const std::size_t n = values[0].size();
+  for (std::size_t k = 1; k < fields.size(); ++k) {
+    if (values[k].size() == n) continue;
+    // The encoder's message names its attention's columns, as it always has.
+    const std::string stack = LayerFields<Layer>::kStack;
+    if (stack == "encoder" && fields[k].role != FieldRole::kWidth && fields[k].role != FieldRole::kAttendedLayers) {
+      const std::size_t heads = fields[k].role == FieldRole::kHeads ? k : fields[k].partner;
+      const std::size_t qkv = fields[heads].partner;
+      throw std::invalid_argument(line.where(columns[fields[heads].csv_column]) + ": " +
+                                  std::to_string(values[heads].size()) + " heads and " +
+                                  std::to_string(values[qkv].size()) + " QKV widths for " + std::to_string(n) +
+                                  " encoder layers");
+    }
+    throw std::invalid_argument(line.where(columns[fields[0].csv_column]) + ": the " + stack +
+                                "'s per-layer columns have different lengths (" + std::to_string(n) +
+                                " FFN widths, " + std::to_string(values[k].size()) + " in another)");
+  }
+  std::vector<Layer> layers(n);
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    for (std::size_t i = 0; i < n; ++i) fields[k].of(layers[i]) = values[k][i];
+  }
+  return layers;
+}
 
 int column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
            const std::string& format_note) {
@@ -140,11 +172,11 @@ PredictorData load_predictor_data(const std::string& path, DataFormat format, Pr
   std::map<std::string, int> per_layer;
   int mem_col = -1, analytic_col = -1;
   if (thanos) {
-    for (const char* name : {"encoder_ffn_dims", "encoder_self_heads", "encoder_self_qkv_dims", "decoder_ffn_dims",
-                             "decoder_self_heads", "decoder_self_qkv_dims", "decoder_ende_heads", "decoder_ende_qkv_dims",
-                             "decoder_ende_layers", "config_hash", "feasible", "protocol_hash"}) {
-      per_layer[name] = column(header, name, path, note);
-    }
+    std::vector<std::string> names;
+    for (const auto& f : layer_fields<EncoderLayerConfig>()) names.push_back(f.csv_column);
+    for (const auto& f : layer_fields<DecoderLayerConfig>()) names.push_back(f.csv_column);
+    for (const char* name : {"config_hash", "feasible", "protocol_hash"}) names.push_back(name);
+    for (const auto& name : names) per_layer[name] = column(header, name, path, note);
     if (target == PredictTarget::kMemory) {
       mem_col = column(header, "peak_memory_mib", path, note);
       analytic_col = column(header, "analytic_memory_mib", path, note);
@@ -186,29 +218,8 @@ PredictorData load_predictor_data(const std::string& path, DataFormat format, Pr
       SubConfig c;
       c.encoder_embed_dim = static_cast<int>(hat[0]);
       c.decoder_embed_dim = static_cast<int>(hat[4]);
-      const auto ffn = line.ints_at(per_layer["encoder_ffn_dims"]);
-      const auto heads = line.ints_at(per_layer["encoder_self_heads"]);
-      const auto qkv = line.ints_at(per_layer["encoder_self_qkv_dims"]);
-      if (heads.size() != ffn.size() || qkv.size() != ffn.size()) {
-        throw std::invalid_argument(line.where(per_layer["encoder_self_heads"]) + ": " + std::to_string(heads.size()) +
-                                    " heads and " + std::to_string(qkv.size()) + " QKV widths for " +
-                                    std::to_string(ffn.size()) + " encoder layers");
-      }
-      for (std::size_t l = 0; l < ffn.size(); ++l) c.encoder_layers.push_back({ffn[l], heads[l], qkv[l]});
-      const auto dffn = line.ints_at(per_layer["decoder_ffn_dims"]);
-      const auto dsh = line.ints_at(per_layer["decoder_self_heads"]);
-      const auto dsq = line.ints_at(per_layer["decoder_self_qkv_dims"]);
-      const auto deh = line.ints_at(per_layer["decoder_ende_heads"]);
-      const auto deq = line.ints_at(per_layer["decoder_ende_qkv_dims"]);
-      const auto del = line.ints_at(per_layer["decoder_ende_layers"]);
-      for (const auto* v : {&dsh, &dsq, &deh, &deq, &del}) {
-        if (v->size() != dffn.size()) {
-          throw std::invalid_argument(line.where(per_layer["decoder_ffn_dims"]) + ": the decoder's per-layer columns have " +
-                                      "different lengths (" + std::to_string(dffn.size()) + " FFN widths, " +
-                                      std::to_string(v->size()) + " in another)");
-        }
-      }
-      for (std::size_t l = 0; l < dffn.size(); ++l) c.decoder_layers.push_back({dffn[l], dsh[l], dsq[l], deh[l], deq[l], del[l]});
+      c.encoder_layers = layers_from_columns<EncoderLayerConfig>(line, per_layer);
+      c.decoder_layers = layers_from_columns<DecoderLayerConfig>(line, per_layer);
       p.row.arch = arch_sums(c);
       p.row.arch.hat = hat;  // as measured (identical to hat_features(c) for THANOS' own rows)
       if (mem_col >= 0) {

@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "thanos/space/sub_config_fields.h"
+
 namespace thanos {
 namespace {
 
@@ -33,6 +35,48 @@ T pick(const T& a, const T& b, Rng& rng) {
   return rng.uniform_index(2) == 0 ? a : b;
 }
 
+// Per-layer variation: every gene in table order, which is the order of the random draws.
+template <typename Layer>
+void draw_layer(Layer& l, const SearchSpace& s, Rng& rng) {
+  for (const auto& f : layer_fields<Layer>()) f.of(l) = choose(rng, s.*f.choices);
+}
+
+template <typename Layer>
+void mutate_layer(Layer& l, const SearchSpace& s, double prob, Rng& rng) {
+  for (const auto& f : layer_fields<Layer>()) {
+    if (rng.uniform01() < prob) f.of(l) = choose(rng, s.*f.choices);
+  }
+}
+
+// Heads and QKV width travel together: a layer's attention shape is one gene pair.
+template <typename Layer>
+void cross_layer(Layer& l, const Layer& x, const Layer& y, Rng& rng) {
+  const auto& fields = layer_fields<Layer>();
+  for (const auto& f : fields) {
+    if (f.role == FieldRole::kQkv) continue;  // taken with its heads
+    const bool from_x = rng.uniform_index(2) == 0;
+    f.of(l) = from_x ? f.of(x) : f.of(y);
+    if (f.role == FieldRole::kHeads) fields[f.partner].of(l) = from_x ? fields[f.partner].of(x) : fields[f.partner].of(y);
+  }
+}
+
+template <typename Layer>
+void repair_layer(Layer& l, const SearchSpace& s, int encoder_layers, Rng& rng) {
+  const auto& fields = layer_fields<Layer>();
+  for (const auto& f : fields) {
+    if (f.role == FieldRole::kHeads) {
+      const auto& qkv = fields[f.partner];
+      repair_attention(f.of(l), qkv.of(l), s.*f.choices, s.*qkv.choices, rng);
+    } else if (f.role == FieldRole::kAttendedLayers && f.of(l) > encoder_layers) {
+      std::vector<int> attendable;
+      for (int n : s.*f.choices) {
+        if (n <= encoder_layers) attendable.push_back(n);
+      }
+      f.of(l) = choose(rng, attendable);
+    }
+  }
+}
+
 }  // namespace
 
 SubConfig Genome::config() const {
@@ -52,19 +96,8 @@ Genome random_genome(const SearchSpace& s, Rng& rng) {
   g.decoder_layer_num = choose(rng, s.decoder_layer_num_choices);
   g.encoder_layers.resize(max_of(s.encoder_layer_num_choices));
   g.decoder_layers.resize(max_of(s.decoder_layer_num_choices));
-  for (auto& l : g.encoder_layers) {
-    l.ffn_dim = choose(rng, s.encoder_ffn_choices);
-    l.self_heads = choose(rng, s.encoder_self_heads_choices);
-    l.self_qkv_dim = choose(rng, s.encoder_self_qkv_choices);
-  }
-  for (auto& l : g.decoder_layers) {
-    l.ffn_dim = choose(rng, s.decoder_ffn_choices);
-    l.self_heads = choose(rng, s.decoder_self_heads_choices);
-    l.self_qkv_dim = choose(rng, s.decoder_self_qkv_choices);
-    l.ende_heads = choose(rng, s.decoder_ende_heads_choices);
-    l.ende_qkv_dim = choose(rng, s.decoder_ende_qkv_choices);
-    l.ende_attn_layers = choose(rng, s.decoder_ende_layers_choices);
-  }
+  for (auto& l : g.encoder_layers) draw_layer(l, s, rng);
+  for (auto& l : g.decoder_layers) draw_layer(l, s, rng);
   repair(g, s, rng);
   return g;
 }
@@ -91,19 +124,8 @@ Genome mutate(const Genome& parent, const SearchSpace& s, double prob, Rng& rng)
   maybe(g.decoder_embed_dim, s.decoder_embed_choices);
   maybe(g.encoder_layer_num, s.encoder_layer_num_choices);
   maybe(g.decoder_layer_num, s.decoder_layer_num_choices);
-  for (auto& l : g.encoder_layers) {
-    maybe(l.ffn_dim, s.encoder_ffn_choices);
-    maybe(l.self_heads, s.encoder_self_heads_choices);
-    maybe(l.self_qkv_dim, s.encoder_self_qkv_choices);
-  }
-  for (auto& l : g.decoder_layers) {
-    maybe(l.ffn_dim, s.decoder_ffn_choices);
-    maybe(l.self_heads, s.decoder_self_heads_choices);
-    maybe(l.self_qkv_dim, s.decoder_self_qkv_choices);
-    maybe(l.ende_heads, s.decoder_ende_heads_choices);
-    maybe(l.ende_qkv_dim, s.decoder_ende_qkv_choices);
-    maybe(l.ende_attn_layers, s.decoder_ende_layers_choices);
-  }
+  for (auto& l : g.encoder_layers) mutate_layer(l, s, prob, rng);
+  for (auto& l : g.decoder_layers) mutate_layer(l, s, prob, rng);
   repair(g, s, rng);
   return g;
 }
@@ -115,43 +137,18 @@ Genome crossover(const Genome& a, const Genome& b, const SearchSpace& s, Rng& rn
   g.encoder_layer_num = pick(a.encoder_layer_num, b.encoder_layer_num, rng);
   g.decoder_layer_num = pick(a.decoder_layer_num, b.decoder_layer_num, rng);
   for (std::size_t i = 0; i < g.encoder_layers.size(); ++i) {
-    auto& l = g.encoder_layers[i];
-    const auto &x = a.encoder_layers[i], &y = b.encoder_layers[i];
-    l.ffn_dim = pick(x.ffn_dim, y.ffn_dim, rng);
-    // Heads and QKV width travel together: a layer's attention shape is one gene pair.
-    const bool from_a = rng.uniform_index(2) == 0;
-    l.self_heads = from_a ? x.self_heads : y.self_heads;
-    l.self_qkv_dim = from_a ? x.self_qkv_dim : y.self_qkv_dim;
+    cross_layer(g.encoder_layers[i], a.encoder_layers[i], b.encoder_layers[i], rng);
   }
   for (std::size_t i = 0; i < g.decoder_layers.size(); ++i) {
-    auto& l = g.decoder_layers[i];
-    const auto &x = a.decoder_layers[i], &y = b.decoder_layers[i];
-    l.ffn_dim = pick(x.ffn_dim, y.ffn_dim, rng);
-    const bool self_from_a = rng.uniform_index(2) == 0;
-    l.self_heads = self_from_a ? x.self_heads : y.self_heads;
-    l.self_qkv_dim = self_from_a ? x.self_qkv_dim : y.self_qkv_dim;
-    const bool ende_from_a = rng.uniform_index(2) == 0;
-    l.ende_heads = ende_from_a ? x.ende_heads : y.ende_heads;
-    l.ende_qkv_dim = ende_from_a ? x.ende_qkv_dim : y.ende_qkv_dim;
-    l.ende_attn_layers = pick(x.ende_attn_layers, y.ende_attn_layers, rng);
+    cross_layer(g.decoder_layers[i], a.decoder_layers[i], b.decoder_layers[i], rng);
   }
   repair(g, s, rng);
   return g;
 }
 
 void repair(Genome& g, const SearchSpace& s, Rng& rng) {
-  for (auto& l : g.encoder_layers) {
-    repair_attention(l.self_heads, l.self_qkv_dim, s.encoder_self_heads_choices, s.encoder_self_qkv_choices, rng);
-  }
-  std::vector<int> ende;
-  for (int n : s.decoder_ende_layers_choices) {
-    if (n <= g.encoder_layer_num) ende.push_back(n);
-  }
-  for (auto& l : g.decoder_layers) {
-    repair_attention(l.self_heads, l.self_qkv_dim, s.decoder_self_heads_choices, s.decoder_self_qkv_choices, rng);
-    repair_attention(l.ende_heads, l.ende_qkv_dim, s.decoder_ende_heads_choices, s.decoder_ende_qkv_choices, rng);
-    if (l.ende_attn_layers > g.encoder_layer_num) l.ende_attn_layers = choose(rng, ende);
-  }
+  for (auto& l : g.encoder_layers) repair_layer(l, s, g.encoder_layer_num, rng);
+  for (auto& l : g.decoder_layers) repair_layer(l, s, g.encoder_layer_num, rng);
 }
 
 std::vector<SubConfig> unscored_members(const std::vector<Genome>& population,

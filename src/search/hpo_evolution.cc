@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "thanos/space/sub_config_fields.h"
+
 namespace thanos {
 
 const char* const kHpoEncoderSelfQkv = "encoder_self_qkv";
@@ -144,6 +146,34 @@ SearchSpace narrow_space(const SearchSpace& space, const std::map<std::string, i
   return s;
 }
 
+namespace {
+
+// Every field to its nearest choice; a head count to the nearest that divides the projected QKV
+// width, an attended depth to the nearest the projected encoder has.
+template <typename Layer>
+Layer project_layer(const Layer& l, const SearchSpace& s, int encoder_layers) {
+  Layer q;
+  const auto& fields = layer_fields<Layer>();
+  for (const auto& f : fields) {
+    const auto& choices = s.*f.choices;
+    if (f.role == FieldRole::kWidth || f.role == FieldRole::kQkv) f.of(q) = nearest(f.of(l), choices);
+    if (f.role == FieldRole::kAttendedLayers) {
+      std::vector<int> attendable;
+      for (int a : choices) {
+        if (a <= encoder_layers) attendable.push_back(a);
+      }
+      if (attendable.empty()) attendable = choices;
+      f.of(q) = nearest(f.of(l), attendable);
+    }
+  }
+  for (const auto& f : fields) {
+    if (f.role == FieldRole::kHeads) f.of(q) = nearest_heads(f.of(l), s.*f.choices, fields[f.partner].of(q));
+  }
+  return q;
+}
+
+}  // namespace
+
 SubConfig project_config(const SubConfig& config, const SearchSpace& s) {
   SubConfig p;
   p.encoder_embed_dim = nearest(config.encoder_embed_dim, s.encoder_embed_choices);
@@ -151,28 +181,10 @@ SubConfig project_config(const SubConfig& config, const SearchSpace& s) {
   const int encoder_layers = nearest(config.encoder_layer_num(), s.encoder_layer_num_choices);
   const int decoder_layers = nearest(config.decoder_layer_num(), s.decoder_layer_num_choices);
   for (int i = 0; i < encoder_layers; ++i) {
-    const EncoderLayerConfig& l = config.encoder_layers[std::min(i, config.encoder_layer_num() - 1)];
-    EncoderLayerConfig q;
-    q.ffn_dim = nearest(l.ffn_dim, s.encoder_ffn_choices);
-    q.self_qkv_dim = nearest(l.self_qkv_dim, s.encoder_self_qkv_choices);
-    q.self_heads = nearest_heads(l.self_heads, s.encoder_self_heads_choices, q.self_qkv_dim);
-    p.encoder_layers.push_back(q);
+    p.encoder_layers.push_back(project_layer(config.encoder_layers[std::min(i, config.encoder_layer_num() - 1)], s, encoder_layers));
   }
-  std::vector<int> attendable;
-  for (int a : s.decoder_ende_layers_choices) {
-    if (a <= encoder_layers) attendable.push_back(a);
-  }
-  if (attendable.empty()) attendable = s.decoder_ende_layers_choices;
   for (int i = 0; i < decoder_layers; ++i) {
-    const DecoderLayerConfig& l = config.decoder_layers[std::min(i, config.decoder_layer_num() - 1)];
-    DecoderLayerConfig q;
-    q.ffn_dim = nearest(l.ffn_dim, s.decoder_ffn_choices);
-    q.self_qkv_dim = nearest(l.self_qkv_dim, s.decoder_self_qkv_choices);
-    q.self_heads = nearest_heads(l.self_heads, s.decoder_self_heads_choices, q.self_qkv_dim);
-    q.ende_qkv_dim = nearest(l.ende_qkv_dim, s.decoder_ende_qkv_choices);
-    q.ende_heads = nearest_heads(l.ende_heads, s.decoder_ende_heads_choices, q.ende_qkv_dim);
-    q.ende_attn_layers = nearest(l.ende_attn_layers, attendable);
-    p.decoder_layers.push_back(q);
+    p.decoder_layers.push_back(project_layer(config.decoder_layers[std::min(i, config.decoder_layer_num() - 1)], s, encoder_layers));
   }
   return p;
 }
@@ -209,8 +221,8 @@ void HpoEvolution::start_trial() {
     std::ostringstream note;
     note.precision(4);
     note << "its smallest member misses the budgets: latency " << cheapest.latency_excess_ms << " ms, memory "
-         << cheapest.memory_excess_mb << " MiB over (<= 0 fits)";
-    study_.prune(number, note.str(), cheapest.latency_excess_ms, cheapest.memory_excess_mb);
+         << cheapest.memory_excess_mib << " MiB over (<= 0 fits)";
+    study_.prune(number, note.str(), cheapest.latency_excess_ms, cheapest.memory_excess_mib);
     ++unproductive_;
     return;
   }

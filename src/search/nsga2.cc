@@ -9,7 +9,7 @@ namespace thanos {
 const char* const kObjectiveNames[3] = {"valid_loss", "latency_ms", "memory_mb"};
 
 ObjectiveVector objectives_of(const Evaluation& e) {
-  return {e.fitness, e.check.estimate.latency_ms, e.check.estimate.memory_mb};
+  return {e.fitness, e.check.estimate.latency_ms, e.check.estimate.memory_mib};
 }
 
 void Nsga2Options::validate() const {

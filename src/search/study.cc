@@ -40,7 +40,7 @@ std::string Trial::summary() const {
   }
   s << "}";
   if (state == TrialState::kPruned)
-    s << " latency_excess_ms=" << latency_excess_ms << " memory_excess_mb=" << memory_excess_mb;
+    s << " latency_excess_ms=" << latency_excess_ms << " memory_excess_mb=" << memory_excess_mib;
   if (!attrs.empty()) {
     s << " attrs{";
     sep = "";
@@ -92,12 +92,12 @@ void Study::complete(int number, double value, int evaluations) {
   t.value = value;
 }
 
-void Study::prune(int number, const std::string& note, double latency_excess_ms, double memory_excess_mb) {
+void Study::prune(int number, const std::string& note, double latency_excess_ms, double memory_excess_mib) {
   Trial& t = running(number, "prune");
   t.state = TrialState::kPruned;
   t.note = note;
   t.latency_excess_ms = latency_excess_ms;
-  t.memory_excess_mb = memory_excess_mb;
+  t.memory_excess_mib = memory_excess_mib;
 }
 
 void Study::fail(int number, const std::string& note, int evaluations) {

@@ -45,7 +45,7 @@ TpeSplit tpe_split(const Study& study) {
     if (t.state == TrialState::kComplete) complete.push_back(&t);
     if (t.state == TrialState::kPruned) pruned.push_back(&t);
   }
-  auto miss = [](const Trial* t) { return std::max(0.0, t->latency_excess_ms) + std::max(0.0, t->memory_excess_mb); };
+  auto miss = [](const Trial* t) { return std::max(0.0, t->latency_excess_ms) + std::max(0.0, t->memory_excess_mib); };
   // Stable sorts: equal values keep trial order, so the split does not depend on the sort.
   std::stable_sort(complete.begin(), complete.end(),
                    [](const Trial* a, const Trial* b) { return a->value < b->value; });

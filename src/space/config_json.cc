@@ -2,6 +2,7 @@
 
 #include "thanos/common/text.h"
 #include "thanos/space/config_io.h"
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
@@ -20,21 +21,34 @@ const nlohmann::json& get_array(const nlohmann::json& j, const std::string& key,
   return v;
 }
 
+template <typename Layer>
+nlohmann::json layers_to_json(const std::vector<Layer>& layers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : layers) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& f : layer_fields<Layer>()) o[f.name] = f.of(l);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+// Keys read in table order, so a message names the first missing one.
+template <typename Layer>
+std::vector<Layer> layers_from_json(const nlohmann::json& list, const std::string& path) {
+  std::vector<Layer> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string p = path + ".layers[" + std::to_string(i) + "]";
+    Layer l;
+    for (const auto& f : layer_fields<Layer>()) f.of(l) = get_int(list[i], f.name, p);
+    out.push_back(l);
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json config_to_json(const SubConfig& c) {
-  nlohmann::json enc_layers = nlohmann::json::array(), dec_layers = nlohmann::json::array();
-  for (const auto& l : c.encoder_layers) {
-    enc_layers.push_back({{"ffn_dim", l.ffn_dim}, {"self_heads", l.self_heads}, {"self_qkv_dim", l.self_qkv_dim}});
-  }
-  for (const auto& l : c.decoder_layers) {
-    dec_layers.push_back({{"ffn_dim", l.ffn_dim},
-                          {"self_heads", l.self_heads},
-                          {"self_qkv_dim", l.self_qkv_dim},
-                          {"ende_heads", l.ende_heads},
-                          {"ende_qkv_dim", l.ende_qkv_dim},
-                          {"ende_attn_layers", l.ende_attn_layers}});
-  }
+  const nlohmann::json enc_layers = layers_to_json(c.encoder_layers), dec_layers = layers_to_json(c.decoder_layers);
   return {{"format", "thanos.subconfig"},
           {"version", 1},
           {"hash", c.hash_hex()},
@@ -55,18 +69,8 @@ SubConfig config_from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.contains("encoder") || !j.contains("decoder")) throw std::invalid_argument(source + ": needs \"encoder\" and \"decoder\"");
   c.encoder_embed_dim = get_int(j.at("encoder"), "embed_dim", enc);
   c.decoder_embed_dim = get_int(j.at("decoder"), "embed_dim", dec);
-  const auto& el = get_array(j.at("encoder"), "layers", enc);
-  for (std::size_t i = 0; i < el.size(); ++i) {
-    const std::string p = enc + ".layers[" + std::to_string(i) + "]";
-    c.encoder_layers.push_back({get_int(el[i], "ffn_dim", p), get_int(el[i], "self_heads", p), get_int(el[i], "self_qkv_dim", p)});
-  }
-  const auto& dl = get_array(j.at("decoder"), "layers", dec);
-  for (std::size_t i = 0; i < dl.size(); ++i) {
-    const std::string p = dec + ".layers[" + std::to_string(i) + "]";
-    c.decoder_layers.push_back({get_int(dl[i], "ffn_dim", p), get_int(dl[i], "self_heads", p),
-                                get_int(dl[i], "self_qkv_dim", p), get_int(dl[i], "ende_heads", p),
-                                get_int(dl[i], "ende_qkv_dim", p), get_int(dl[i], "ende_attn_layers", p)});
-  }
+  c.encoder_layers = layers_from_json<EncoderLayerConfig>(get_array(j.at("encoder"), "layers", enc), enc);
+  c.decoder_layers = layers_from_json<DecoderLayerConfig>(get_array(j.at("decoder"), "layers", dec), dec);
   try {
     c.check_consistent();
   } catch (const std::invalid_argument& e) {

@@ -1,8 +1,10 @@
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "thanos/common/text.h"
 #include "thanos/space/config_io.h"
+#include "thanos/space/sub_config_fields.h"
 #include "thanos/space/yaml_fields.h"
 
 namespace thanos {
@@ -14,15 +16,12 @@ const char* kEncEmbed = "encoder-embed-dim-subtransformer";
 const char* kDecEmbed = "decoder-embed-dim-subtransformer";
 const char* kEncLayers = "encoder-layer-num-subtransformer";
 const char* kDecLayers = "decoder-layer-num-subtransformer";
-const char* kEncFfn = "encoder-ffn-embed-dim-all-subtransformer";
-const char* kDecFfn = "decoder-ffn-embed-dim-all-subtransformer";
-const char* kEncHeads = "encoder-self-attention-heads-all-subtransformer";
-const char* kDecHeads = "decoder-self-attention-heads-all-subtransformer";
-const char* kEndeHeads = "decoder-ende-attention-heads-all-subtransformer";
-const char* kEndeAttn = "decoder-arbitrary-ende-attn-all-subtransformer";
-const char* kEncQkv = "encoder-self-attention-qkv-dim-all-subtransformer";
-const char* kDecQkv = "decoder-self-attention-qkv-dim-all-subtransformer";
-const char* kEndeQkv = "decoder-ende-attention-qkv-dim-all-subtransformer";
+
+// A field's value as HAT's files hold it: the attended-layer count as HAT's code.
+template <typename Layer>
+int to_file_value(const LayerField<Layer>& f, int value) {
+  return f.role == FieldRole::kAttendedLayers ? layers_to_hat_ende_code(value) : value;
+}
 
 }  // namespace
 
@@ -48,7 +47,7 @@ LoadedConfig parse_config_yaml(const std::string& text, const std::string& sourc
   // A per-layer list: one entry per active layer. HAT itself reads only the first n entries of a
   // longer list, so we do too (with a warning); a shorter list is an error. A missing QKV list
   // means HAT's fixed width.
-  auto per_layer = [&](const char* key, int n, bool optional_qkv) {
+  auto per_layer = [&](const std::string& key, int n, bool optional_qkv) {
     used.insert(key);
     YAML::Node node = root[key];
     if (!node) {
@@ -68,19 +67,28 @@ LoadedConfig parse_config_yaml(const std::string& text, const std::string& sourc
     }
     return v;
   };
-  const auto eff = per_layer(kEncFfn, le, false), eh = per_layer(kEncHeads, le, false), eq = per_layer(kEncQkv, le, true);
-  const auto dff = per_layer(kDecFfn, ld, false), dh = per_layer(kDecHeads, ld, false), dq = per_layer(kDecQkv, ld, true);
-  const auto xh = per_layer(kEndeHeads, ld, false), xq = per_layer(kEndeQkv, ld, true), xa = per_layer(kEndeAttn, ld, false);
-  for (int i = 0; i < le; ++i) c.encoder_layers.push_back({eff[i], eh[i], eq[i]});
-  for (int i = 0; i < ld; ++i) {
-    int layers = 0;
-    try {
-      layers = hat_ende_code_to_layers(xa[i]);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(where(source, root[kEndeAttn], kEndeAttn) + "[" + std::to_string(i) + "]: " + e.what());
+  // Read in table order (encoder first), so the first missing key is the one a message names.
+  auto read_stack = [&](auto& layers, int n) {
+    using Layer = typename std::decay_t<decltype(layers)>::value_type;
+    layers.assign(n, Layer{});
+    for (const auto& f : layer_fields<Layer>()) {
+      const std::string key = f.yaml_key();
+      const auto v = per_layer(key, n, f.role == FieldRole::kQkv);
+      for (int i = 0; i < n; ++i) {
+        int value = v[i];
+        if (f.role == FieldRole::kAttendedLayers) {
+          try {
+            value = hat_ende_code_to_layers(v[i]);
+          } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(where(source, root[key], key) + "[" + std::to_string(i) + "]: " + e.what());
+          }
+        }
+        f.of(layers[i]) = value;
+      }
     }
-    c.decoder_layers.push_back({dff[i], dh[i], dq[i], xh[i], xq[i], layers});
-  }
+  };
+  read_stack(c.encoder_layers, le);
+  read_stack(c.decoder_layers, ld);
   std::vector<std::string> ignored;
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
@@ -104,36 +112,22 @@ LoadedConfig load_config_yaml(const std::string& path, int default_qkv_dim) {
 }
 
 std::string config_to_yaml(const SubConfig& c) {
-  std::vector<int> eff, eh, eq, dff, dh, dq, xh, xq, xa;
-  for (const auto& l : c.encoder_layers) {
-    eff.push_back(l.ffn_dim);
-    eh.push_back(l.self_heads);
-    eq.push_back(l.self_qkv_dim);
-  }
-  for (const auto& l : c.decoder_layers) {
-    dff.push_back(l.ffn_dim);
-    dh.push_back(l.self_heads);
-    dq.push_back(l.self_qkv_dim);
-    xh.push_back(l.ende_heads);
-    xq.push_back(l.ende_qkv_dim);
-    xa.push_back(layers_to_hat_ende_code(l.ende_attn_layers));
-  }
   std::ostringstream y;
   y << "# SubTransformer " << c.hash_hex() << " (HAT keys; QKV keys are THANOS')\n"
     << kEncEmbed << ": " << c.encoder_embed_dim << "\n"
-    << kDecEmbed << ": " << c.decoder_embed_dim << "\n"
-    << kEncFfn << ": " << format_list(eff) << "\n"
-    << kDecFfn << ": " << format_list(dff) << "\n"
-    << kEncLayers << ": " << c.encoder_layer_num() << "\n"
-    << kDecLayers << ": " << c.decoder_layer_num() << "\n"
-    << kEncHeads << ": " << format_list(eh) << "\n"
-    << kDecHeads << ": " << format_list(dh) << "\n"
-    << kEndeHeads << ": " << format_list(xh) << "\n"
-    << "# -1: attend to the last encoder layer; 1: the last two; 2: the last three\n"
-    << kEndeAttn << ": " << format_list(xa) << "\n"
-    << kEncQkv << ": " << format_list(eq) << "\n"
-    << kDecQkv << ": " << format_list(dq) << "\n"
-    << kEndeQkv << ": " << format_list(xq) << "\n";
+    << kDecEmbed << ": " << c.decoder_embed_dim << "\n";
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.hat_rank == kHatRankOfLayerCounts) {
+      y << kEncLayers << ": " << c.encoder_layer_num() << "\n"
+        << kDecLayers << ": " << c.decoder_layer_num() << "\n";
+    }
+    std::vector<int> values;
+    for (const auto& l : stack_layers(c, f)) values.push_back(to_file_value(f, f.of(l)));
+    if (f.role == FieldRole::kAttendedLayers) {
+      y << "# -1: attend to the last encoder layer; 1: the last two; 2: the last three\n";
+    }
+    y << f.yaml_key() << ": " << format_list(values) << "\n";
+  });
   return y.str();
 }
 

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "thanos/space/sub_config_fields.h"
+
 namespace thanos {
 namespace {
 
@@ -21,32 +23,46 @@ std::pair<int, int> choose_attention(Rng& rng, const std::vector<int>& heads, co
   return {h, choose(rng, SearchSpace::qkv_for_heads(qkv, h))};
 }
 
+// The choices of an attended depth that an encoder of `encoder_layers` has.
+std::vector<int> attendable(const std::vector<int>& choices, int encoder_layers) {
+  std::vector<int> out;
+  for (int n : choices) {
+    if (n <= encoder_layers) out.push_back(n);
+  }
+  return out;
+}
+
+// One layer, its fields drawn in table order (a head count with its QKV width, among the widths
+// it divides; an attended depth the encoder has).
+template <typename Layer>
+Layer sample_layer(const SearchSpace& s, int encoder_layers, Rng& rng) {
+  Layer l;
+  const auto& fields = layer_fields<Layer>();
+  for (const auto& f : fields) {
+    switch (f.role) {
+      case FieldRole::kWidth: f.of(l) = choose(rng, s.*f.choices); break;
+      case FieldRole::kHeads: {
+        const auto& qkv = fields[f.partner];
+        std::tie(f.of(l), qkv.of(l)) = choose_attention(rng, s.*f.choices, s.*qkv.choices);
+        break;
+      }
+      case FieldRole::kQkv: break;  // drawn with its heads
+      case FieldRole::kAttendedLayers: f.of(l) = choose(rng, attendable(s.*f.choices, encoder_layers)); break;
+    }
+  }
+  return l;
+}
+
 }  // namespace
 
 SubConfig sample_config(const SearchSpace& s, Rng& rng) {
   SubConfig c;
   c.encoder_embed_dim = choose(rng, s.encoder_embed_choices);
   const int le = choose(rng, s.encoder_layer_num_choices);
-  for (int i = 0; i < le; ++i) {
-    EncoderLayerConfig l;
-    l.ffn_dim = choose(rng, s.encoder_ffn_choices);
-    std::tie(l.self_heads, l.self_qkv_dim) = choose_attention(rng, s.encoder_self_heads_choices, s.encoder_self_qkv_choices);
-    c.encoder_layers.push_back(l);
-  }
+  for (int i = 0; i < le; ++i) c.encoder_layers.push_back(sample_layer<EncoderLayerConfig>(s, le, rng));
   c.decoder_embed_dim = choose(rng, s.decoder_embed_choices);
   const int ld = choose(rng, s.decoder_layer_num_choices);
-  std::vector<int> ende;
-  for (int n : s.decoder_ende_layers_choices) {
-    if (n <= le) ende.push_back(n);
-  }
-  for (int i = 0; i < ld; ++i) {
-    DecoderLayerConfig l;
-    l.ffn_dim = choose(rng, s.decoder_ffn_choices);
-    std::tie(l.self_heads, l.self_qkv_dim) = choose_attention(rng, s.decoder_self_heads_choices, s.decoder_self_qkv_choices);
-    std::tie(l.ende_heads, l.ende_qkv_dim) = choose_attention(rng, s.decoder_ende_heads_choices, s.decoder_ende_qkv_choices);
-    l.ende_attn_layers = choose(rng, ende);
-    c.decoder_layers.push_back(l);
-  }
+  for (int i = 0; i < ld; ++i) c.decoder_layers.push_back(sample_layer<DecoderLayerConfig>(s, le, rng));
   return c;
 }
 

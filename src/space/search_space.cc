@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 #include "thanos/common/text.h"
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
@@ -38,6 +40,28 @@ std::uint64_t attention_pairs(const std::vector<int>& heads, const std::vector<i
   return n;
 }
 
+// Every active layer's fields in HAT's key order; the attended encoder layers last, named by
+// HAT's codes.
+template <typename Layer>
+void check_layers(const SearchSpace& s, const std::vector<Layer>& layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    const std::string at = "[" + std::to_string(i) + "]";
+    for_each_stack_field_in_hat_order<Layer>([&](const LayerField<Layer>& f) {
+      if (f.role != FieldRole::kAttendedLayers && !has(s.*f.choices, f.of(l))) {
+        throw std::invalid_argument(field_error(f.hat_name + at, f.of(l), s.*f.choices));
+      }
+    });
+    for (const auto& f : layer_fields<Layer>()) {
+      if (f.role == FieldRole::kAttendedLayers && !has(s.*f.choices, f.of(l))) {
+        std::vector<int> codes;
+        for (int n : s.*f.choices) codes.push_back(layers_to_hat_ende_code(n));
+        throw std::invalid_argument(field_error(f.hat_name + at, layers_to_hat_ende_code(f.of(l)), codes));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool ModelHyperParams::operator==(const ModelHyperParams& o) const {
@@ -70,32 +94,29 @@ void SearchSpace::validate() const {
   }
   check_choices(source, "encoder-embed-choice", encoder_embed_choices, 1, encoder_embed_dim, "encoder-embed-dim");
   check_choices(source, "decoder-embed-choice", decoder_embed_choices, 1, decoder_embed_dim, "decoder-embed-dim");
-  check_choices(source, "encoder-ffn-embed-dim-choice", encoder_ffn_choices, 1, encoder_ffn_dim, "encoder-ffn-embed-dim");
-  check_choices(source, "decoder-ffn-embed-dim-choice", decoder_ffn_choices, 1, decoder_ffn_dim, "decoder-ffn-embed-dim");
-  check_choices(source, "encoder-layer-num-choice", encoder_layer_num_choices, 1, encoder_layers, "encoder-layers");
-  check_choices(source, "decoder-layer-num-choice", decoder_layer_num_choices, 1, decoder_layers, "decoder-layers");
-  check_choices(source, "encoder-self-attention-heads-choice", encoder_self_heads_choices, 1, 0, "");
-  check_choices(source, "decoder-self-attention-heads-choice", decoder_self_heads_choices, 1, 0, "");
-  check_choices(source, "decoder-ende-attention-heads-choice", decoder_ende_heads_choices, 1, 0, "");
-  check_choices(source, "decoder-arbitrary-ende-attn-choice", decoder_ende_layers_choices, 1, encoder_layers,
-                "encoder-layers");
-  check_choices(source, "encoder-self-attention-qkv-dim-choice", encoder_self_qkv_choices, 1, qkv_dim, "qkv-dim");
-  check_choices(source, "decoder-self-attention-qkv-dim-choice", decoder_self_qkv_choices, 1, qkv_dim, "qkv-dim");
-  check_choices(source, "decoder-ende-attention-qkv-dim-choice", decoder_ende_qkv_choices, 1, qkv_dim, "qkv-dim");
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.hat_rank == kHatRankOfLayerCounts) {
+      check_choices(source, "encoder-layer-num-choice", encoder_layer_num_choices, 1, encoder_layers, "encoder-layers");
+      check_choices(source, "decoder-layer-num-choice", decoder_layer_num_choices, 1, decoder_layers, "decoder-layers");
+    }
+    check_choices(source, f.choice_key(), this->*f.choices, 1, f.super_size ? this->*f.super_size : 0, f.super_key);
+  });
   if (hyper.share_all_embeddings && encoder_embed_dim != decoder_embed_dim) {
     throw std::invalid_argument(source + ": share-all-embeddings requires encoder-embed-dim (" +
                                 std::to_string(encoder_embed_dim) + ") == decoder-embed-dim (" +
                                 std::to_string(decoder_embed_dim) + ")");
   }
-  auto require_pairs = [&](const char* what, const std::vector<int>& heads, const std::vector<int>& qkv) {
+  auto require_pairs = [&](const auto& heads_field) {
+    if (heads_field.role != FieldRole::kHeads) return;
+    const auto& heads = this->*heads_field.choices;
+    const auto& qkv = this->*layer_fields_of(heads_field)[heads_field.partner].choices;
     if (attention_pairs(heads, qkv) == 0) {
-      throw std::invalid_argument(source + ": no " + what + " qkv choice " + format_list(qkv) +
+      throw std::invalid_argument(source + ": no " + heads_field.attention + " qkv choice " + format_list(qkv) +
                                   " is divisible by any head choice " + format_list(heads));
     }
   };
-  require_pairs("encoder self-attention", encoder_self_heads_choices, encoder_self_qkv_choices);
-  require_pairs("decoder self-attention", decoder_self_heads_choices, decoder_self_qkv_choices);
-  require_pairs("decoder encoder-decoder attention", decoder_ende_heads_choices, decoder_ende_qkv_choices);
+  for (const auto& f : layer_fields<EncoderLayerConfig>()) require_pairs(f);
+  for (const auto& f : layer_fields<DecoderLayerConfig>()) require_pairs(f);
   if (size().is_zero()) throw std::invalid_argument(source + ": the search space contains no valid SubTransformer");
 }
 
@@ -108,28 +129,8 @@ void SearchSpace::check_config(const SubConfig& c) const {
   in("decoder-embed-dim", c.decoder_embed_dim, decoder_embed_choices);
   in("encoder-layer-num", c.encoder_layer_num(), encoder_layer_num_choices);
   in("decoder-layer-num", c.decoder_layer_num(), decoder_layer_num_choices);
-  for (int i = 0; i < c.encoder_layer_num(); ++i) {
-    const auto& l = c.encoder_layers[i];
-    const std::string at = "[" + std::to_string(i) + "]";
-    in("encoder-ffn-embed-dim" + at, l.ffn_dim, encoder_ffn_choices);
-    in("encoder-self-attention-heads" + at, l.self_heads, encoder_self_heads_choices);
-    in("encoder-self-attention-qkv-dim" + at, l.self_qkv_dim, encoder_self_qkv_choices);
-  }
-  for (int i = 0; i < c.decoder_layer_num(); ++i) {
-    const auto& l = c.decoder_layers[i];
-    const std::string at = "[" + std::to_string(i) + "]";
-    in("decoder-ffn-embed-dim" + at, l.ffn_dim, decoder_ffn_choices);
-    in("decoder-self-attention-heads" + at, l.self_heads, decoder_self_heads_choices);
-    in("decoder-ende-attention-heads" + at, l.ende_heads, decoder_ende_heads_choices);
-    in("decoder-self-attention-qkv-dim" + at, l.self_qkv_dim, decoder_self_qkv_choices);
-    in("decoder-ende-attention-qkv-dim" + at, l.ende_qkv_dim, decoder_ende_qkv_choices);
-    if (!has(decoder_ende_layers_choices, l.ende_attn_layers)) {
-      std::vector<int> codes;
-      for (int n : decoder_ende_layers_choices) codes.push_back(layers_to_hat_ende_code(n));
-      throw std::invalid_argument(field_error("decoder-arbitrary-ende-attn" + at,
-                                              layers_to_hat_ende_code(l.ende_attn_layers), codes));
-    }
-  }
+  check_layers(*this, c.encoder_layers);
+  check_layers(*this, c.decoder_layers);
 }
 
 bool SearchSpace::contains(const SubConfig& config) const {
@@ -141,17 +142,39 @@ bool SearchSpace::contains(const SubConfig& config) const {
   }
 }
 
+namespace {
+
+// Distinct choices of one layer: independent widths times the valid (heads, qkv) pairs of each
+// attention, times the attendable depths for an encoder of `encoder_layers`.
+template <typename Layer>
+std::uint64_t layer_choices(const SearchSpace& s, int encoder_layers) {
+  std::uint64_t n = 1;
+  for (const auto& f : layer_fields<Layer>()) {
+    const auto& choices = s.*f.choices;
+    switch (f.role) {
+      case FieldRole::kWidth: n *= choices.size(); break;
+      case FieldRole::kHeads: n *= attention_pairs(choices, s.*layer_fields<Layer>()[f.partner].choices); break;
+      case FieldRole::kQkv: break;  // counted with its heads
+      case FieldRole::kAttendedLayers: {
+        std::uint64_t depths = 0;
+        for (int d : choices) depths += (d <= encoder_layers) ? 1 : 0;
+        n *= depths;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
 BigUInt SearchSpace::size() const {
   // Per-layer choice counts; the decoder's depends on the encoder depth through the attended
   // layers, so sum over encoder depths first.
-  const BigUInt enc_layer(encoder_ffn_choices.size() * attention_pairs(encoder_self_heads_choices, encoder_self_qkv_choices));
   BigUInt total(0);
   for (int le : encoder_layer_num_choices) {
-    std::uint64_t ende_layers = 0;
-    for (int n : decoder_ende_layers_choices) ende_layers += (n <= le) ? 1 : 0;
-    const BigUInt dec_layer(decoder_ffn_choices.size() *
-                            attention_pairs(decoder_self_heads_choices, decoder_self_qkv_choices) *
-                            attention_pairs(decoder_ende_heads_choices, decoder_ende_qkv_choices) * ende_layers);
+    const BigUInt enc_layer(layer_choices<EncoderLayerConfig>(*this, le));
+    const BigUInt dec_layer(layer_choices<DecoderLayerConfig>(*this, le));
     BigUInt dec_sum(0);
     for (int ld : decoder_layer_num_choices) dec_sum += BigUInt::pow(dec_layer, static_cast<unsigned>(ld));
     total += BigUInt::pow(enc_layer, static_cast<unsigned>(le)) * dec_sum;
@@ -175,6 +198,32 @@ std::pair<int, int> extreme_pair(const std::vector<int>& heads, const std::vecto
   return {best.second, best.first};
 }
 
+template <typename Layer>
+Layer extreme_layer(const SearchSpace& s, int encoder_layers, bool largest) {
+  auto pick = [largest](const std::vector<int>& v) { return largest ? max_of(v) : min_of(v); };
+  Layer l;
+  const auto& fields = layer_fields<Layer>();
+  for (const auto& f : fields) {
+    const auto& choices = s.*f.choices;
+    switch (f.role) {
+      case FieldRole::kWidth: f.of(l) = pick(choices); break;
+      case FieldRole::kHeads: {
+        const auto& qkv = fields[f.partner];
+        std::tie(f.of(l), qkv.of(l)) = extreme_pair(choices, s.*qkv.choices, largest);
+        break;
+      }
+      case FieldRole::kQkv: break;  // chosen with its heads
+      case FieldRole::kAttendedLayers: {
+        std::vector<int> attendable;
+        for (int n : choices) if (n <= encoder_layers) attendable.push_back(n);
+        f.of(l) = pick(attendable);
+        break;
+      }
+    }
+  }
+  return l;
+}
+
 SubConfig extreme(const SearchSpace& s, bool largest) {
   auto pick = [largest](const std::vector<int>& v) { return largest ? max_of(v) : min_of(v); };
   SubConfig c;
@@ -182,17 +231,29 @@ SubConfig extreme(const SearchSpace& s, bool largest) {
   c.decoder_embed_dim = pick(s.decoder_embed_choices);
   const int le = pick(s.encoder_layer_num_choices);
   const int ld = pick(s.decoder_layer_num_choices);
-  auto [eh, eq] = extreme_pair(s.encoder_self_heads_choices, s.encoder_self_qkv_choices, largest);
-  auto [dh, dq] = extreme_pair(s.decoder_self_heads_choices, s.decoder_self_qkv_choices, largest);
-  auto [xh, xq] = extreme_pair(s.decoder_ende_heads_choices, s.decoder_ende_qkv_choices, largest);
-  std::vector<int> ende;
-  for (int n : s.decoder_ende_layers_choices) if (n <= le) ende.push_back(n);
-  c.encoder_layers.assign(le, EncoderLayerConfig{pick(s.encoder_ffn_choices), eh, eq});
-  c.decoder_layers.assign(ld, DecoderLayerConfig{pick(s.decoder_ffn_choices), dh, dq, xh, xq, pick(ende)});
+  c.encoder_layers.assign(le, extreme_layer<EncoderLayerConfig>(s, le, largest));
+  c.decoder_layers.assign(ld, extreme_layer<DecoderLayerConfig>(s, le, largest));
   return c;
 }
 
+// The super sizes in every field; heads and attended layers do not shape weights, so 1 (any
+// qkv divides it).
+template <typename Layer>
+Layer super_layer(const SearchSpace& s) {
+  Layer l;
+  for (const auto& f : layer_fields<Layer>()) {
+    f.of(l) = (f.role == FieldRole::kHeads || f.role == FieldRole::kAttendedLayers) ? 1 : s.*f.super_size;
+  }
+  return l;
+}
+
 }  // namespace
+
+int default_qkv_dim(const SearchSpace& space, int fallback) { return space.qkv_dim > 0 ? space.qkv_dim : fallback; }
+
+int default_qkv_dim(const std::optional<SearchSpace>& space, int fallback) {
+  return space ? default_qkv_dim(*space, fallback) : fallback;
+}
 
 int SearchSpace::hat_profile_length() const {
   return hat_arch.find("iwslt") != std::string::npos ? 23 : 30;
@@ -205,9 +266,8 @@ SubConfig SearchSpace::super_shape() const {
   SubConfig c;
   c.encoder_embed_dim = encoder_embed_dim;
   c.decoder_embed_dim = decoder_embed_dim;
-  // Heads do not shape weights; use 1 so any qkv divides.
-  c.encoder_layers.assign(encoder_layers, EncoderLayerConfig{encoder_ffn_dim, 1, qkv_dim});
-  c.decoder_layers.assign(decoder_layers, DecoderLayerConfig{decoder_ffn_dim, 1, qkv_dim, 1, qkv_dim, 1});
+  c.encoder_layers.assign(encoder_layers, super_layer<EncoderLayerConfig>(*this));
+  c.decoder_layers.assign(decoder_layers, super_layer<DecoderLayerConfig>(*this));
   return c;
 }
 
@@ -218,14 +278,14 @@ SearchSpace hat_wmt14ende_space0() {
   s.encoder_ffn_dim = s.decoder_ffn_dim = 3072;
   s.encoder_layers = s.decoder_layers = 6;
   s.encoder_heads = s.decoder_heads = 8;
-  s.qkv_dim = 512;
+  s.qkv_dim = kHatQkvDim;
   s.encoder_embed_choices = s.decoder_embed_choices = {640, 512};
   s.encoder_ffn_choices = s.decoder_ffn_choices = {3072, 2048, 1024};
   s.encoder_layer_num_choices = {6};
   s.decoder_layer_num_choices = {6, 5, 4, 3, 2, 1};
   s.encoder_self_heads_choices = s.decoder_self_heads_choices = s.decoder_ende_heads_choices = {8, 4};
   s.decoder_ende_layers_choices = {1, 2, 3};
-  s.encoder_self_qkv_choices = s.decoder_self_qkv_choices = s.decoder_ende_qkv_choices = {512};
+  s.encoder_self_qkv_choices = s.decoder_self_qkv_choices = s.decoder_ende_qkv_choices = {kHatQkvDim};
   s.hyper.dropout = 0.3;
   s.hyper.attention_dropout = 0.1;
   s.hyper.share_all_embeddings = s.hyper.share_decoder_input_output = true;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "thanos/common/text.h"
+#include "thanos/space/sub_config_fields.h"
 #include "thanos/space/yaml_fields.h"
 
 namespace thanos {
@@ -52,25 +53,28 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
 
   choices("encoder-embed-choice", s.encoder_embed_choices);
   choices("decoder-embed-choice", s.decoder_embed_choices);
-  choices("encoder-ffn-embed-dim-choice", s.encoder_ffn_choices);
-  choices("decoder-ffn-embed-dim-choice", s.decoder_ffn_choices);
-  choices("encoder-layer-num-choice", s.encoder_layer_num_choices);
-  choices("decoder-layer-num-choice", s.decoder_layer_num_choices);
-  choices("encoder-self-attention-heads-choice", s.encoder_self_heads_choices);
-  choices("decoder-self-attention-heads-choice", s.decoder_self_heads_choices);
-  choices("decoder-ende-attention-heads-choice", s.decoder_ende_heads_choices);
-  {
+  // HAT's keys in HAT's order; THANOS' QKV choices default to the super width, read below.
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.hat_rank == kHatRankOfLayerCounts) {
+      choices("encoder-layer-num-choice", s.encoder_layer_num_choices);
+      choices("decoder-layer-num-choice", s.decoder_layer_num_choices);
+    }
+    if (f.role == FieldRole::kQkv) return;
+    const std::string key = f.choice_key();
+    if (f.role != FieldRole::kAttendedLayers) {
+      choices(key, s.*f.choices);
+      return;
+    }
     std::vector<int> codes;
-    choices("decoder-arbitrary-ende-attn-choice", codes);
+    choices(key, codes);
     for (std::size_t i = 0; i < codes.size(); ++i) {
       try {
-        s.decoder_ende_layers_choices.push_back(hat_ende_code_to_layers(codes[i]));
+        (s.*f.choices).push_back(hat_ende_code_to_layers(codes[i]));
       } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(where(source, root["decoder-arbitrary-ende-attn-choice"],
-                                          "decoder-arbitrary-ende-attn-choice") + ": " + e.what());
+        throw std::invalid_argument(where(source, root[key], key) + ": " + e.what());
       }
     }
-  }
+  });
 
   // Super sizes: HAT always gives them; when absent, the largest choice is the natural size.
   auto super_or_max = [&](const std::string& key, int& dst, const std::vector<int>& from) {
@@ -94,19 +98,20 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
 
   // QKV: HAT has one fixed qkv-dim; THANOS makes it a per-layer choice per attention type.
   std::vector<int> qkv_all;
-  for (const char* key : {"encoder-self-attention-qkv-dim-choice", "decoder-self-attention-qkv-dim-choice",
-                          "decoder-ende-attention-qkv-dim-choice"}) {
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.role != FieldRole::kQkv) return;
+    const std::string key = f.choice_key();
     if (auto n = node(key)) {
       auto v = as_int_list(source, n, key);
       qkv_all.insert(qkv_all.end(), v.begin(), v.end());
     }
-  }
+  });
   if (auto n = node("qkv-dim")) {
     s.qkv_dim = as_int(source, n, "qkv-dim");
   } else if (!qkv_all.empty()) {
     s.qkv_dim = *std::max_element(qkv_all.begin(), qkv_all.end());
   } else {
-    s.qkv_dim = 512 /* HAT fixes qkv-dim at 512 */;
+    s.qkv_dim = kHatQkvDim;
     out.warnings.push_back(source + ": qkv-dim not given; using HAT's fixed " + std::to_string(s.qkv_dim));
   }
   auto qkv_choices = [&](const std::string& key, std::vector<int>& dst) {
@@ -116,9 +121,9 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
       dst = {s.qkv_dim};
     }
   };
-  qkv_choices("encoder-self-attention-qkv-dim-choice", s.encoder_self_qkv_choices);
-  qkv_choices("decoder-self-attention-qkv-dim-choice", s.decoder_self_qkv_choices);
-  qkv_choices("decoder-ende-attention-qkv-dim-choice", s.decoder_ende_qkv_choices);
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.role == FieldRole::kQkv) qkv_choices(f.choice_key(), s.*f.choices);
+  });
 
   auto& h = s.hyper;
   opt_bool("share-all-embeddings", h.share_all_embeddings);
@@ -177,20 +182,17 @@ std::string search_space_to_yaml(const SearchSpace& s) {
     << "qkv-dim: " << s.qkv_dim << "\n"
     << "# SubTransformer choices\n"
     << "encoder-embed-choice: " << format_list(s.encoder_embed_choices) << "\n"
-    << "decoder-embed-choice: " << format_list(s.decoder_embed_choices) << "\n"
-    << "encoder-ffn-embed-dim-choice: " << format_list(s.encoder_ffn_choices) << "\n"
-    << "decoder-ffn-embed-dim-choice: " << format_list(s.decoder_ffn_choices) << "\n"
-    << "encoder-layer-num-choice: " << format_list(s.encoder_layer_num_choices) << "\n"
-    << "decoder-layer-num-choice: " << format_list(s.decoder_layer_num_choices) << "\n"
-    << "encoder-self-attention-heads-choice: " << format_list(s.encoder_self_heads_choices) << "\n"
-    << "decoder-self-attention-heads-choice: " << format_list(s.decoder_self_heads_choices) << "\n"
-    << "decoder-ende-attention-heads-choice: " << format_list(s.decoder_ende_heads_choices) << "\n"
-    << "decoder-arbitrary-ende-attn-choice: " << format_list(codes(s.decoder_ende_layers_choices)) << "\n"
-    << "# THANOS: elastic QKV width per attention type\n"
-    << "encoder-self-attention-qkv-dim-choice: " << format_list(s.encoder_self_qkv_choices) << "\n"
-    << "decoder-self-attention-qkv-dim-choice: " << format_list(s.decoder_self_qkv_choices) << "\n"
-    << "decoder-ende-attention-qkv-dim-choice: " << format_list(s.decoder_ende_qkv_choices) << "\n"
-    << "# model settings\n"
+    << "decoder-embed-choice: " << format_list(s.decoder_embed_choices) << "\n";
+  for_each_field_in_hat_order([&](const auto& f) {
+    if (f.hat_rank == kHatRankOfLayerCounts) {
+      y << "encoder-layer-num-choice: " << format_list(s.encoder_layer_num_choices) << "\n"
+        << "decoder-layer-num-choice: " << format_list(s.decoder_layer_num_choices) << "\n";
+    }
+    if (f.hat_rank == kHatRankOfThanosKeys) y << "# THANOS: elastic QKV width per attention type\n";
+    const auto& v = s.*f.choices;
+    y << f.choice_key() << ": " << format_list(f.role == FieldRole::kAttendedLayers ? codes(v) : v) << "\n";
+  });
+  y << "# model settings\n"
     << "share-all-embeddings: " << (s.hyper.share_all_embeddings ? "true" : "false") << "\n"
     << "share-decoder-input-output-embed: " << (s.hyper.share_decoder_input_output ? "true" : "false") << "\n"
     << "encoder-normalize-before: " << (s.hyper.encoder_normalize_before ? "true" : "false") << "\n"

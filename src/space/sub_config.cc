@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "thanos/common/text.h"
+#include "thanos/space/sub_config_fields.h"
 
 namespace thanos {
 namespace {
@@ -35,47 +36,81 @@ int layers_to_hat_ende_code(int layers) {
   throw std::invalid_argument("attended encoder layers must be >= 1, got " + std::to_string(layers));
 }
 
+bool EncoderLayerConfig::operator==(const EncoderLayerConfig& o) const { return same_fields(*this, o); }
+bool DecoderLayerConfig::operator==(const DecoderLayerConfig& o) const { return same_fields(*this, o); }
+
+namespace {
+
+// One stack's checks in HAT's key order: every width and head count positive, then every QKV
+// width divisible by its heads, then the attended encoder layers within the encoder depth.
+template <typename Layer>
+void check_stack(const std::vector<Layer>& layers, int encoder_layer_num) {
+  const std::string stack = LayerFields<Layer>::kStack;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    const std::string at = " (" + stack + " layer " + std::to_string(i) + ")";
+    for_each_stack_field_in_hat_order<Layer>([&](const LayerField<Layer>& f) {
+      if (f.role != FieldRole::kAttendedLayers) require_positive(f.hat_name + at, f.of(l));
+    });
+    for (const auto& f : layer_fields<Layer>()) {
+      if (f.role == FieldRole::kQkv) require_divisible(f.hat_name + at, f.of(l), layer_fields<Layer>()[f.partner].of(l));
+    }
+    for (const auto& f : layer_fields<Layer>()) {
+      if (f.role == FieldRole::kAttendedLayers && (f.of(l) < 1 || f.of(l) > encoder_layer_num)) {
+        throw std::invalid_argument(f.hat_name + at + ": attends to " + std::to_string(f.of(l)) +
+                                    " encoder layers, but the encoder has " + std::to_string(encoder_layer_num));
+      }
+    }
+  }
+}
+
+template <typename Layer>
+void write_canonical(std::ostringstream& s, const std::vector<Layer>& layers) {
+  for (const auto& l : layers) {
+    s << "(";
+    const char* sep = "";
+    for (const auto& f : layer_fields<Layer>()) {
+      s << sep << f.of(l);
+      sep = ",";
+    }
+    s << ")";
+  }
+}
+
+// "ffn 1024..3072, heads 4..8, ...": each field's range over the layers.
+template <typename Layer>
+std::string summary_ranges(const std::vector<Layer>& layers) {
+  auto range = [](std::vector<int> v) {
+    if (v.empty()) return std::string("-");
+    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    return *lo == *hi ? std::to_string(*lo) : std::to_string(*lo) + ".." + std::to_string(*hi);
+  };
+  std::string out;
+  for (const auto& f : layer_fields<Layer>()) {
+    out += (out.empty() ? "" : ", ") + std::string(f.summary_label) + " " + range(field_values(layers, f));
+    if (f.role == FieldRole::kAttendedLayers) out += " enc layers";
+  }
+  return out;
+}
+
+}  // namespace
+
 void SubConfig::check_consistent() const {
   require_positive("encoder-embed-dim", encoder_embed_dim);
   require_positive("decoder-embed-dim", decoder_embed_dim);
   if (encoder_layers.empty()) throw std::invalid_argument("encoder-layer-num: expected at least 1 layer, got 0");
   if (decoder_layers.empty()) throw std::invalid_argument("decoder-layer-num: expected at least 1 layer, got 0");
-  for (std::size_t i = 0; i < encoder_layers.size(); ++i) {
-    const auto& l = encoder_layers[i];
-    const std::string at = " (encoder layer " + std::to_string(i) + ")";
-    require_positive("encoder-ffn-embed-dim" + at, l.ffn_dim);
-    require_positive("encoder-self-attention-heads" + at, l.self_heads);
-    require_positive("encoder-self-attention-qkv-dim" + at, l.self_qkv_dim);
-    require_divisible("encoder-self-attention-qkv-dim" + at, l.self_qkv_dim, l.self_heads);
-  }
-  for (std::size_t i = 0; i < decoder_layers.size(); ++i) {
-    const auto& l = decoder_layers[i];
-    const std::string at = " (decoder layer " + std::to_string(i) + ")";
-    require_positive("decoder-ffn-embed-dim" + at, l.ffn_dim);
-    require_positive("decoder-self-attention-heads" + at, l.self_heads);
-    require_positive("decoder-ende-attention-heads" + at, l.ende_heads);
-    require_positive("decoder-self-attention-qkv-dim" + at, l.self_qkv_dim);
-    require_positive("decoder-ende-attention-qkv-dim" + at, l.ende_qkv_dim);
-    require_divisible("decoder-self-attention-qkv-dim" + at, l.self_qkv_dim, l.self_heads);
-    require_divisible("decoder-ende-attention-qkv-dim" + at, l.ende_qkv_dim, l.ende_heads);
-    if (l.ende_attn_layers < 1 || l.ende_attn_layers > encoder_layer_num()) {
-      throw std::invalid_argument("decoder-arbitrary-ende-attn" + at + ": attends to " +
-                                  std::to_string(l.ende_attn_layers) + " encoder layers, but the encoder has " +
-                                  std::to_string(encoder_layer_num()));
-    }
-  }
+  check_stack(encoder_layers, encoder_layer_num());
+  check_stack(decoder_layers, encoder_layer_num());
 }
 
 std::string SubConfig::canonical() const {
   // Format version prefix: changing this text changes every hash, so bump "v1" if you must.
   std::ostringstream s;
   s << "subconfig.v1;ee=" << encoder_embed_dim << ";de=" << decoder_embed_dim << ";enc=";
-  for (const auto& l : encoder_layers) s << "(" << l.ffn_dim << "," << l.self_heads << "," << l.self_qkv_dim << ")";
+  write_canonical(s, encoder_layers);
   s << ";dec=";
-  for (const auto& l : decoder_layers) {
-    s << "(" << l.ffn_dim << "," << l.self_heads << "," << l.self_qkv_dim << "," << l.ende_heads << ","
-      << l.ende_qkv_dim << "," << l.ende_attn_layers << ")";
-  }
+  write_canonical(s, decoder_layers);
   return s.str();
 }
 
@@ -83,30 +118,10 @@ std::uint64_t SubConfig::hash() const { return fnv1a64(canonical()); }
 std::string SubConfig::hash_hex() const { return hex64(hash()); }
 
 std::string SubConfig::summary() const {
-  auto range = [](std::vector<int> v) {
-    if (v.empty()) return std::string("-");
-    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-    return *lo == *hi ? std::to_string(*lo) : std::to_string(*lo) + ".." + std::to_string(*hi);
-  };
-  std::vector<int> eff, eh, eq, dff, dh, dq, deh, deq, da;
-  for (const auto& l : encoder_layers) {
-    eff.push_back(l.ffn_dim);
-    eh.push_back(l.self_heads);
-    eq.push_back(l.self_qkv_dim);
-  }
-  for (const auto& l : decoder_layers) {
-    dff.push_back(l.ffn_dim);
-    dh.push_back(l.self_heads);
-    dq.push_back(l.self_qkv_dim);
-    deh.push_back(l.ende_heads);
-    deq.push_back(l.ende_qkv_dim);
-    da.push_back(l.ende_attn_layers);
-  }
   std::ostringstream s;
-  s << "encoder " << encoder_embed_dim << "d x" << encoder_layer_num() << " (ffn " << range(eff) << ", heads "
-    << range(eh) << ", qkv " << range(eq) << ") | decoder " << decoder_embed_dim << "d x" << decoder_layer_num()
-    << " (ffn " << range(dff) << ", heads " << range(dh) << ", qkv " << range(dq) << ", ende heads " << range(deh)
-    << ", ende qkv " << range(deq) << ", attends " << range(da) << " enc layers)";
+  s << "encoder " << encoder_embed_dim << "d x" << encoder_layer_num() << " (" << summary_ranges(encoder_layers)
+    << ") | decoder " << decoder_embed_dim << "d x" << decoder_layer_num() << " (" << summary_ranges(decoder_layers)
+    << ")";
   return s.str();
 }
 

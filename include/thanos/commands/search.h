@@ -67,7 +67,7 @@ struct SearchReport {
 // The search's cost model: latency from `latency` (0 without one), memory from `memory` or else
 // the analytic model at `shape` (the project's memory definition); each with its error estimate.
 // The pointers must outlive the returned function.
-CostModel predicted_costs(const SearchSpace& space, const Predictor* latency, const Predictor* memory, const InferenceShape& shape);
+CostEstimator predicted_costs(const SearchSpace& space, const Predictor* latency, const Predictor* memory, const InferenceShape& shape);
 
 // Resumable: every scored config is appended to out_dir/evaluations.jsonl; a re-run with the same
 // arguments replays the (deterministic) strategy against those values and scores only new configs.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "thanos/space/hat_features.h"
+#include "thanos/space/search_space.h"
 #include "thanos/space/sub_config.h"
 
 namespace thanos {
@@ -26,8 +27,8 @@ struct ArchSums {
 };
 
 ArchSums arch_sums(const SubConfig& config);
-// From HAT's averaged features; HAT fixes every QKV width at `qkv_dim` (512).
-ArchSums arch_sums_from_hat(const HatFeatures& hat, double qkv_dim = 512);
+// From HAT's averaged features; HAT fixes every QKV width at `qkv_dim`.
+ArchSums arch_sums_from_hat(const HatFeatures& hat, double qkv_dim = kHatQkvDim);
 
 // Physically motivated features (multiply-accumulate counts per layer stack, kernel counts),
 // fixed order; the first is the constant 1. Latency: encoder and decoder projections, FFNs,

@@ -1,6 +1,6 @@
 #pragma once
 // Budgets and how a candidate is checked against them (docs/SEARCH.md). Costs come from a
-// CostModel — latency and memory predictors (src/predict), the analytic memory model — with an
+// CostEstimator — latency and memory predictors (src/predict), the analytic memory model — with an
 // error estimate; a candidate fits when prediction + margin x error is within the budget. A
 // violation is kept as an amount (ms or MiB over), for reports and repair. Torch-free.
 #include <functional>
@@ -15,15 +15,17 @@ namespace thanos {
 struct CostEstimate {
   double latency_ms = 0;
   double latency_error_ms = 0;  // one standard error of the prediction
-  double memory_mb = 0;
-  double memory_error_mb = 0;
+  double memory_mib = 0;
+  double memory_error_mib = 0;
 };
 
-using CostModel = std::function<CostEstimate(const SubConfig&)>;
+// Any source of a candidate's costs (predictors, the analytic memory model, a test's formula);
+// model/cost_model.h's parameter and FLOP counts are something else.
+using CostEstimator = std::function<CostEstimate(const SubConfig&)>;
 
 struct Budgets {
   double latency_ms = std::numeric_limits<double>::infinity();
-  double memory_mb = std::numeric_limits<double>::infinity();
+  double memory_mib = std::numeric_limits<double>::infinity();
   // Safety margin in prediction errors: 1 = a candidate must fit with one error to spare.
   double margin_errors = 1.0;
 };
@@ -31,7 +33,7 @@ struct Budgets {
 struct ConstraintCheck {
   bool feasible = true;
   double latency_excess_ms = 0;  // prediction + margin - budget (<= 0 when it fits)
-  double memory_excess_mb = 0;
+  double memory_excess_mib = 0;
   CostEstimate estimate;
 };
 
@@ -47,6 +49,6 @@ class NothingFits : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-void require_something_fits(const SearchSpace& space, const CostModel& costs, const Budgets& budgets);
+void require_something_fits(const SearchSpace& space, const CostEstimator& costs, const Budgets& budgets);
 
 }  // namespace thanos

@@ -28,7 +28,7 @@ struct Trial {
   // For a pruned trial: how far its cheapest candidate misses the budgets (> 0 = over). Pruned
   // trials rank among themselves by these amounts (the smaller the miss, the better).
   double latency_excess_ms = 0;
-  double memory_excess_mb = 0;
+  double memory_excess_mib = 0;
   // Extra facts a strategy records (Optuna's user_attrs), e.g. the hash of the trial's best config.
   std::map<std::string, std::string> attrs;
 
@@ -45,7 +45,7 @@ class Study {
   // Closes a running trial. A value that is not finite makes the trial kFailed, as in Optuna.
   // Throw std::invalid_argument for an unknown number or a trial that is already finished.
   void complete(int number, double value, int evaluations);
-  void prune(int number, const std::string& note, double latency_excess_ms, double memory_excess_mb);
+  void prune(int number, const std::string& note, double latency_excess_ms, double memory_excess_mib);
   void fail(int number, const std::string& note, int evaluations);
   // Records an extra fact on a trial (any state).
   void set_attr(int number, const std::string& key, const std::string& value);

@@ -15,8 +15,8 @@ struct LoadedConfig {
   std::vector<std::string> warnings;  // ignored keys, truncated lists, defaulted QKV widths
 };
 
-// QKV widths missing from a HAT file default to `default_qkv_dim` (the space's qkv-dim; HAT
-// fixes every attention at it). Throws std::invalid_argument naming file, line and key.
+// QKV widths missing from a HAT file default to `default_qkv_dim` (default_qkv_dim(space) in
+// search_space.h: the space's qkv-dim; HAT fixes every attention at it). Throws std::invalid_argument naming file, line and key.
 LoadedConfig parse_config_yaml(const std::string& yaml_text, const std::string& source_name, int default_qkv_dim);
 LoadedConfig load_config_yaml(const std::string& path, int default_qkv_dim);
 // HAT's keys first (so HAT reads the file), then THANOS' QKV keys.
@@ -29,8 +29,5 @@ SubConfig config_from_json(const nlohmann::json& j, const std::string& source_na
 
 // Reads either format, chosen by extension (.json, else YAML).
 LoadedConfig load_config_file(const std::string& path, int default_qkv_dim);
-
-// HAT's fixed QKV width, used when neither a file nor a space says otherwise.
-constexpr int kHatQkvDim = 512;
 
 }  // namespace thanos

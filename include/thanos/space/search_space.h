@@ -1,6 +1,7 @@
 #pragma once
 // The search space: the SuperTransformer's sizes and the choices each SubTransformer makes.
 // A plain value type; reading HAT's YAML files lives in space_yaml.h.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,15 @@ struct SearchSpace {
   // QKV choices compatible with a head count, in ascending order.
   static std::vector<int> qkv_for_heads(const std::vector<int>& qkv_choices, int heads);
 };
+
+// HAT's fixed QKV width: every attention of every HAT model has it.
+constexpr int kHatQkvDim = 512;
+
+// The QKV width of the attentions a SubConfig file leaves out (HAT's files have no QKV keys): the
+// space's qkv-dim, since HAT fixes every attention at its space's width; without a space, or with
+// one whose qkv-dim is unset, `fallback` (HAT's 512 unless the caller knows the model's own width).
+int default_qkv_dim(const SearchSpace& space, int fallback = kHatQkvDim);
+int default_qkv_dim(const std::optional<SearchSpace>& space, int fallback = kHatQkvDim);
 
 // HAT's published spaces, built in code (also shipped as configs/spaces/*.yml).
 SearchSpace hat_wmt14ende_space0();

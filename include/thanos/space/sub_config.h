@@ -1,6 +1,7 @@
 #pragma once
 // One SubTransformer architecture: a plain value type (no torch), compared, hashed and
-// serialised by everything downstream (model slicing, measurements, search trials).
+// serialised by everything downstream (model slicing, measurements, search trials). The per-layer
+// fields are described once in sub_config_fields.h; a new one goes there too.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,9 +13,7 @@ struct EncoderLayerConfig {
   int self_heads = 0;     // self-attention heads
   int self_qkv_dim = 0;   // width of self-attention Q, K and V
   int self_head_dim() const { return self_qkv_dim / self_heads; }
-  bool operator==(const EncoderLayerConfig& o) const {
-    return ffn_dim == o.ffn_dim && self_heads == o.self_heads && self_qkv_dim == o.self_qkv_dim;
-  }
+  bool operator==(const EncoderLayerConfig& o) const;  // every field of sub_config_fields.h
 };
 
 struct DecoderLayerConfig {
@@ -29,11 +28,7 @@ struct DecoderLayerConfig {
   int ende_attn_layers = 1;
   int self_head_dim() const { return self_qkv_dim / self_heads; }
   int ende_head_dim() const { return ende_qkv_dim / ende_heads; }
-  bool operator==(const DecoderLayerConfig& o) const {
-    return ffn_dim == o.ffn_dim && self_heads == o.self_heads && self_qkv_dim == o.self_qkv_dim &&
-           ende_heads == o.ende_heads && ende_qkv_dim == o.ende_qkv_dim &&
-           ende_attn_layers == o.ende_attn_layers;
-  }
+  bool operator==(const DecoderLayerConfig& o) const;
 };
 
 struct SubConfig {
