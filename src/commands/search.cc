@@ -16,9 +16,10 @@
 
 #include "thanos/commands/measure.h"
 #include "thanos/commands/prepare.h"
-#include "thanos/common/json_input.h"
 #include "thanos/common/csv.h"
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
+#include "thanos/data/prepared_data.h"
 #include "thanos/hw/host_info.h"
 #include "thanos/hw/repeated_measurement.h"
 #include "thanos/model/cost_model.h"
@@ -138,6 +139,36 @@ void validate_search_options(const SearchOptions& o) {
   if (o.rerank > 0) o.rerank_generation.validate();
 }
 
+}  // namespace
+
+struct SearchInputs {
+  LoadedModel m;
+  SearchSpace space;
+  int vocab = 0;
+  BinarizedSplit valid;
+};
+
+std::shared_ptr<SearchInputs> load_search_inputs(const std::string& checkpoint_path, const std::string& data_dir,
+                                                 const std::string& fitness_device) {
+  auto in = std::make_shared<SearchInputs>();
+  const json manifest = load_prepared_manifest(data_dir);
+  in->m = load_model(checkpoint_path);
+  if (in->m.info.is_standalone()) throw std::invalid_argument(checkpoint_path + ": a standalone SubTransformer; search needs a SuperTransformer");
+  in->vocab = prepared_vocab_size(manifest, data_dir);
+  if (in->m.info.options.src_vocab_size != in->vocab) {
+    throw std::invalid_argument(checkpoint_path + ": vocabulary " + std::to_string(in->m.info.options.src_vocab_size) +
+                                " differs from the data's " + std::to_string(in->vocab));
+  }
+  const std::optional<SearchSpace> embedded = embedded_search_space(in->m.info.metadata, checkpoint_path);
+  if (!embedded) throw std::invalid_argument(checkpoint_path + ": no search space embedded (write it with thanos init/train)");
+  in->space = *embedded;
+  in->valid = load_prepared_split(data_dir, "valid");
+  in->m.model->to(parse_device(fitness_device));  // the evaluator collates its batches where the model is
+  return in;
+}
+
+namespace {
+
 // One search, step by step: the constructor loads what it searches over (the SuperTransformer,
 // its space, the valid split, the predictors and the cost model), then score() runs the strategy,
 // rank() lays out the candidates (and re-ranks them by BLEU), verify() measures them on the target
@@ -162,11 +193,11 @@ class SearchSession {
   const Clock::time_point start = Clock::now();
 
   // load
-  json manifest;
-  LoadedModel m;
-  SearchSpace space;
-  int vocab = 0;
-  BinarizedSplit valid;
+  std::shared_ptr<SearchInputs> inputs;
+  LoadedModel& m;
+  SearchSpace& space;
+  const int vocab;
+  const BinarizedSplit& valid;
   LatencyProtocol protocol;
   std::optional<Predictor> latency, memory;
   CostEstimator costs;
@@ -202,21 +233,14 @@ class SearchSession {
   double verify_seconds = 0;
 };
 
-SearchSession::SearchSession(const SearchOptions& options, const Log& log_to) : o(options), log(log_to) {
+// The options checked, then what they search over: given, or loaded now.
+std::shared_ptr<SearchInputs> inputs_of(const SearchOptions& o) {
   validate_search_options(o);
-  manifest = load_prepared_manifest(o.data_dir);
-  m = load_model(o.checkpoint_path);
-  if (m.info.is_standalone()) throw std::invalid_argument(o.checkpoint_path + ": a standalone SubTransformer; search needs a SuperTransformer");
-  vocab = manifest.at("vocab_size").get<int>();
-  if (m.info.options.src_vocab_size != vocab) {
-    throw std::invalid_argument(o.checkpoint_path + ": vocabulary " + std::to_string(m.info.options.src_vocab_size) +
-                                " differs from the data's " + std::to_string(vocab));
-  }
-  const std::optional<SearchSpace> embedded = embedded_search_space(m.info.metadata, o.checkpoint_path);
-  if (!embedded) throw std::invalid_argument(o.checkpoint_path + ": no search space embedded (write it with thanos init/train)");
-  space = *embedded;
-  valid = load_binarized(o.data_dir + "/" + manifest["splits"]["valid"]["file"].get<std::string>());
-  m.model->to(parse_device(o.fitness_device));  // the evaluator collates its batches where the model is
+  return o.inputs ? o.inputs : load_search_inputs(o.checkpoint_path, o.data_dir, o.fitness_device);
+}
+
+SearchSession::SearchSession(const SearchOptions& options, const Log& log_to)
+    : o(options), log(log_to), inputs(inputs_of(options)), m(inputs->m), space(inputs->space), vocab(inputs->vocab), valid(inputs->valid) {
 
   // The target: the deployed model's vocabulary, whatever the protocol preset says.
   protocol = o.protocol;

@@ -49,7 +49,7 @@ std::string budget_text(double value, const char* unit) {
 }
 
 BudgetSearch search_budget(const Plan& p, const TargetPlan& t, const BudgetPair& pair, const std::vector<MeasuredPoint>& points,
-                           const Log& log, const std::atomic<bool>* stop) {
+                           const std::shared_ptr<SearchInputs>& inputs, const Log& log, const std::atomic<bool>* stop) {
   const ResolvedBudgets b = resolve_budgets(pair, points);
   const std::string dir = p.dir.search_dir(t.spec.name, pair.name);
   std::filesystem::create_directories(dir);
@@ -59,6 +59,7 @@ BudgetSearch search_budget(const Plan& p, const TargetPlan& t, const BudgetPair&
   SearchOptions o;
   o.checkpoint_path = p.dir.super_checkpoint();
   o.data_dir = p.dir.data();
+  o.inputs = inputs;
   o.strategy = p.config.strategy;
   o.settings = p.config.strategy_settings;
   o.seed = p.config.seed;
@@ -162,8 +163,10 @@ class SearchStage : public Stage {
         from_json(*done, unit.path() + ": outputs", &entries);
       } else {
         const auto points = read_measured_points(p.dir.dataset(t.spec.name));
+        // The SuperTransformer and the valid split, loaded once for the target's budgets.
+        const auto inputs = load_search_inputs(p.dir.super_checkpoint(), p.dir.data(), p.config.train_device);
         try {
-          for (const auto& pair : t.spec.budgets) entries.push_back(search_budget(p, t, pair, points, log, ctx.stop));
+          for (const auto& pair : t.spec.budgets) entries.push_back(search_budget(p, t, pair, points, inputs, log, ctx.stop));
         } catch (const SearchInterrupted&) {
           return {to_json(out), true};
         }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "thanos/decode/generation_options.h"
@@ -20,9 +21,20 @@
 
 namespace thanos {
 
+// What every search over one SuperTransformer reads before it scores anything: the model (on the
+// fitness device), its embedded space, the prepared data's manifest and valid split. Loaded once
+// by load_search_inputs and shared by several searches (the pipeline's budgets of one target)
+// rather than read from disk again for each. Opaque here: it holds libtorch values.
+struct SearchInputs;
+// Throws std::invalid_argument naming the file (a standalone model, another vocabulary, no space).
+std::shared_ptr<SearchInputs> load_search_inputs(const std::string& checkpoint_path, const std::string& data_dir,
+                                                 const std::string& fitness_device);
+
 struct SearchOptions {
   std::string checkpoint_path;          // a SuperTransformer with its space embedded
   std::string data_dir;                 // `thanos prepare` output: the valid split scores
+  // Loaded already from checkpoint_path and data_dir (load_search_inputs); empty: loaded here.
+  std::shared_ptr<SearchInputs> inputs;
   std::string strategy = "evo";
   StrategySettings settings;            // --set key=value
   std::uint64_t seed = 1;
