@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "test_util.h"
 #include "thanos/common/text.h"
 #include "thanos/data/binarized.h"
 #include "thanos/data/prepared_data.h"
@@ -39,14 +40,6 @@ BinarizedSplit small_split() {
   return s;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // What every reader relies on: each pair's tokens lie inside the token arrays.
 void expect_consistent(const BinarizedSplit& s) {
@@ -90,7 +83,7 @@ TEST(BinarizedReader, DamagedOffsetsAndCountsAreRefusedNamingTheFile) {
     std::string bytes = good;
     c.damage(bytes);
     write_file_atomically(path, bytes);
-    const std::string error = error_of([&] { load_binarized(path); });
+    const std::string error = testing::invalid_argument_message([&] { load_binarized(path); });
     EXPECT_NE(error.find(path), std::string::npos) << error;
     EXPECT_NE(error.find(c.expected), std::string::npos) << error;
   }
@@ -137,22 +130,22 @@ TEST(PreparedData, ManifestsCannotReachOutsideTheirDirectoryOrTheVocabulary) {
   manifest("valid.bin", "valid.raw.de", "100");
   EXPECT_EQ(load_prepared_split(dir, "valid").size(), small_split().size());
   EXPECT_EQ(raw_target_path(dir, "valid"), dir + "/valid.raw.de");
-  EXPECT_NE(error_of([&] { load_prepared_split(dir, "test"); }).find("no split 'test' (it has valid)"), std::string::npos);
+  EXPECT_NE(testing::invalid_argument_message([&] { load_prepared_split(dir, "test"); }).find("no split 'test' (it has valid)"), std::string::npos);
 
   manifest("/etc/passwd", "valid.raw.de", "100");
-  EXPECT_NE(error_of([&] { load_prepared_split(dir, "valid"); }).find("splits.valid.file: '/etc/passwd': expected a file name inside"),
+  EXPECT_NE(testing::invalid_argument_message([&] { load_prepared_split(dir, "valid"); }).find("splits.valid.file: '/etc/passwd': expected a file name inside"),
             std::string::npos);
   manifest("valid.bin", "../../etc/passwd", "100");
-  EXPECT_NE(error_of([&] { raw_target_path(dir, "valid"); }).find("splits.valid.raw_tgt"), std::string::npos);
+  EXPECT_NE(testing::invalid_argument_message([&] { raw_target_path(dir, "valid"); }).find("splits.valid.raw_tgt"), std::string::npos);
 
   manifest("valid.bin", "valid.raw.de", "20");  // the split's ids reach 43
-  const std::string beyond = error_of([&] { load_prepared_split(dir, "valid"); });
+  const std::string beyond = testing::invalid_argument_message([&] { load_prepared_split(dir, "valid"); });
   EXPECT_NE(beyond.find(dir + "/valid.bin: token"), std::string::npos) << beyond;
   EXPECT_NE(beyond.find("beyond the vocabulary of 20"), std::string::npos) << beyond;
   for (const char* vocab : {"0", "-3", "4294967808", "1.5", "\"big\""}) {
     SCOPED_TRACE(vocab);
     manifest("valid.bin", "valid.raw.de", vocab);
-    EXPECT_NE(error_of([&] { load_prepared_split(dir, "valid"); }).find("vocab_size"), std::string::npos);
+    EXPECT_NE(testing::invalid_argument_message([&] { load_prepared_split(dir, "valid"); }).find("vocab_size"), std::string::npos);
   }
   fs::remove_all(dir);
 }

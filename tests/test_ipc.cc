@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
 #include "thanos/common/fd.h"
 #include "thanos/common/frame_codec.h"
 #include "thanos/common/poll_deadline.h"
@@ -62,24 +63,6 @@ std::string read_to_end(int fd) {
   }
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // ------------------------------------------------------------------------------------ Fd
 
@@ -352,7 +335,7 @@ TEST(Process, FindExecutableSearchesPathLikeAShell) {
   ::chmod(tool.c_str(), 0755);
   ::chmod(plain.c_str(), 0644);
   {
-    const ScopedEnv path("PATH", "/nonexistent:" + dir.path() + ":/usr/bin:/bin");
+    const testing::ScopedEnv path("PATH", "/nonexistent:" + dir.path() + ":/usr/bin:/bin");
     EXPECT_EQ(find_executable("thanos-test-tool"), tool);
     EXPECT_EQ(find_executable("thanos-test-data"), "");  // not executable
     EXPECT_EQ(find_executable("thanos-no-such-program"), "");

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "thanos/common/json_input.h"
+#include "test_util.h"
 #include "thanos/common/text.h"
 #include "thanos/export/export_sidecar.h"
 #include "thanos/predict/predictor_file.h"
@@ -15,33 +16,25 @@ namespace {
 
 std::string nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(JsonInput, NestingBeyondTheLimitIsRefusedNotRecursedInto) {
   // 140 KB of brackets: dump() or a reader recursing per level crashed the agent with this.
   const std::string deep = nested(70000);
-  const std::string error = error_of([&] { parse_json_input(deep, "frame"); });
+  const std::string error = testing::invalid_argument_message([&] { parse_json_input(deep, "frame"); });
   EXPECT_EQ(error, "frame: nested deeper than 64 levels");
-  EXPECT_EQ(error_of([&] { parse_ordered_json_input(nested(65) , "x"); }), "x: nested deeper than 64 levels");
+  EXPECT_EQ(testing::invalid_argument_message([&] { parse_ordered_json_input(nested(65) , "x"); }), "x: nested deeper than 64 levels");
   // At the limit, and objects count alike.
   EXPECT_EQ(parse_json_input(nested(64), "x").dump(), nested(64));
   std::string objects;
   for (int i = 0; i < 80; ++i) objects += "{\"a\":";
   objects += "1" + std::string(80, '}');
-  EXPECT_EQ(error_of([&] { parse_json_input(objects, "x"); }), "x: nested deeper than 64 levels");
+  EXPECT_EQ(testing::invalid_argument_message([&] { parse_json_input(objects, "x"); }), "x: nested deeper than 64 levels");
   EXPECT_EQ(parse_json_input(objects, "x", 100)["a"]["a"]["a"].is_object(), true);
 }
 
 TEST(JsonInput, MalformedTextNamesTheInputWithoutEchoingIt) {
   const std::string huge_garbage = "{\"key\": " + std::string(100000, 'x');
-  const std::string error = error_of([&] { parse_json_input(huge_garbage, "peer 127.0.0.1"); });
+  const std::string error = testing::invalid_argument_message([&] { parse_json_input(huge_garbage, "peer 127.0.0.1"); });
   EXPECT_EQ(error.rfind("peer 127.0.0.1: not JSON (", 0), 0u) << error.substr(0, 200);
   EXPECT_LT(error.size(), 400u);  // not the 100 KB input
   const nlohmann::ordered_json ordered = parse_ordered_json_input(R"({"b": 1, "a": 2})", "x");
@@ -53,8 +46,8 @@ TEST(JsonInput, ReadersOfUserFilesRefuseDeepNesting) {
   const std::string dir = ::testing::TempDir() + "/thanos_json_input_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   write_file_atomically(dir + "/latency.json", "{\"format\": " + nested(5000) + "}");
-  EXPECT_NE(error_of([&] { load_predictor(dir + "/latency.json"); }).find("nested deeper than 64 levels"), std::string::npos);
-  EXPECT_NE(error_of([&] { sidecar_from_json("{\"graphs\": " + nested(5000) + "}", "model.json"); }).find("model.json: nested deeper"),
+  EXPECT_NE(testing::invalid_argument_message([&] { load_predictor(dir + "/latency.json"); }).find("nested deeper than 64 levels"), std::string::npos);
+  EXPECT_NE(testing::invalid_argument_message([&] { sidecar_from_json("{\"graphs\": " + nested(5000) + "}", "model.json"); }).find("model.json: nested deeper"),
             std::string::npos);
   std::filesystem::remove_all(dir);
 }

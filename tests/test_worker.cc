@@ -40,25 +40,6 @@ WorkerOptions capped(double mib, CapMode mode) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // ------------------------------------------------------------------------------ the supervisor
 
@@ -140,14 +121,14 @@ TEST(WorkerProcess, WatchdogCatchesAFastAllocator) {
 }
 
 TEST(WorkerProcess, EnvironmentForcesTheWatchdog) {
-  ScopedEnv env("THANOS_MEMORY_CAP", "watchdog");
+  testing::ScopedEnv env("THANOS_MEMORY_CAP", "watchdog");
   const WorkerResult r = run_worker(hog({"--mib", "200"}), "", capped(50, CapMode::kAuto));
   EXPECT_EQ(r.cap_mechanism, "rss-watchdog");
   EXPECT_EQ(r.ending, Ending::kMemoryCap);
 }
 
 TEST(WorkerProcess, EnvironmentRejectsAnUnknownMechanism) {
-  ScopedEnv env("THANOS_MEMORY_CAP", "rlimit");
+  testing::ScopedEnv env("THANOS_MEMORY_CAP", "rlimit");
   const std::string msg =
       testing::invalid_argument_message([] { run_worker(hog({}), "", capped(50, CapMode::kAuto)); });
   EXPECT_TRUE(contains(msg, "THANOS_MEMORY_CAP")) << msg;
