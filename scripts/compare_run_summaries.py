@@ -45,6 +45,10 @@ def main():
     # Models (objects with a config_hash) that are another model in the new run.
     other_model = [p[: -len("/config_hash")] + "/" for p, v in old.items()
                    if p.endswith("/config_hash") and new.get(p) not in (None, v)]
+    # The selection's list of candidates names the baseline too (its valid scores follow it).
+    if any(m.endswith("/baseline/") for m in other_model):
+        other_model += [p[: -len("/name")] + "/" for p, v in old.items()
+                        if p.endswith("/name") and v == "baseline" and "/finalists[" in p]
     measured, other, picked = [], [], []
     for p, v in old.items():
         if p in shape or p.endswith("{}") or p.endswith("[]"):
@@ -63,7 +67,8 @@ def main():
     for p, v, w in other:
         print("value differs: %s: %r -> %r" % (p, v, w))
     for m in other_model:
-        print("another model picked by measurement: %s (%s -> %s)" % (m.rstrip("/"), old[m + "config"], new[m + "config"]))
+        if m + "config_hash" in old:
+            print("another model picked by measurement: %s (%s -> %s)" % (m.rstrip("/"), old[m + "config"], new[m + "config"]))
     print("%d shape differences, %d values differ beyond measurement, %d measured or timed values differ, "
           "%d values of %d models picked by measurement differ, %d values compared"
           % (len(shape), len(other), len(measured), len(picked), len(other_model),
