@@ -149,6 +149,11 @@ TEST(ModelFile, BadFilesGiveClearErrors) {
 TEST(ModelFile, ConfigIntegerRecordRoundTrips) {
   for (const auto& c : sample_configs(tiny_space(), 8, 20)) EXPECT_EQ(config_from_ints(config_to_ints(c), "t"), c);
   EXPECT_THROW(config_from_ints({32, 32, 2, 1, 1}, "t"), std::invalid_argument);
+  // Layer counts whose product with the fields wraps the size check around (3 x 6148914691236517206
+  // wraps to 2 in 64 bits, so 4 + 2 = 6 values looked right), negative and 2^32 + 512 values.
+  EXPECT_THROW(config_from_ints({32, 32, 6148914691236517206LL, 0, 1, 1}, "t"), std::invalid_argument);
+  EXPECT_THROW(config_from_ints({32, 32, -1, 0}, "t"), std::invalid_argument);
+  EXPECT_THROW(config_from_ints({4294967808LL, 32, 0, 0}, "t"), std::invalid_argument);
   // The record's layout as model files hold it (as written before the field table existed):
   // embed dims, layer counts, then each layer's fields. Existing files must stay readable.
   SubConfig c;

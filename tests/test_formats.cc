@@ -77,6 +77,19 @@ TEST(SpaceYaml, MalformedInputNamesFileLineAndKey) {
 
   msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "decoder-self-attention-qkv-dim-choice: [15]\n", "q.yml"); });
   EXPECT_NE(msg.find("divisible"), std::string::npos) << msg;
+
+  // An empty choice list without its super size once dereferenced an empty list's maximum.
+  text = kMinimalSpace;
+  text.replace(text.find("[64, 32]"), 8, "[]");
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "empty.yml"); });
+  EXPECT_NE(msg.find("empty.yml: encoder-embed-dim not given and its choice list is empty"), std::string::npos) << msg;
+  // 2^31 - 1 layers once spun in the space's size; widths beyond any Transformer are refused too.
+  text = kMinimalSpace;
+  text.replace(text.find("encoder-layer-num-choice: [2]"), 29, "encoder-layer-num-choice: [2147483647]");
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "deep.yml"); });
+  EXPECT_NE(msg.find("deep.yml: encoder-layers: expected a positive integer up to 64, got 2147483647"), std::string::npos) << msg;
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "encoder-embed-dim: 1000000\n", "w.yml"); });
+  EXPECT_NE(msg.find("encoder-embed-dim: expected a positive integer up to 65536, got 1000000"), std::string::npos) << msg;
 }
 
 TEST(ConfigYaml, RoundTripSampledConfigs) {
@@ -171,4 +184,9 @@ TEST(ConfigJson, RoundTripAndFieldErrors) {
   j["encoder"]["layers"][0].erase("ffn_dim");
   msg = thanos::testing::invalid_argument_message([&] { config_from_json(j, "cfg.json"); });
   EXPECT_NE(msg.find("encoder.layers[0].ffn_dim: missing"), std::string::npos) << msg;
+  // Checked before narrowing: 2^32 + 512 once became 512.
+  j = config_to_json(tiny_space().largest());
+  j["encoder"]["embed_dim"] = 4294967808ull;
+  msg = thanos::testing::invalid_argument_message([&] { config_from_json(j, "cfg.json"); });
+  EXPECT_NE(msg.find("encoder.embed_dim: expected an integer of at most 32 bits, got 4294967808"), std::string::npos) << msg;
 }

@@ -1,5 +1,7 @@
 #include "thanos/common/json_input.h"
 
+#include <climits>
+#include <cstdint>
 #include <stdexcept>
 
 namespace thanos {
@@ -26,6 +28,14 @@ Json parse_bounded(const std::string& text, const std::string& where, int max_de
 }
 
 }  // namespace
+
+int json_to_int32(const nlohmann::json& v, const std::string& where) {
+  if (!v.is_number_integer()) throw std::invalid_argument(where + ": expected an integer, got " + v.dump().substr(0, 40));
+  const bool fits = v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT32_MAX)
+                                           : v.get<std::int64_t>() >= INT32_MIN && v.get<std::int64_t>() <= INT32_MAX;
+  if (!fits) throw std::invalid_argument(where + ": expected an integer of at most 32 bits, got " + v.dump());
+  return v.get<int>();
+}
 
 nlohmann::json parse_json_input(const std::string& text, const std::string& where, int max_depth) {
   return parse_bounded<nlohmann::json>(text, where, max_depth);

@@ -309,7 +309,7 @@ bool AgentServer::handshake(Connection& c) {
   if (!auth.contains("version") || !auth["version"].is_number_integer()) {
     return refuse(agent::error_code::kBadMessage, "auth message: field 'version' missing or not an integer");
   }
-  const int version = auth["version"].get<int>();
+  const std::int64_t version = auth["version"].get<std::int64_t>();  // not narrowed: 2^32 + 1 is not version 1
   if (version != agent::kProtocolVersion) {
     return refuse(agent::error_code::kVersionMismatch,
                   "protocol version mismatch: the client speaks version " + std::to_string(version) +

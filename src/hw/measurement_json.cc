@@ -1,11 +1,10 @@
 #include "thanos/hw/measurement_json.h"
 
 #include <cmath>
-#include <climits>
-#include <cstdint>
 #include <limits>
 #include <stdexcept>
 
+#include "thanos/common/json_input.h"
 #include "thanos/space/config_io.h"
 
 namespace thanos {
@@ -21,12 +20,7 @@ const json& field(const json& j, const std::string& key, const std::string& path
 
 int get_int(const json& j, const std::string& key, const std::string& path) {
   const auto& v = field(j, key, path);
-  // Checked before narrowing: 2^32 + 1 must not become 1.
-  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT32_MAX)) ||
-      (!v.is_number_unsigned() && (v.get<std::int64_t>() < INT32_MIN || v.get<std::int64_t>() > INT32_MAX))) {
-    throw std::invalid_argument(path + "." + key + ": expected an integer of at most 32 bits, got " + v.dump());
-  }
-  return v.get<int>();
+  return json_to_int32(v, path + "." + key);
 }
 
 // null stands for "not measured" (NaN).

@@ -79,7 +79,7 @@ void RemoteBackend::connect() {
     if (type != "hello" || !hello.contains("version") || !hello["version"].is_number_integer()) {
       fail("not a THANOS agent: expected a hello with a protocol version, got " + hello.dump().substr(0, 80));
     }
-    const int version = hello["version"].get<int>();
+    const std::int64_t version = hello["version"].get<std::int64_t>();  // not narrowed: 2^32 + 1 is not version 1
     if (version != agent::kProtocolVersion) {
       fail("protocol version mismatch: the agent speaks version " + std::to_string(version) +
            ", this client speaks version " + std::to_string(agent::kProtocolVersion) +

@@ -1,5 +1,7 @@
 #include "thanos/model/model_file.h"
 
+#include <climits>
+
 #include <torch/serialize.h>
 #include <unistd.h>
 
@@ -40,10 +42,16 @@ std::vector<int64_t> config_to_ints(const SubConfig& c) {
 SubConfig config_from_ints(const std::vector<int64_t>& v, const std::string& where) {
   auto bad = [&]() { return std::invalid_argument(where + ": malformed SubTransformer config record"); };
   if (v.size() < 4) throw bad();
+  // Every value is checked before it is narrowed or multiplied: layer counts beyond the cap made
+  // the size check below wrap around and the reads run past the record.
+  for (const int64_t x : v) {
+    if (x < 0 || x > INT32_MAX) throw bad();
+  }
+  if (v[2] > kMaxLayerCount || v[3] > kMaxLayerCount) throw bad();
   SubConfig c;
   c.encoder_embed_dim = static_cast<int>(v[0]);
   c.decoder_embed_dim = static_cast<int>(v[1]);
-  const std::size_t le = v[2], ld = v[3];
+  const std::size_t le = static_cast<std::size_t>(v[2]), ld = static_cast<std::size_t>(v[3]);
   const std::size_t ne = layer_fields<EncoderLayerConfig>().size(), nd = layer_fields<DecoderLayerConfig>().size();
   if (v.size() != 4 + ne * le + nd * ld) throw bad();
   std::size_t k = 4;

@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/sub_config_fields.h"
@@ -9,9 +10,7 @@ namespace {
 
 int get_int(const nlohmann::json& j, const std::string& key, const std::string& path) {
   if (!j.is_object() || !j.contains(key)) throw std::invalid_argument(path + "." + key + ": missing");
-  const auto& v = j.at(key);
-  if (!v.is_number_integer()) throw std::invalid_argument(path + "." + key + ": expected an integer, got " + v.dump());
-  return v.get<int>();
+  return json_to_int32(j.at(key), path + "." + key);
 }
 
 const nlohmann::json& get_array(const nlohmann::json& j, const std::string& key, const std::string& path) {
@@ -83,13 +82,7 @@ SubConfig config_from_json(const nlohmann::json& j, const std::string& source) {
 LoadedConfig load_config_file(const std::string& path, int default_qkv_dim) {
   const bool is_json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
   if (!is_json) return load_config_yaml(path, default_qkv_dim);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_text_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(path + ": invalid JSON: " + e.what());
-  }
-  return {config_from_json(j, path), {}};
+  return {config_from_json(parse_json_input(read_text_file(path), path), path), {}};
 }
 
 }  // namespace thanos

@@ -89,8 +89,15 @@ void SearchSpace::validate() const {
       {"encoder-layers", encoder_layers},       {"decoder-layers", decoder_layers},
       {"encoder-attention-heads", encoder_heads}, {"decoder-attention-heads", decoder_heads},
       {"qkv-dim", qkv_dim}};
+  // Beyond these no Transformer is meant (HAT's spaces have at most 6 layers and widths of 3072), and
+  // 2^31 - 1 layers made the space's size() spin in a power of that size.
   for (const auto& [key, v] : supers) {
-    if (v <= 0) throw std::invalid_argument(source + ": " + key + ": expected a positive integer, got " + std::to_string(v));
+    const bool layers = std::string(key) == "encoder-layers" || std::string(key) == "decoder-layers";
+    const int most = layers ? kMaxLayerCount : kMaxWidth;
+    if (v <= 0 || v > most) {
+      throw std::invalid_argument(source + ": " + key + ": expected a positive integer up to " + std::to_string(most) + ", got " +
+                                  std::to_string(v));
+    }
   }
   check_choices(source, "encoder-embed-choice", encoder_embed_choices, 1, encoder_embed_dim, "encoder-embed-dim");
   check_choices(source, "decoder-embed-choice", decoder_embed_choices, 1, decoder_embed_dim, "decoder-embed-dim");

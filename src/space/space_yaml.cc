@@ -80,6 +80,8 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
   auto super_or_max = [&](const std::string& key, int& dst, const std::vector<int>& from) {
     if (auto n = node(key)) {
       dst = as_int(source, n, key);
+    } else if (from.empty()) {
+      throw std::invalid_argument(source + ": " + key + " not given and its choice list is empty: give at least one choice");
     } else {
       dst = *std::max_element(from.begin(), from.end());
       out.warnings.push_back(source + ": " + key + " not given; using the largest choice, " + std::to_string(dst));

@@ -15,4 +15,8 @@ inline constexpr int kMaxJsonDepth = 64;
 nlohmann::json parse_json_input(const std::string& text, const std::string& where, int max_depth = kMaxJsonDepth);
 nlohmann::ordered_json parse_ordered_json_input(const std::string& text, const std::string& where, int max_depth = kMaxJsonDepth);
 
+// `v` as a 32-bit integer, checked before narrowing (2^32 + 512 must not become 512). Throws
+// std::invalid_argument "WHERE: expected an integer, got V" or "... an integer of at most 32 bits ...".
+int json_to_int32(const nlohmann::json& v, const std::string& where);
+
 }  // namespace thanos

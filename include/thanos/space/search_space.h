@@ -10,6 +10,10 @@
 
 namespace thanos {
 
+// The largest layer count and width a space may declare (validate()).
+inline constexpr int kMaxLayerCount = 64;
+inline constexpr int kMaxWidth = 65536;
+
 // Model settings that are not searched but fix how the networks compute. HAT keeps them in the
 // same YAML file as the space (fairseq option names in comments). Defaults are fairseq's, so a
 // HAT file that omits a key means what it meant to HAT.
