@@ -549,6 +549,13 @@ TEST(ExportSidecarFile, RoundTripsAndNamesBadFields) {
             std::string::npos);
   EXPECT_NE(testing::invalid_argument_message([&] { sidecar_from_json("{", "x.json"); }).find("x.json: not JSON"),
             std::string::npos);
+  // A graph file outside the export folder is refused (it once handed /etc/passwd to ONNX Runtime).
+  for (const char* outside : {"/etc/passwd", "../../etc/passwd"}) {
+    EXPECT_NE(testing::invalid_argument_message([&] {
+                sidecar_from_json(edited("\"file\": \"encoder.onnx\"", std::string("\"file\": \"") + outside + "\""), "x.json");
+              }).find("x.json: field 'graphs.encoder.file' is '" + std::string(outside) + "': expected a file name inside the export folder"),
+              std::string::npos);
+  }
   fs::remove_all(dir);
 }
 

@@ -1,5 +1,7 @@
 #include "thanos/export/export_sidecar.h"
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
@@ -61,6 +63,14 @@ struct Reader {
   ExportGraphSpec graph(const nlohmann::json& j, const std::string& path) const {
     ExportGraphSpec g;
     g.file = str(j, "file", path);
+    // The graph lies beside the sidecar: a name that leaves its folder (absolute, "..") would hand
+    // another file to the runtime (/etc/passwd once reached ONNX Runtime).
+    const std::filesystem::path file(g.file);
+    bool leaves = file.empty() || file.is_absolute();
+    for (const auto& part : file) leaves = leaves || part == "..";
+    if (leaves) {
+      throw std::invalid_argument(where + ": field '" + path + "file' is '" + g.file + "': expected a file name inside the export folder");
+    }
     for (const char* side : {"inputs", "outputs"}) {
       const auto& list = at(j, side, path);
       if (!list.is_array()) throw std::invalid_argument(where + ": field '" + path + side + "' must be an array");
