@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -100,6 +101,15 @@ std::string last_lines_joined(const std::string& text, std::size_t max_chars) {
   }
   if (out.size() > max_chars) out = "..." + out.substr(out.size() - max_chars);
   return out;
+}
+
+bool is_name_inside_folder(const std::string& name) {
+  const std::filesystem::path p(name);
+  if (p.empty() || p.is_absolute()) return false;
+  for (const auto& part : p) {
+    if (part == "..") return false;
+  }
+  return true;
 }
 
 }  // namespace thanos

@@ -54,10 +54,7 @@ std::string split_file(const nlohmann::json& manifest, const std::string& data_d
 }  // namespace
 
 std::string prepared_file(const std::string& data_dir, const std::string& name, const std::string& field) {
-  const fs::path p(name);
-  bool leaves = p.empty() || p.is_absolute();
-  for (const auto& part : p) leaves = leaves || part == "..";
-  if (leaves) {
+  if (!is_name_inside_folder(name)) {
     throw std::invalid_argument(data_dir + "/manifest.json: " + field + ": '" + name +
                                 "': expected a file name inside the data directory");
   }

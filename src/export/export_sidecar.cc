@@ -1,7 +1,5 @@
 #include "thanos/export/export_sidecar.h"
 
-#include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
@@ -63,12 +61,8 @@ struct Reader {
   ExportGraphSpec graph(const nlohmann::json& j, const std::string& path) const {
     ExportGraphSpec g;
     g.file = str(j, "file", path);
-    // The graph lies beside the sidecar: a name that leaves its folder (absolute, "..") would hand
-    // another file to the runtime (/etc/passwd once reached ONNX Runtime).
-    const std::filesystem::path file(g.file);
-    bool leaves = file.empty() || file.is_absolute();
-    for (const auto& part : file) leaves = leaves || part == "..";
-    if (leaves) {
+    // The graph lies beside the sidecar (/etc/passwd once reached ONNX Runtime).
+    if (!is_name_inside_folder(g.file)) {
       throw std::invalid_argument(where + ": field '" + path + "file' is '" + g.file + "': expected a file name inside the export folder");
     }
     for (const char* side : {"inputs", "outputs"}) {

@@ -16,6 +16,11 @@ std::string hex64(std::uint64_t value);
 void write_file_atomically(const std::string& path, const std::string& contents);
 std::string read_text_file(const std::string& path);
 
+// Whether a file name that a data file gives (a manifest, a sidecar) stays inside the folder it is
+// resolved in: not empty, not absolute, no "..". Refusing the others keeps such a file from handing
+// another one (/etc/passwd) to a reader.
+bool is_name_inside_folder(const std::string& name);
+
 // The last non-empty lines of `text` (a child's stderr), trimmed and joined with " | ", about
 // `max_chars` at most (cut at the front, marked "..."): what an error message quotes of it.
 std::string last_lines_joined(const std::string& text, std::size_t max_chars);
