@@ -257,9 +257,9 @@ std::string selection_text(const Model& chosen) {
 }
 
 // The run's figures from the stages' records.
-RunSummary summarize(const WorkDir& dir, const RunConfig& config, const std::vector<StagePlan>& stages) {
+RunSummary summarize(const WorkDir& dir, const RunConfig& config, const std::vector<StagePlan>& stages,
+                     const std::vector<ModelEvaluation>& evaluated) {
   const auto searches = read_stage_outputs<std::vector<BudgetSearch>>(dir.stage_record("search"));
-  const auto evaluated = read_stage_outputs<std::vector<ModelEvaluation>>(dir.stage_record("evaluate"));
   const auto measured = read_stage_outputs<std::vector<MeasuredDataset>>(dir.stage_record("measure"));
   RunSummary summary;
   summary.name = config.name;
@@ -350,7 +350,8 @@ std::string markdown_report(const RunConfig& config, const RunSummary& summary) 
   return md.str();
 }
 
-std::string charts_html(const WorkDir& dir, const RunConfig& config, const RunSummary& summary) {
+std::string charts_html(const WorkDir& dir, const RunConfig& config, const RunSummary& summary,
+                        const std::vector<ModelEvaluation>& evaluated) {
   std::ostringstream charts;
   const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"};
   for (const auto& b : summary.budgets) {
@@ -402,7 +403,6 @@ std::string charts_html(const WorkDir& dir, const RunConfig& config, const RunSu
     }
   }
   // BLEU against measured latency, one chart per target (latencies of different devices do not share an axis).
-  const auto evaluated = read_stage_outputs<std::vector<ModelEvaluation>>(dir.stage_record("evaluate"));
   std::string bleu_charts;
   for (const auto& t : config.targets) {
     std::vector<ChartSeries> bleu_series = {{"chosen", "#d62728", {}, false}, {"baseline", palette[1], {}, false}, {"largest", palette[2], {}, false}};
@@ -467,9 +467,11 @@ std::string html_report(const RunConfig& config, const std::string& md_text, con
 }  // namespace
 
 ReportFiles write_run_report(const WorkDir& dir, const RunConfig& config, const std::vector<StagePlan>& stages) {
-  const RunSummary summary = summarize(dir, config, stages);
+  // Every model's evaluation, read once for the tables and the charts.
+  const auto evaluated = read_stage_outputs<std::vector<ModelEvaluation>>(dir.stage_record("evaluate"));
+  const RunSummary summary = summarize(dir, config, stages, evaluated);
   const std::string md = markdown_report(config, summary);
-  const std::string html = html_report(config, md, charts_html(dir, config, summary));
+  const std::string html = html_report(config, md, charts_html(dir, config, summary, evaluated));
   write_file_atomically(dir.summary(), to_json(summary).dump(2) + "\n");
   write_file_atomically(dir.report_markdown(), md);
   write_file_atomically(dir.report_html(), html);
