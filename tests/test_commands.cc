@@ -151,4 +151,14 @@ TEST(Cli, BadInputExitsWithAClearMessage) {
   CliResult json = run_cli("info --json --space " + config_file("spaces/hat-iwslt14deen-space1.yml"));
   EXPECT_EQ(json.code, 0);
   EXPECT_NE(json.output.find("\"size\""), std::string::npos);
+  // Bytes that are not UTF-8, on the command line or in a YAML file, are refused up front: they
+  // would end in JSON records, which cannot hold them.
+  CliResult arg = run_cli("run \"" + temp_dir() + "/$(printf 'caf\\351').yml\"");  // Latin-1 e-acute, via /bin/sh
+  EXPECT_EQ(arg.code, 2) << arg.output;
+  EXPECT_NE(arg.output.find("argument 2 is not UTF-8 text"), std::string::npos) << arg.output;
+  const std::string latin1 = temp_dir() + "/latin1_space.yml";
+  std::ofstream(latin1) << "encoder-embed-choice: [64]\n# caf\xe9\n";
+  CliResult text = run_cli("info --space " + latin1);
+  EXPECT_EQ(text.code, 2) << text.output;
+  EXPECT_NE(text.output.find(latin1 + ":2: not UTF-8 text (invalid byte at offset"), std::string::npos) << text.output;
 }

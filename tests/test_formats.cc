@@ -90,6 +90,20 @@ TEST(SpaceYaml, MalformedInputNamesFileLineAndKey) {
   EXPECT_NE(msg.find("deep.yml: encoder-layers: expected a positive integer up to 64, got 2147483647"), std::string::npos) << msg;
   msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "encoder-embed-dim: 1000000\n", "w.yml"); });
   EXPECT_NE(msg.find("encoder-embed-dim: expected a positive integer up to 65536, got 1000000"), std::string::npos) << msg;
+  // Model settings have ranges too: a dropout is a probability, positions size embedding tables.
+  for (const auto& [line, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"dropout: 7", "h.yml: dropout: expected a probability in [0, 1), got 7"},
+           {"attention-dropout: nan", "h.yml: attention-dropout: expected a probability in [0, 1), got nan"},
+           {"relu-dropout: -0.1", "h.yml: activation-dropout: expected a probability in [0, 1), got -0.1"},
+           {"max-source-positions: -5", "h.yml: max-source-positions: expected a positive integer up to 1048576, got -5"},
+           {"max-target-positions: 0", "h.yml: max-target-positions: expected a positive integer up to 1048576, got 0"}}) {
+    SCOPED_TRACE(line);
+    msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + line + "\n", "h.yml"); });
+    EXPECT_NE(msg.find(expected), std::string::npos) << msg;
+  }
+  // A list as a key is valid YAML; yaml-cpp's own conversion said only "bad conversion".
+  msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "? [a, b]\n: 1\n", "k.yml"); });
+  EXPECT_NE(msg.find("k.yml:12: key: expected a plain text key, got a list"), std::string::npos) << msg;
 }
 
 TEST(ConfigYaml, RoundTripSampledConfigs) {
@@ -168,6 +182,9 @@ TEST(ConfigYaml, ErrorsNameKeyAndExpectation) {
                            "encoder-self-attention-qkv-dim-all-subtransformer: [32, 30, 32]"), "c.yml", 32);
   });
   EXPECT_NE(msg.find("not divisible"), std::string::npos) << msg;
+  msg = thanos::testing::invalid_argument_message([&] { parse_config_yaml(good + "? {a: 1}\n: 2\n", "c.yml", 32); });
+  EXPECT_NE(msg.find("c.yml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("key: expected a plain text key, got a mapping"), std::string::npos) << msg;
 }
 
 TEST(ConfigJson, RoundTripAndFieldErrors) {

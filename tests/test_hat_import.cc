@@ -58,14 +58,16 @@ std::string shell_quote(const std::string& s) {
 }
 
 // A synthetic HAT checkpoint of `variant` and its reference logits, made once per process.
-std::string make_checkpoint(const std::string& variant, const std::string& drop = "") {
+// `hostile`: a directory the checkpoint's pickle would create when unpickled.
+std::string make_checkpoint(const std::string& variant, const std::string& drop = "", const std::string& hostile = "") {
   static std::map<std::string, std::string> made;
-  const std::string key = variant + "|" + drop;
+  const std::string key = variant + "|" + drop + "|" + hostile;
   if (made.count(key)) return made[key];
-  const std::string dir = temp_dir(variant + (drop.empty() ? "" : "_drop"));
+  const std::string dir = temp_dir(variant + (drop.empty() ? "" : "_drop") + (hostile.empty() ? "" : "_hostile"));
   std::string cmd = kPython + " " + shell_quote(test_data("make_fairseq_checkpoint.py")) + " --variant " + variant +
                     " --out-dir " + shell_quote(dir);
   if (!drop.empty()) cmd += " --drop " + drop;
+  if (!hostile.empty()) cmd += " --hostile " + shell_quote(hostile);
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
   return made[key] = dir;
 }
@@ -289,6 +291,21 @@ TEST(HatImport, MissingTensorInCheckpointIsNamed) {
   const std::string e = error_of([&] { run_import_hat(o); });
   EXPECT_NE(e.find("missing tensor 'decoder.layers.1.fc2.weight'"), std::string::npos) << e;
   EXPECT_NE(e.find(dir + "/checkpoint.pt"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(o.out_path));
+}
+
+TEST(HatImport, CheckpointThatWouldRunCodeIsRefusedBeforeRunningIt) {
+  SKIP_WITHOUT_TORCH_PYTHON();
+  const std::string marker = temp_dir("marker_parent") + "/created_by_unpickling";
+  const std::string dir = make_checkpoint("shared", "", marker);
+  ImportHatOptions o;
+  o.checkpoint_path = dir + "/checkpoint.pt";
+  o.out_path = dir + "/model.pt";
+  o.python = kPython;
+  const std::string e = error_of([&] { run_import_hat(o); });
+  EXPECT_NE(e.find("refused: the checkpoint's pickle names posix.mkdir"), std::string::npos) << e;
+  EXPECT_NE(e.find(dir + "/checkpoint.pt"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(marker)) << "the checkpoint's code ran";
   EXPECT_FALSE(fs::exists(o.out_path));
 }
 

@@ -441,6 +441,12 @@ TEST_F(RknnCheckFiles, LibraryReportsFilesAndExitCodes) {
   EXPECT_EQ(f.at("kind"), "operator");
   EXPECT_EQ(f.at("node"), "select");
   EXPECT_EQ(f.at("op"), "TopK");
+
+  // A node name that is not UTF-8 (ONNX does not require it) is printed with U+FFFD, not dropped.
+  RknnCheckReport latin1 = bad;
+  latin1.findings.at(0).node = "sch\xF6n";
+  const auto named = nlohmann::json::parse(format_rknn_report_json({latin1}));
+  EXPECT_EQ(named.at("files")[0].at("findings").at(0).at("node"), "sch\xEF\xBF\xBDn");
 }
 
 TEST_F(RknnCheckFiles, CliPrintsTableOrJsonAndExitsWithTheDocumentedStatus) {

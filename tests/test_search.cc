@@ -31,6 +31,33 @@ TEST(Genome, OperatorsAlwaysGiveMembersOfTheSpace) {
   for (const auto& c : sample_configs(space, 9, 20)) EXPECT_EQ(genome_of(c, space, rng).config(), c);
 }
 
+TEST(Genome, EncoderDepthsThatNoAttendedDepthFitsAreNeverDrawn) {
+  // Depths 1..3 offered, but every decoder layer attends 2 or 3 encoder layers: a 1-layer encoder
+  // has no members. Drawing it once made the operators fail on an empty choice list.
+  SearchSpace space = testing::tiny_space();
+  space.encoder_layer_num_choices = {1, 2, 3};
+  space.decoder_ende_layers_choices = {2, 3};
+  space.validate();
+  EXPECT_EQ(space.encoder_depths_with_members(), (std::vector<int>{2, 3}));
+  Rng rng(6);
+  Genome a = random_genome(space, rng), b = random_genome(space, rng);
+  std::set<int> depths;
+  for (int i = 0; i < 300; ++i) {
+    Genome m = mutate(a, space, 0.5, rng);
+    Genome c = crossover(a, b, space, rng);
+    ASSERT_TRUE(space.contains(m.config())) << m.config().summary();
+    ASSERT_TRUE(space.contains(c.config())) << c.config().summary();
+    depths.insert(m.encoder_layer_num);
+    a = m;
+    b = c;
+  }
+  EXPECT_EQ(depths, (std::set<int>{2, 3}));
+  for (const auto& c : sample_configs(space, 3, 200)) ASSERT_TRUE(space.contains(c)) << c.summary();
+  EXPECT_TRUE(space.contains(space.smallest()));
+  EXPECT_EQ(space.smallest().encoder_layer_num(), 2);
+  EXPECT_TRUE(space.contains(space.largest()));
+}
+
 TEST(Genome, MutationRateAndCrossoverInheritance) {
   const SearchSpace space = testing::tiny_space();
   Rng rng(11);

@@ -37,13 +37,21 @@ class ImportError_(Exception):
 
 
 # ----------------------------------------------------------------------------- loading
+#
+# A checkpoint is a pickle, and unpickling may call any function the file names (os.system
+# included). torch.load(weights_only=True) refuses every non-tensor object, and HAT checkpoints
+# carry an argparse.Namespace ('args') and fairseq's training meters; torch 1.13 (Debian's) cannot
+# be told to allow more. So the pickle is read by an unpickler of our own that resolves only the
+# globals below: tensors and storages, containers, argparse.Namespace and numpy scalars, and every
+# fairseq class as an inert stand-in (its state is kept, none of its code exists here). Anything
+# else stops the import with its name, before it is called.
+
+import pickle
+
 
 class _Unknown:
-    """Stand-in for a class the pickle names but we cannot import (fairseq meters, ...).
-
-    HAT checkpoints carry fairseq objects next to the weights (e.g. training meters in
-    extra_state); we never use them, so any object is accepted and its state kept opaque.
-    """
+    """Stand-in for a fairseq class the pickle names (training meters, ...): THANOS never uses
+    them, so the object is built without running any code and its state kept opaque."""
 
     def __init__(self, *args, **kwargs):
         self._args, self._kwargs = args, kwargs
@@ -51,57 +59,84 @@ class _Unknown:
     def __setstate__(self, state):
         self._state = state
 
-    def __call__(self, *args, **kwargs):
-        return _Unknown(*args, **kwargs)
+
+_STAND_INS = {}
 
 
-class _StubModule(types.ModuleType):
-    """A module that is not installed (fairseq): every attribute is a fresh _Unknown subclass."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        cls = type(name, (_Unknown,), {"__module__": self.__name__})
-        setattr(self, name, cls)
-        return cls
+def _stand_in(module, name):
+    key = (module, name)
+    if key not in _STAND_INS:
+        _STAND_INS[key] = type(name, (_Unknown,), {"__module__": module})
+    return _STAND_INS[key]
 
 
-def _install_stub(module_name):
-    parts = module_name.split(".")
-    for i in range(1, len(parts) + 1):
-        name = ".".join(parts[:i])
-        if name not in sys.modules:
-            sys.modules[name] = _StubModule(name)
-            if i > 1:
-                setattr(sys.modules[".".join(parts[:i - 1])], parts[i - 1], sys.modules[name])
+# module -> names a checkpoint of weights may use. torch storages ('FloatStorage', ...) are resolved
+# by torch.load itself before the unpickler is asked.
+_ALLOWED_GLOBALS = {
+    "collections": {"OrderedDict"},
+    "argparse": {"Namespace"},
+    "builtins": {"set", "frozenset", "slice", "complex", "bytearray"},
+    "copyreg": {"_reconstructor"},  # protocol-0/1 objects; the class it builds passes through here
+    "_codecs": {"encode"},          # bytes in protocol-2 pickles
+    "torch": {"Size", "device", "float16", "float32", "float64", "bfloat16", "int64", "int32", "uint8", "bool"},
+    "torch._utils": {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state"},
+    "numpy": {"dtype", "ndarray"},
+    "numpy.core.multiarray": {"scalar", "_reconstruct"},
+    "numpy._core.multiarray": {"scalar", "_reconstruct"},
+}
+
+
+class UnsafeCheckpoint(Exception):
+    """The pickle names a global outside the allow-list."""
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if module == "fairseq" or module.startswith("fairseq."):
+            return _stand_in(module, name)
+        if name in _ALLOWED_GLOBALS.get(module, ()):
+            return super().find_class(module, name)
+        raise UnsafeCheckpoint("%s.%s" % (module, name))
+
+
+def _restricted_pickle_module():
+    """The `pickle` module with its Unpickler and load replaced: what torch.load unpickles with."""
+    m = types.ModuleType("thanos_restricted_pickle")
+    m.__dict__.update({k: v for k, v in pickle.__dict__.items() if not k.startswith("__")})
+    m.Unpickler = _RestrictedUnpickler
+    m.load = lambda f, **kwargs: _RestrictedUnpickler(f, **kwargs).load()
+    return m
 
 
 def _torch_load(path):
+    restricted = _restricted_pickle_module()
+    # torch >= 2 honours pickle_module; torch 1.13 replaces it by its module-level `pickle` when
+    # weights_only is False, so that name is swapped for the duration of the load as well.
+    serialization = torch.serialization
+    saved = serialization.pickle
+    serialization.pickle = restricted
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except TypeError as e:  # torch < 1.13 has no weights_only
-        if "weights_only" not in str(e):
-            raise
-        return torch.load(path, map_location="cpu")
+        try:
+            return torch.load(path, map_location="cpu", pickle_module=restricted, weights_only=False)
+        except TypeError as e:  # torch < 1.13 has no weights_only
+            if "weights_only" not in str(e):
+                raise
+            return torch.load(path, map_location="cpu", pickle_module=restricted)
+    finally:
+        serialization.pickle = saved
 
 
 def load_checkpoint(path):
-    """torch.load without fairseq installed: a module the pickle names but Python cannot import is
-    replaced by a stub and the load retried. (A custom pickle_module would be simpler, but
-    torch 1.13.0 ignores it when weights_only is False.)"""
     if not os.path.isfile(path):
         raise ImportError_("%s: checkpoint not found" % path)
-    stubbed = set()
-    while True:
-        try:
-            return _torch_load(path)
-        except ModuleNotFoundError as e:
-            if not e.name or e.name in stubbed or len(stubbed) > 100:
-                raise ImportError_("%s: cannot read as a PyTorch checkpoint (%s)" % (path, e))
-            stubbed.add(e.name)
-            _install_stub(e.name)
-        except Exception as e:
-            raise ImportError_("%s: cannot read as a PyTorch checkpoint (%s: %s)" % (path, type(e).__name__, e))
+    try:
+        return _torch_load(path)
+    except UnsafeCheckpoint as e:
+        raise ImportError_("%s: refused: the checkpoint's pickle names %s, which a checkpoint of weights does not "
+                           "need; THANOS runs no code from a checkpoint (it loads tensors, containers, "
+                           "argparse.Namespace and fairseq's bookkeeping objects only)" % (path, e))
+    except Exception as e:
+        raise ImportError_("%s: cannot read as a PyTorch checkpoint (%s: %s)" % (path, type(e).__name__, e))
 
 
 # ----------------------------------------------------------------------------- hyper-parameters

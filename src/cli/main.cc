@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "command.h"
+#include "thanos/common/utf8.h"
 #include "thanos/model/torch_runtime.h"
 
 int main(int argc, char** argv) {
@@ -29,6 +30,15 @@ int main(int argc, char** argv) {
   commands.push_back(thanos::cli::add_export_command(app));
   commands.push_back(thanos::cli::add_rknn_check_command(app));
 #endif
+  // Paths and names from the command line are written into JSON records (summaries, manifests,
+  // stage records), which hold UTF-8 only: other bytes are refused now, not after an hour's run.
+  for (int i = 1; i < argc; ++i) {
+    if (!thanos::is_valid_utf8(argv[i])) {
+      std::cerr << "thanos: error: argument " << i << " is not UTF-8 text (invalid byte at offset "
+                << thanos::utf8_error_offset(argv[i]) << "); THANOS records paths and names in JSON, which needs UTF-8\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

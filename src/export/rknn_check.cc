@@ -607,7 +607,9 @@ std::string format_rknn_report_json(const std::vector<RknnCheckReport>& reports,
   }
   j["files"] = files;
   j["errors"] = errors;
-  return j.dump(2) + "\n";
+  // Names come from the graph as they are: one that is not UTF-8 is printed with U+FFFD in place of
+  // the bad bytes (nlohmann-json's default throws, and the command printed nothing).
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace thanos

@@ -92,7 +92,7 @@ Genome random_genome(const SearchSpace& s, Rng& rng) {
   Genome g;
   g.encoder_embed_dim = choose(rng, s.encoder_embed_choices);
   g.decoder_embed_dim = choose(rng, s.decoder_embed_choices);
-  g.encoder_layer_num = choose(rng, s.encoder_layer_num_choices);
+  g.encoder_layer_num = choose(rng, s.encoder_depths_with_members());
   g.decoder_layer_num = choose(rng, s.decoder_layer_num_choices);
   g.encoder_layers.resize(max_of(s.encoder_layer_num_choices));
   g.decoder_layers.resize(max_of(s.decoder_layer_num_choices));
@@ -122,7 +122,7 @@ Genome mutate(const Genome& parent, const SearchSpace& s, double prob, Rng& rng)
   };
   maybe(g.encoder_embed_dim, s.encoder_embed_choices);
   maybe(g.decoder_embed_dim, s.decoder_embed_choices);
-  maybe(g.encoder_layer_num, s.encoder_layer_num_choices);
+  maybe(g.encoder_layer_num, s.encoder_depths_with_members());
   maybe(g.decoder_layer_num, s.decoder_layer_num_choices);
   for (auto& l : g.encoder_layers) mutate_layer(l, s, prob, rng);
   for (auto& l : g.decoder_layers) mutate_layer(l, s, prob, rng);

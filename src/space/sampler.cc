@@ -58,7 +58,7 @@ Layer sample_layer(const SearchSpace& s, int encoder_layers, Rng& rng) {
 SubConfig sample_config(const SearchSpace& s, Rng& rng) {
   SubConfig c;
   c.encoder_embed_dim = choose(rng, s.encoder_embed_choices);
-  const int le = choose(rng, s.encoder_layer_num_choices);
+  const int le = choose(rng, s.encoder_depths_with_members());
   for (int i = 0; i < le; ++i) c.encoder_layers.push_back(sample_layer<EncoderLayerConfig>(s, le, rng));
   c.decoder_embed_dim = choose(rng, s.decoder_embed_choices);
   const int ld = choose(rng, s.decoder_layer_num_choices);

@@ -1,6 +1,7 @@
 #include "thanos/space/search_space.h"
 
 #include <algorithm>
+#include <sstream>
 #include <stdexcept>
 #include <tuple>
 
@@ -97,6 +98,25 @@ void SearchSpace::validate() const {
     if (v <= 0 || v > most) {
       throw std::invalid_argument(source + ": " + key + ": expected a positive integer up to " + std::to_string(most) + ", got " +
                                   std::to_string(v));
+    }
+  }
+  // A dropout outside [0, 1) (or NaN) is not a probability; positions bound the embedding tables.
+  const std::pair<const char*, double> probabilities[] = {{"dropout", hyper.dropout},
+                                                          {"attention-dropout", hyper.attention_dropout},
+                                                          {"activation-dropout", hyper.activation_dropout}};
+  for (const auto& [key, p] : probabilities) {
+    if (!(p >= 0 && p < 1)) {
+      std::ostringstream got;
+      got << p;
+      throw std::invalid_argument(source + ": " + key + ": expected a probability in [0, 1), got " + got.str());
+    }
+  }
+  const std::pair<const char*, int> positions[] = {{"max-source-positions", hyper.max_source_positions},
+                                                   {"max-target-positions", hyper.max_target_positions}};
+  for (const auto& [key, n] : positions) {
+    if (n < 1 || n > kMaxPositions) {
+      throw std::invalid_argument(source + ": " + key + ": expected a positive integer up to " + std::to_string(kMaxPositions) +
+                                  ", got " + std::to_string(n));
     }
   }
   check_choices(source, "encoder-embed-choice", encoder_embed_choices, 1, encoder_embed_dim, "encoder-embed-dim");
@@ -236,7 +256,7 @@ SubConfig extreme(const SearchSpace& s, bool largest) {
   SubConfig c;
   c.encoder_embed_dim = pick(s.encoder_embed_choices);
   c.decoder_embed_dim = pick(s.decoder_embed_choices);
-  const int le = pick(s.encoder_layer_num_choices);
+  const int le = pick(s.encoder_depths_with_members());
   const int ld = pick(s.decoder_layer_num_choices);
   c.encoder_layers.assign(le, extreme_layer<EncoderLayerConfig>(s, le, largest));
   c.decoder_layers.assign(ld, extreme_layer<DecoderLayerConfig>(s, le, largest));
@@ -264,6 +284,17 @@ int default_qkv_dim(const std::optional<SearchSpace>& space, int fallback) {
 
 int SearchSpace::hat_profile_length() const {
   return hat_arch.find("iwslt") != std::string::npos ? 23 : 30;
+}
+
+std::vector<int> SearchSpace::encoder_depths_with_members() const {
+  std::vector<int> out;
+  for (int n : encoder_layer_num_choices) {
+    const bool fits = decoder_ende_layers_choices.empty() ||
+                      std::any_of(decoder_ende_layers_choices.begin(), decoder_ende_layers_choices.end(),
+                                  [n](int attended) { return attended <= n; });
+    if (fits) out.push_back(n);
+  }
+  return out;
 }
 
 SubConfig SearchSpace::smallest() const { return extreme(*this, false); }

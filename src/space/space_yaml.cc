@@ -1,6 +1,7 @@
 #include "thanos/space/space_yaml.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 #include <sstream>
@@ -22,6 +23,14 @@ const std::set<std::string> kKnownUnused = {
     "update-freq", "max-update", "warmup-updates", "lr-scheduler", "warmup-init-lr", "max-lr", "lr", "lr-shrink",
     "lr-period-updates", "min-lr", "keep-last-epochs", "save-interval", "validate-interval", "save-dir",
     "seed", "log-interval", "no-progress-bar", "max-epoch", "train-subtransformer"};
+
+// The shortest decimal that reads back as the same double (a stream's default 6 digits turned a
+// model's dropout 0.1234567 into 0.123457 when its embedded space was saved and read again).
+std::string shortest(double x) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), x);
+  return std::string(buf, r.ptr);
+}
 
 }  // namespace
 
@@ -143,7 +152,7 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
 
   std::vector<std::string> ignored_known, unknown;
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_of(source, kv.first);
     if (used.count(key)) continue;
     (kKnownUnused.count(key) ? ignored_known : unknown).push_back(key);
   }
@@ -199,9 +208,9 @@ std::string search_space_to_yaml(const SearchSpace& s) {
     << "share-decoder-input-output-embed: " << (s.hyper.share_decoder_input_output ? "true" : "false") << "\n"
     << "encoder-normalize-before: " << (s.hyper.encoder_normalize_before ? "true" : "false") << "\n"
     << "decoder-normalize-before: " << (s.hyper.decoder_normalize_before ? "true" : "false") << "\n"
-    << "dropout: " << s.hyper.dropout << "\n"
-    << "attention-dropout: " << s.hyper.attention_dropout << "\n"
-    << "activation-dropout: " << s.hyper.activation_dropout << "\n"
+    << "dropout: " << shortest(s.hyper.dropout) << "\n"
+    << "attention-dropout: " << shortest(s.hyper.attention_dropout) << "\n"
+    << "activation-dropout: " << shortest(s.hyper.activation_dropout) << "\n"
     << "max-source-positions: " << s.hyper.max_source_positions << "\n"
     << "max-target-positions: " << s.hyper.max_target_positions << "\n";
   return y.str();

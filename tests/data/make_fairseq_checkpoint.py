@@ -20,7 +20,7 @@ Variants: 'shared' (share_all_embeddings, post-norm, equal dims, zip serializati
 'separate' (separate vocabularies, untied embed_out, decoder wider than encoder so the
 encoder-decoder attention has q/k/v_proj_weight, pre-norm, legacy serialization, float16 weights).
 
-Usage: make_fairseq_checkpoint.py --variant shared|separate --out-dir DIR [--drop HAT_TENSOR_NAME]
+Usage: make_fairseq_checkpoint.py --variant shared|separate --out-dir DIR [--drop HAT_TENSOR_NAME] [--hostile DIR]
 """
 
 import argparse
@@ -53,6 +53,16 @@ _meters.AverageMeter = AverageMeter
 _fairseq.meters = _meters
 sys.modules.setdefault("fairseq", _fairseq)
 sys.modules.setdefault("fairseq.meters", _meters)
+
+
+class MakesDirectory:
+    """What a hostile checkpoint carries: unpickling it calls os.mkdir(path)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
 
 
 VARIANTS = {
@@ -380,6 +390,8 @@ def main():
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--drop", help="leave this HAT tensor out of the checkpoint (error tests)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--hostile", metavar="DIR",
+                    help="add an object whose unpickling would create DIR (os.mkdir): the importer must refuse it")
     opts = ap.parse_args()
     v = VARIANTS[opts.variant]
     gen = torch.Generator().manual_seed(opts.seed)
@@ -410,6 +422,8 @@ def main():
         "extra_state": {"epoch": 1, "train_meters": {"train_loss": AverageMeter()}},
         "last_optimizer_state": None,
     }
+    if opts.hostile:
+        ckpt["extra_state"]["payload"] = MakesDirectory(opts.hostile)
     torch.save(ckpt, os.path.join(opts.out_dir, "checkpoint.pt"),
                _use_new_zipfile_serialization=not v["legacy"])
 

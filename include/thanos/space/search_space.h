@@ -13,6 +13,7 @@ namespace thanos {
 // The largest layer count and width a space may declare (validate()).
 inline constexpr int kMaxLayerCount = 64;
 inline constexpr int kMaxWidth = 65536;
+inline constexpr int kMaxPositions = 1 << 20;  // max-source/target-positions: a sentence, not a book
 
 // Model settings that are not searched but fix how the networks compute. HAT keeps them in the
 // same YAML file as the space (fairseq option names in comments). Defaults are fairseq's, so a
@@ -70,6 +71,10 @@ struct SearchSpace {
   // Exact number of distinct SubTransformers (layer counts, then every active layer's choices;
   // only (heads, qkv) pairs where heads divide qkv, and attended encoder layers <= depth).
   BigUInt size() const;
+
+  // The encoder depth choices that have members: those some attended-depth choice fits (a space
+  // may offer depths 1..3 but attend only 2 or 3 layers). Draws, mutations and extremes use these.
+  std::vector<int> encoder_depths_with_members() const;
 
   SubConfig smallest() const;  // minimum of every choice
   SubConfig largest() const;   // maximum of every choice

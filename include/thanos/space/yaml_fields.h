@@ -3,9 +3,12 @@
 // SubConfig and run-config readers share them.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "thanos/common/utf8.h"
 
 namespace thanos::yaml_fields {
 
@@ -19,6 +22,15 @@ inline std::string scalar_text(const YAML::Node& node) {
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "nothing";
+}
+
+// A mapping's key as text. YAML allows lists and mappings as keys (`? [a, b]: 1`); no THANOS file
+// has one, and yaml-cpp's own conversion would fail with a bare "bad conversion".
+inline std::string key_of(const std::string& source, const YAML::Node& key) {
+  if (!key.IsScalar()) {
+    throw std::invalid_argument(where(source, key, "key") + ": expected a plain text key, got " + scalar_text(key));
+  }
+  return key.Scalar();
 }
 
 inline int as_int(const std::string& source, const YAML::Node& node, const std::string& key) {
@@ -68,6 +80,13 @@ inline std::vector<int> as_int_list(const std::string& source, const YAML::Node&
 }
 
 inline YAML::Node parse_mapping(const std::string& text, const std::string& source) {
+  // YAML is UTF-8 text, and what a file names (targets, budgets, paths) ends up in JSON records,
+  // which cannot hold other bytes: refused here, with the line, rather than when a record is written.
+  if (const std::size_t bad = utf8_error_offset(text); bad != std::string::npos) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    throw std::invalid_argument(source + ":" + std::to_string(line) + ": not UTF-8 text (invalid byte at offset " +
+                                std::to_string(bad) + "); save the file as UTF-8");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
