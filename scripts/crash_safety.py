@@ -123,6 +123,10 @@ def write_reversal_corpus(prefix, n, seed):
 TIMING_KEYS = {"seconds", "elapsed_seconds", "eta_seconds", "tokens_per_second", "sentences_per_second",
                "sentences_per_second_end_to_end", "sentences_per_second_decoding", "wall_s", "measured_at",
                "timings", "time", "date", "started_at", "finished_at"}
+# A predictor's provenance.data_hash is the hash of its dataset file's text, which holds each row's
+# measured_at and wall_s: it follows the timings. It is checked instead against the dataset file
+# it names (data_hash_problems), whose rows are compared apart from those two columns.
+TIMING_KEYS |= {"data_hash"}
 TIMING_KEY_RE = re.compile(r"(^|_)(seconds|secs|per_second|wall|eta|elapsed|timestamp)(_|$)|_(us|ms|s)_per_")
 # report.md and report.html tables: columns whose header names a timing, and the stage table's
 # status (ran/cached: history, as above).
@@ -304,6 +308,26 @@ def manifest_problems(root):
                 problems.append("%s: %s missing" % (os.path.relpath(d, root), f))
             elif fnv1a64(open(p, "rb").read()) != h:
                 problems.append("%s: hash differs from the manifest's" % os.path.relpath(p, root))
+    return problems
+
+
+def data_hash_problems(root):
+    """Every predictor's provenance.data_hash is the hash of the dataset file it names."""
+    problems = []
+    for rel in list_files(root):
+        if not rel.endswith(".json") or is_temp(rel):
+            continue
+        try:
+            j = json.load(open(os.path.join(root, rel)))
+        except ValueError:
+            continue
+        pv = j.get("provenance") if isinstance(j, dict) else None
+        if not isinstance(pv, dict) or "data_hash" not in pv or not pv.get("data_path"):
+            continue
+        if not os.path.exists(pv["data_path"]):
+            problems.append("%s: its dataset %s is missing" % (rel, pv["data_path"]))
+        elif fnv1a64(open(pv["data_path"], "rb").read()) != pv["data_hash"]:
+            problems.append("%s: provenance.data_hash is not the hash of %s" % (rel, pv["data_path"]))
     return problems
 
 
@@ -578,6 +602,8 @@ def main():
     ap.add_argument("--kills-per-chain", type=int, default=3, help="most kills before a chain is let finish")
     ap.add_argument("--quick", action="store_true", help="2 kills per command, no result file unless --out")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--doc", help="rewrite the table between <!-- crash-safety:begin --> and <!-- crash-safety:end --> "
+                                  "in this file (docs/RELIABILITY.md)")
     args = ap.parse_args()
 
     thanos = os.path.abspath(args.thanos)
@@ -591,6 +617,7 @@ def main():
         args.trials = 2 * len(names)
         args.kills_per_chain = 2
     rng = random.Random(args.seed)
+    commit = git_commit()
     wall0 = time.monotonic()
     load_before = os.getloadavg()
 
@@ -626,8 +653,8 @@ def main():
     if code != 0:
         sys.exit("crash_safety: thanos prepare failed (%s); see %s" % (code, setup_log))
     train_args = T + ["train", "--data", base + "/prepared", "--space", base + "/space.yml", "--save-dir", W,
-                      "--max-updates", "80", "--max-tokens", "300", "--lr", "0.003", "--warmup-updates", "5", "--save-every",
-                      "10", "--log-every", "1", "--keep-last", "2", "--seed", "3"]
+                      "--max-updates", "250", "--max-tokens", "300", "--lr", "0.003", "--warmup-updates", "5", "--save-every",
+                      "25", "--log-every", "1", "--keep-last", "2", "--seed", "3"]
     code, _ = run_to_end(T + ["train", "--data", base + "/prepared", "--space", base + "/space.yml", "--save-dir",
                               base + "/super", "--max-updates", "20", "--max-tokens", "300", "--lr", "0.003",
                               "--warmup-updates", "5", "--seed", "3"], env, setup_log)
@@ -635,7 +662,7 @@ def main():
         sys.exit("crash_safety: thanos train (the SuperTransformer for search) failed (%s); see %s" % (code, setup_log))
     search_args = T + ["search", "--checkpoint", base + "/super/checkpoint_last.pt", "--data", base + "/prepared",
                        "--strategy", "evo", "--set", "population=10", "--set", "parents=3", "--set", "mutations=4", "--set",
-                       "crossovers=3", "--set", "iterations=5", "--seed", "5", "--protocol", "quick", "--memory-mb",
+                       "crossovers=3", "--set", "iterations=12", "--seed", "5", "--protocol", "quick", "--memory-mb",
                        "100000", "--verify-device", "cpu", "--top-k", "2", "--out", W]
     measure_args = T + ["measure", "--space", base + "/space.yml", "--device", "cpu", "--samples", "24", "--out",
                         W + "/latency.csv", "--protocol", "quick", "--vocab-size", "60", "--seed", "2", "--reference-every",
@@ -725,17 +752,19 @@ def main():
             chain["history_differences"] = history
             bad, _ = integrity(checker, W)
             chain["half_written"] += ["at the end: " + b for b in bad]
-            chain["differences"] = diffs
+            chain["differences"] = data_hash_problems(W)
+            chain["differences"] += diffs
             chain["temp_files_at_end"] = temps
-            chain["equal"] = not diffs
+            chain["equal"] = not chain["differences"]
             chain["temp_files_after_kills"] = sorted(set(chain["temp_files_after_kills"]))
             chain["scratch_left_in_tmpdir"] = sorted(os.listdir(systmp))
             for leftover in chain["scratch_left_in_tmpdir"]:
                 clear(os.path.join(systmp, leftover))
             chains.append(chain)
-            log("%s chain %d: kills at %s s, %d attempts, exit %s, %s%s%s" % (
+            log("%s chain %d: kills at %s s, %d attempts, exit %s, %s%s%s%s" % (
                 name, chain_no, chain["kills"], chain["attempts"], code, "equal" if chain["equal"] else "DIFFERS",
-                "".join("\n    " + d for d in diffs[:10]),
+                "".join("\n    " + d for d in chain["differences"][:10]),
+                "".join("\n    temporary file left: " + t for t in temps + chain["scratch_left_in_tmpdir"]),
                 "".join("\n    half-written " + b for b in chain["half_written"][:10])))
             if not chain["equal"] or chain["half_written"] or not chain["resumed_ok"]:
                 keep = "%s/failed-%s-%d" % (base, name, chain_no)
@@ -758,7 +787,7 @@ def main():
     report = {
         "command": " ".join(["scripts/crash_safety.py"] + sys.argv[1:]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "commit": git_commit(), "thanos": args.thanos, "seed": args.seed, "trials": args.trials,
+        "commit": commit, "thanos": args.thanos, "seed": args.seed, "trials": args.trials,
         "kills_per_chain": args.kills_per_chain, "cores": os.cpu_count(),
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
         "harness_seconds": round(time.monotonic() - wall0, 1),
@@ -772,6 +801,9 @@ def main():
     if args.out:
         write_result(args.out, report)
         log("wrote " + args.out)
+    if args.doc:
+        write_doc_table(args.doc, report, args.out)
+        log("rewrote the table in " + args.doc)
     if not args.keep and ok:
         clear(base)
     sys.exit(0 if ok else 1)
@@ -786,6 +818,27 @@ def markdown_table(summary):
             s["command"], s["uninterrupted_seconds"], s["chains"], s["kills"], s["resumed_ok"], s["equal_to_reference"],
             s["half_written_files"], s["chains_with_temp_files_left"] + s["chains_with_scratch_left_in_tmpdir"]))
     return "\n".join(rows)
+
+
+def write_doc_table(path, report, result_path):
+    text = open(path).read()
+    begin, end = "<!-- crash-safety:begin -->", "<!-- crash-safety:end -->"
+    if begin not in text or end not in text:
+        sys.exit("crash_safety: %s has no %s ... %s markers" % (path, begin, end))
+    la, lb = report["load_before"], report["load_after"]
+    block = "\n".join([
+        begin,
+        "Measured %s at commit %s (%d cores; load average %.2f before, %.2f after; the harness took %d min %02d s)%s:" % (
+            report["date"][:10], report["commit"] or "?", report["cores"], la[0], lb[0], report["harness_seconds"] // 60,
+            report["harness_seconds"] % 60, ", rows in [%s](%s)" % (os.path.basename(result_path), os.path.relpath(
+                result_path, os.path.dirname(os.path.abspath(path)))) if result_path else ""),
+        "",
+        report["table"],
+        end])
+    text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    tmp = path + ".tmp"
+    open(tmp, "w").write(text)
+    os.replace(tmp, path)
 
 
 def git_commit():
