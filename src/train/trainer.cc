@@ -3,6 +3,7 @@
 #include "thanos/train/batch_loss.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <unistd.h>
 #include <torch/optim/adamw.h>
 #include <torch/cuda.h>
 #include <torch/serialize.h>
@@ -270,7 +271,11 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
       result.last_checkpoint = last_path;
       if (periodic) {
         const std::string numbered = options_.save_dir + "/checkpoint_" + std::to_string(num_updates_) + ".pt";
-        fs::copy_file(last_path, numbered, fs::copy_options::overwrite_existing);
+        // Copied under a temporary name and renamed: a crash mid-copy must not leave a cut
+        // checkpoint_N.pt that looks like a whole one.
+        const std::string partial = numbered + ".tmp." + std::to_string(::getpid());
+        fs::copy_file(last_path, partial, fs::copy_options::overwrite_existing);
+        fs::rename(partial, numbered);
         // Keep the newest keep_last numbered checkpoints.
         const std::int64_t old = num_updates_ - options_.save_every * options_.keep_last;
         if (old > 0) fs::remove(options_.save_dir + "/checkpoint_" + std::to_string(old) + ".pt");
