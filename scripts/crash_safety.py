@@ -20,6 +20,7 @@ same normalisation, else the harness stops and says what differs.
   /usr/bin/python3 scripts/crash_safety.py --thanos build/thanos --trials 60 --seed 1 \\
       --out docs/results/crash_safety.json
   /usr/bin/python3 scripts/crash_safety.py --thanos build/thanos --quick     # a few kills, ~2 min
+  /usr/bin/python3 scripts/crash_safety.py --table-from docs/results/crash_safety.json --doc docs/RELIABILITY.md
 
 Python 3 standard library only. Exit status: 0 all chains resumed and equal with nothing
 half-written, 1 otherwise, 2 the control failed or bad usage.
@@ -138,17 +139,28 @@ HISTORY_HEADERS = {"status"}
 # evaluations a search replayed from its log. A resumed run differs there by design; they are
 # compared apart and listed (history_differences), not counted as failures.
 HISTORY_KEYS = {"cached", "replayed", "this_run", "already_in_file", "resumed"}
+# `thanos measure`'s summary (also the measure stage's record) describes the last invocation: after
+# a resume its counts and its estimate error cover the rows that invocation measured. Within an
+# object that has "already_in_file", these are history too.
+MEASURE_INVOCATION_KEYS = {"measured", "infeasible", "remeasured", "flagged", "interrupted", "reference_measurements",
+                           "reference_mean_ms", "reference_cv", "memory_estimate_mape_percent"}
+
+
+def history_keys_of(obj):
+    return HISTORY_KEYS | (MEASURE_INVOCATION_KEYS if "already_in_file" in obj else set())
 
 
 def is_timing_key(key):
     return key in TIMING_KEYS or bool(TIMING_KEY_RE.search(key))
 
 
-def strip_timings(value, also=()):
+def strip_timings(value, history=False):
+    """`value` without its timing keys (and, with history=True, its history keys)."""
     if isinstance(value, dict):
-        return {k: strip_timings(v, also) for k, v in value.items() if not is_timing_key(k) and k not in also}
+        drop = history_keys_of(value) if history else ()
+        return {k: strip_timings(v, history) for k, v in value.items() if not is_timing_key(k) and k not in drop}
     if isinstance(value, list):
-        return [strip_timings(v, also) for v in value]
+        return [strip_timings(v, history) for v in value]
     return value
 
 
@@ -158,8 +170,9 @@ def only_history(value):
 
     def walk(v, path):
         if isinstance(v, dict):
+            keys = history_keys_of(v)
             for k, x in v.items():
-                if k in HISTORY_KEYS:
+                if k in keys:
                     out[path + "/" + k] = x
                 else:
                     walk(x, path + "/" + k)
@@ -488,7 +501,7 @@ def compare_file(ref, got, rel, history):
         ha, hb = only_history(ja), only_history(jb)
         history += ["%s%s: %s vs %s" % (rel, k, json.dumps(ha.get(k)), json.dumps(hb.get(k)))
                     for k in sorted(set(ha) | set(hb)) if ha.get(k) != hb.get(k)]
-        return first_difference(strip_timings(ja, HISTORY_KEYS), strip_timings(jb, HISTORY_KEYS))
+        return first_difference(strip_timings(ja, True), strip_timings(jb, True))
     if name.endswith(".csv"):
         ra, rb = read_csv_rows(a), read_csv_rows(b)
         if len(ra) != len(rb):
@@ -593,7 +606,8 @@ def clear(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--thanos", required=True, help="the thanos binary")
+    ap.add_argument("--thanos", help="the thanos binary")
+    ap.add_argument("--table-from", metavar="RESULT", help="only rewrite --doc's table from this result file")
     ap.add_argument("--trials", type=int, default=60, help="kills in all, shared among the commands (default 60)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the kill times")
     ap.add_argument("--out", help="result file (JSON)")
@@ -605,6 +619,13 @@ def main():
     ap.add_argument("--doc", help="rewrite the table between <!-- crash-safety:begin --> and <!-- crash-safety:end --> "
                                   "in this file (docs/RELIABILITY.md)")
     args = ap.parse_args()
+    if args.table_from:
+        if not args.doc:
+            ap.error("--table-from needs --doc")
+        write_doc_table(args.doc, json.load(open(args.table_from)), args.table_from)
+        return
+    if not args.thanos:
+        ap.error("--thanos is required")
 
     thanos = os.path.abspath(args.thanos)
     if not os.access(thanos, os.X_OK):
