@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "thanos/commands/prepare.h"
 #include "thanos/commands/train.h"
@@ -343,6 +344,55 @@ qkv-dim: 32
   to.train.max_updates = 2;
   run_train(to, [](const std::string&) {});
   EXPECT_EQ(split_lines(read_text_file(dir + "/crashed/train_log.jsonl"), false).size(), 2u);
+}
+
+// A run killed between saving checkpoint_last.pt at a periodic update and copying it to
+// checkpoint_N.pt (found by scripts/crash_safety.py: the resumed run had checkpoint_3 where the
+// uninterrupted one had checkpoint_9): the resumed run makes the copy and retires every older one.
+TEST(TrainCommand, AResumedRunKeepsTheNumberedCheckpointsOfAnUninterruptedOne) {
+  const std::string dir = temp_dir("numbered");
+  write_corpus(dir + "/train", 100, 1);
+  write_corpus(dir + "/valid", 10, 2);
+  write_corpus(dir + "/test", 5, 3);
+  const PrepareOptions po = options_for(dir);
+  run_prepare(po);
+  std::ofstream(dir + "/space.yml") << R"(encoder-embed-choice: [16]
+decoder-embed-choice: [16]
+encoder-ffn-embed-dim-choice: [32]
+decoder-ffn-embed-dim-choice: [32]
+encoder-layer-num-choice: [1]
+decoder-layer-num-choice: [1]
+encoder-self-attention-heads-choice: [2]
+decoder-self-attention-heads-choice: [2]
+decoder-ende-attention-heads-choice: [2]
+decoder-arbitrary-ende-attn-choice: [-1]
+qkv-dim: 16
+)";
+  TrainCommandOptions to;
+  to.data_dir = po.out_dir;
+  to.space_path = dir + "/space.yml";
+  to.save_dir = dir + "/super";
+  to.train.batching.max_tokens = 200;
+  to.train.save_every = 4;
+  to.train.keep_last = 2;
+  to.train.max_updates = 8;
+  run_train(to, [](const std::string&) {});
+  fs::copy_file(to.save_dir + "/checkpoint_4.pt", dir + "/checkpoint_4.pt");
+  to.resume = true;
+  to.train.max_updates = 12;
+  run_train(to, [](const std::string&) {});
+  // The kill: checkpoint_last.pt saved at 12, but neither its copy checkpoint_12.pt nor the
+  // removal of checkpoint_4.pt happened.
+  fs::remove(to.save_dir + "/checkpoint_12.pt");
+  fs::copy_file(dir + "/checkpoint_4.pt", to.save_dir + "/checkpoint_4.pt");
+  to.train.max_updates = 16;
+  run_train(to, [](const std::string&) {});
+  std::set<std::string> numbered;
+  for (const auto& e : fs::directory_iterator(to.save_dir)) {
+    const std::string name = e.path().filename().string();
+    if (name != "checkpoint_last.pt" && name.rfind("checkpoint_", 0) == 0) numbered.insert(name);
+  }
+  EXPECT_EQ(numbered, (std::set<std::string>{"checkpoint_12.pt", "checkpoint_16.pt"}));
 }
 
 TEST(SharedData, PrepareMulti30kAndGzippedIwslt) {
