@@ -616,6 +616,7 @@ def main():
     ap.add_argument("--kills-per-chain", type=int, default=3, help="most kills before a chain is let finish")
     ap.add_argument("--quick", action="store_true", help="2 kills per command, no result file unless --out")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--doc-block", default="crash-safety", help="the markers' name (default crash-safety)")
     ap.add_argument("--doc", help="rewrite the table between <!-- crash-safety:begin --> and <!-- crash-safety:end --> "
                                   "in this file (docs/RELIABILITY.md)")
     args = ap.parse_args()
@@ -627,7 +628,7 @@ def main():
             cs = [c for c in report["chains"] if c["command"] == s["command"]]
             s["chains_leaving_temporary_files"] = sum(bool(c["temp_files_at_end"] or c["scratch_left_in_tmpdir"]) for c in cs)
         report["table"] = markdown_table(report["summary"])
-        write_doc_table(args.doc, report, args.table_from)
+        write_doc_table(args.doc, report, args.table_from, args.doc_block)
         return
     if not args.thanos:
         ap.error("--thanos is required")
@@ -829,7 +830,7 @@ def main():
         write_result(args.out, report)
         log("wrote " + args.out)
     if args.doc:
-        write_doc_table(args.doc, report, args.out)
+        write_doc_table(args.doc, report, args.out, args.doc_block)
         log("rewrote the table in " + args.doc)
     if not args.keep and ok:
         clear(base)
@@ -847,9 +848,9 @@ def markdown_table(summary):
     return "\n".join(rows)
 
 
-def write_doc_table(path, report, result_path):
+def write_doc_table(path, report, result_path, block="crash-safety"):
     text = open(path).read()
-    begin, end = "<!-- crash-safety:begin -->", "<!-- crash-safety:end -->"
+    begin, end = "<!-- %s:begin -->" % block, "<!-- %s:end -->" % block
     if begin not in text or end not in text:
         sys.exit("crash_safety: %s has no %s ... %s markers" % (path, begin, end))
     la, lb = report["load_before"], report["load_after"]
