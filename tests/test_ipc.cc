@@ -15,6 +15,7 @@
 #include <csignal>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include "thanos/common/poll_deadline.h"
 #include "thanos/common/process.h"
 #include "thanos/common/temp_dir.h"
+#include "thanos/common/text.h"
 
 namespace thanos {
 namespace {
@@ -283,6 +285,13 @@ TEST(Process, FilesStderrAsStdoutAndRunProcess) {
   int lines = 0;
   out >> lines;
   EXPECT_EQ(lines, 2);
+
+  // A working directory of its own; the stream paths are opened before the change.
+  namespace fs = std::filesystem;
+  fs::create_directories(dir.path() + "/elsewhere");
+  const ProcessResult where = run_process({"sh", "-c", "pwd -P"}, "", dir.path() + "/pwd", dir.path() + "/elsewhere");
+  EXPECT_EQ(where.exit_code, 0);
+  EXPECT_EQ(read_text_file(dir.path() + "/pwd"), fs::canonical(dir.path() + "/elsewhere").string() + "\n");
 }
 
 TEST(Process, TheChildStartsWithCleanSignalsAndDiesWithItsOwner) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "thanos/commands/prepare.h"
 #include "thanos/commands/train.h"
@@ -113,6 +114,12 @@ TEST(Prepare, BuildsVocabularyBinarizedSplitsAndManifest) {
   again.out_dir = dir + "/prepared2";
   const nlohmann::json m2 = run_prepare(again);
   EXPECT_EQ(m2["splits"]["train"]["hash"], m["splits"]["train"]["hash"]);
+  // ... the same sentencepiece model file too, hence the same manifest hash: the model records
+  // its trainer's input and prefix, once the absolute paths of the staging folder named after the
+  // process id (found by scripts/crash_safety.py's control runs).
+  EXPECT_EQ(read_text_file(again.out_dir + "/spm.model"), read_text_file(o.out_dir + "/spm.model"));
+  EXPECT_EQ(m2["spm_hash"], m["spm_hash"]);
+  EXPECT_EQ(m2["hash"], m["hash"]);
 }
 
 TEST(Prepare, BadInputGivesClearErrorsAndWritesNothing) {
@@ -278,6 +285,116 @@ encoder-self-attention-qkv-dim-all-subtransformer: [16, 32]
 }
 
 // Real corpora from ../shared/data when present (a fresh user machine has none: skip).
+// A run killed after its last checkpoint had logged updates that the resumed run trains and logs
+// again, and its last line may be cut (found by scripts/crash_safety.py, docs/RELIABILITY.md): the
+// resumed log holds each update once, with the values of an uninterrupted run.
+TEST(TrainCommand, AResumedRunLogsEachUpdateOnce) {
+  const std::string dir = temp_dir("train_log");
+  write_corpus(dir + "/train", 100, 1);
+  write_corpus(dir + "/valid", 10, 2);
+  write_corpus(dir + "/test", 5, 3);
+  const PrepareOptions po = options_for(dir);
+  run_prepare(po);
+  std::ofstream(dir + "/space.yml") << R"(share-all-embeddings: true
+encoder-embed-choice: [32, 16]
+decoder-embed-choice: [32, 16]
+encoder-ffn-embed-dim-choice: [64, 32]
+decoder-ffn-embed-dim-choice: [64, 32]
+encoder-layer-num-choice: [2]
+decoder-layer-num-choice: [2, 1]
+encoder-self-attention-heads-choice: [4, 2]
+decoder-self-attention-heads-choice: [4, 2]
+decoder-ende-attention-heads-choice: [4, 2]
+decoder-arbitrary-ende-attn-choice: [-1, 1]
+qkv-dim: 32
+)";
+  TrainCommandOptions to;
+  to.data_dir = po.out_dir;
+  to.space_path = dir + "/space.yml";
+  to.train.max_updates = 8;
+  to.train.batching.max_tokens = 200;
+  to.train.lr.warmup_updates = 2;
+  to.train.log_every = 1;
+  to.train.save_every = 4;
+  to.save_dir = dir + "/straight";
+  run_train(to, [](const std::string&) {});
+
+  // The crash: 6 updates trained and logged, the last checkpoint at 4, a line cut in the middle.
+  to.save_dir = dir + "/crashed";
+  to.train.max_updates = 6;
+  run_train(to, [](const std::string&) {});
+  fs::copy_file(to.save_dir + "/checkpoint_4.pt", to.save_dir + "/checkpoint_last.pt", fs::copy_options::overwrite_existing);
+  std::ofstream(to.save_dir + "/train_log.jsonl", std::ios::app) << "{\"update\": 7, \"epo";
+  to.resume = true;
+  to.train.max_updates = 8;
+  run_train(to, [](const std::string&) {});
+
+  const auto straight = split_lines(read_text_file(dir + "/straight/train_log.jsonl"), false);
+  const auto resumed = split_lines(read_text_file(dir + "/crashed/train_log.jsonl"), false);
+  ASSERT_EQ(straight.size(), 8u);
+  ASSERT_EQ(resumed.size(), straight.size()) << read_text_file(dir + "/crashed/train_log.jsonl");
+  for (std::size_t i = 0; i < straight.size(); ++i) {
+    const auto a = nlohmann::json::parse(straight[i]), b = nlohmann::json::parse(resumed[i]);
+    EXPECT_EQ(b["update"].get<int>(), static_cast<int>(i) + 1);
+    for (const char* key : {"update", "epoch", "loss", "nll_loss", "lr", "grad_norm", "config"}) EXPECT_EQ(a[key], b[key]) << key << " at " << i;
+  }
+  // A fresh run in a folder whose training never reached a checkpoint starts an empty log.
+  fs::remove(to.save_dir + "/checkpoint_last.pt");
+  to.resume = false;
+  to.train.max_updates = 2;
+  run_train(to, [](const std::string&) {});
+  EXPECT_EQ(split_lines(read_text_file(dir + "/crashed/train_log.jsonl"), false).size(), 2u);
+}
+
+// A run killed between saving checkpoint_last.pt at a periodic update and copying it to
+// checkpoint_N.pt (found by scripts/crash_safety.py: the resumed run had checkpoint_3 where the
+// uninterrupted one had checkpoint_9): the resumed run makes the copy and retires every older one.
+TEST(TrainCommand, AResumedRunKeepsTheNumberedCheckpointsOfAnUninterruptedOne) {
+  const std::string dir = temp_dir("numbered");
+  write_corpus(dir + "/train", 100, 1);
+  write_corpus(dir + "/valid", 10, 2);
+  write_corpus(dir + "/test", 5, 3);
+  const PrepareOptions po = options_for(dir);
+  run_prepare(po);
+  std::ofstream(dir + "/space.yml") << R"(encoder-embed-choice: [16]
+decoder-embed-choice: [16]
+encoder-ffn-embed-dim-choice: [32]
+decoder-ffn-embed-dim-choice: [32]
+encoder-layer-num-choice: [1]
+decoder-layer-num-choice: [1]
+encoder-self-attention-heads-choice: [2]
+decoder-self-attention-heads-choice: [2]
+decoder-ende-attention-heads-choice: [2]
+decoder-arbitrary-ende-attn-choice: [-1]
+qkv-dim: 16
+)";
+  TrainCommandOptions to;
+  to.data_dir = po.out_dir;
+  to.space_path = dir + "/space.yml";
+  to.save_dir = dir + "/super";
+  to.train.batching.max_tokens = 200;
+  to.train.save_every = 4;
+  to.train.keep_last = 2;
+  to.train.max_updates = 8;
+  run_train(to, [](const std::string&) {});
+  fs::copy_file(to.save_dir + "/checkpoint_4.pt", dir + "/checkpoint_4.pt");
+  to.resume = true;
+  to.train.max_updates = 12;
+  run_train(to, [](const std::string&) {});
+  // The kill: checkpoint_last.pt saved at 12, but neither its copy checkpoint_12.pt nor the
+  // removal of checkpoint_4.pt happened.
+  fs::remove(to.save_dir + "/checkpoint_12.pt");
+  fs::copy_file(dir + "/checkpoint_4.pt", to.save_dir + "/checkpoint_4.pt");
+  to.train.max_updates = 16;
+  run_train(to, [](const std::string&) {});
+  std::set<std::string> numbered;
+  for (const auto& e : fs::directory_iterator(to.save_dir)) {
+    const std::string name = e.path().filename().string();
+    if (name != "checkpoint_last.pt" && name.rfind("checkpoint_", 0) == 0) numbered.insert(name);
+  }
+  EXPECT_EQ(numbered, (std::set<std::string>{"checkpoint_12.pt", "checkpoint_16.pt"}));
+}
+
 TEST(SharedData, PrepareMulti30kAndGzippedIwslt) {
   const std::string shared = THANOS_SHARED_DATA;
   if (!fs::exists(shared + "/multi30k/train.en") || !fs::exists(shared + "/iwslt14-de-en/valid.de.gz")) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "thanos/commands/prepare.h"
 #include "thanos/common/text.h"
@@ -18,6 +19,34 @@ namespace thanos {
 namespace fs = std::filesystem;
 
 namespace {
+
+// train_log.jsonl as a run starting at update `updates` finds it: a run killed after its last
+// checkpoint had logged updates that the resumed run trains and logs again, and may have cut its
+// last line. Those lines go, so the log holds each update once, as an uninterrupted run's does; a
+// fresh run (update 0) starts an empty log. Rewritten (temp + rename) only when something goes.
+void keep_log_up_to(const std::string& path, std::int64_t updates) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string kept;
+  bool dropped = false;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t newline = text.find('\n', pos);
+    if (newline == std::string::npos) {  // a line cut by the crash
+      dropped = true;
+      break;
+    }
+    const std::string line = text.substr(pos, newline - pos);
+    pos = newline + 1;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("update") && j["update"].is_number_integer() && j["update"].get<std::int64_t>() <= updates) {
+      kept += line + "\n";
+    } else {
+      dropped = true;
+    }
+  }
+  if (dropped) write_file_atomically(path, kept);
+}
 
 nlohmann::json score_json(const std::string& name, const SubConfig& c, const ValidScore& s) {
   return {{"config", name}, {"hash", c.hash_hex()}, {"loss", s.loss}, {"nll_loss", s.nll_loss},
@@ -116,7 +145,9 @@ TrainCommandResult run_train(const TrainCommandOptions& o, const std::function<v
   log("training " + out.mode + " (" + std::to_string(out.parameters) + " parameters) on " + std::to_string(train.size()) +
       " pairs for " + std::to_string(to.max_updates) + " updates");
 
-  std::ofstream jsonl(o.save_dir + "/train_log.jsonl", std::ios::app);
+  const std::string log_path = o.save_dir + "/train_log.jsonl";
+  if (comm == nullptr || comm->is_main()) keep_log_up_to(log_path, trainer.num_updates());
+  std::ofstream jsonl(log_path, std::ios::app);
   out.result = trainer.run([&](const TrainProgress& p) {
     char line[256];
     std::snprintf(line, sizeof(line),

@@ -201,6 +201,7 @@ Child spawn_child(const std::vector<std::string>& argv, const SpawnOptions& opti
         break;
     }
   }
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(actions.get(), options.cwd.c_str());
   const SpawnAttributes attr;
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -214,7 +215,7 @@ Child spawn_child(const std::vector<std::string>& argv, const SpawnOptions& opti
 }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_path,
-                          const std::string& stdout_path) {
+                          const std::string& stdout_path, const std::string& cwd) {
   if (argv.empty()) throw std::invalid_argument("run_process: empty command");
   TempDir tmp("proc");
   const std::string err_path = tmp.path() + "/stderr";
@@ -222,6 +223,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   o.in = stdin_path.empty() ? ChildStream::null() : ChildStream::file(stdin_path);
   o.out = stdout_path.empty() ? ChildStream::null() : ChildStream::file(stdout_path);
   o.err = ChildStream::file(err_path);
+  o.cwd = cwd;
   Child child;
   try {
     child = spawn_child(argv, o);

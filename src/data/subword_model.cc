@@ -1,5 +1,6 @@
 #include "thanos/data/subword_model.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -11,10 +12,11 @@
 namespace thanos {
 namespace {
 
-void run_spm(const std::vector<std::string>& argv, const std::string& in = "", const std::string& out = "") {
+void run_spm(const std::vector<std::string>& argv, const std::string& in = "", const std::string& out = "",
+             const std::string& cwd = "") {
   ProcessResult r;
   try {
-    r = run_process(argv, in, out);
+    r = run_process(argv, in, out, cwd);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(std::string(e.what()) + " (install Debian's `sentencepiece` package: scripts/setup.sh)");
   }
@@ -54,11 +56,20 @@ SubwordModel::SubwordModel(const std::string& model_path) : path_(model_path) {
 }
 
 void SubwordModel::train(const std::string& text_file, const std::string& prefix, const SubwordTrainingOptions& o) {
-  run_spm({"spm_train", "--input=" + text_file, "--model_prefix=" + prefix, "--vocab_size=" + std::to_string(o.vocab_size),
+  // The model records its trainer's --input and --model_prefix as given. Run in the prefix's
+  // folder with names relative to it, so the same text gives the same model file wherever it was
+  // trained (prepare trains in a folder named after its process id; with the absolute names
+  // there two identical runs made different files, and so different manifest hashes).
+  const std::filesystem::path folder = std::filesystem::absolute(prefix).parent_path();
+  const std::filesystem::path input = std::filesystem::absolute(text_file);
+  const std::string input_name = input.parent_path() == folder ? input.filename().string() : input.string();
+  run_spm({"spm_train", "--input=" + input_name, "--model_prefix=" + std::filesystem::path(prefix).filename().string(),
+           "--vocab_size=" + std::to_string(o.vocab_size),
            "--model_type=" + o.model_type, "--character_coverage=" + std::to_string(o.character_coverage),
            "--bos_id=0", "--pad_id=1", "--eos_id=2", "--unk_id=3", "--num_threads=" + std::to_string(o.threads),
            "--input_sentence_size=" + std::to_string(o.max_sentences), "--shuffle_input_sentence=true",
-           "--hard_vocab_limit=false", "--minloglevel=2"});
+           "--hard_vocab_limit=false", "--minloglevel=2"},
+          "", "", folder.string());
 }
 
 std::vector<std::vector<int>> SubwordModel::encode(const std::vector<std::string>& lines) const {

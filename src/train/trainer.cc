@@ -3,6 +3,7 @@
 #include "thanos/train/batch_loss.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <unistd.h>
 #include <torch/optim/adamw.h>
 #include <torch/cuda.h>
 #include <torch/serialize.h>
@@ -126,6 +127,25 @@ void Trainer::save_checkpoint(const std::string& path) {
   });
 }
 
+void Trainer::save_numbered_checkpoint(const std::string& last_path) {
+  const std::string numbered = options_.save_dir + "/checkpoint_" + std::to_string(num_updates_) + ".pt";
+  // Copied under a temporary name and renamed: a crash mid-copy must not leave a cut
+  // checkpoint_N.pt that looks like a whole one.
+  const std::string partial = numbered + ".tmp." + std::to_string(::getpid());
+  fs::copy_file(last_path, partial, fs::copy_options::overwrite_existing);
+  fs::rename(partial, numbered);
+  // Keep the newest keep_last numbered checkpoints: every older one goes, not only the one this
+  // update retires (a run killed before its removal resumes past it).
+  const std::int64_t oldest_kept = num_updates_ - options_.save_every * (options_.keep_last - 1);
+  for (const auto& entry : fs::directory_iterator(options_.save_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint_", 0) != 0 || name.size() <= 14 || name.compare(name.size() - 3, 3, ".pt") != 0) continue;
+    const std::string digits = name.substr(11, name.size() - 14);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 18) continue;
+    if (std::stoll(digits) < oldest_kept) fs::remove(entry.path());
+  }
+}
+
 void Trainer::resume(const std::string& path) {
   torch::serialize::InputArchive optimizer_archive;
   std::vector<int64_t> counters;
@@ -181,6 +201,13 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     return order[batch_in_epoch_++];
   };
   const std::string last_path = options_.save_dir.empty() ? "" : options_.save_dir + "/checkpoint_last.pt";
+  // A run killed between saving checkpoint_last.pt at a periodic update and copying it to its
+  // numbered name resumes from that update: the copy is made now, as the uninterrupted run made it.
+  if (!last_path.empty() && (comm_ == nullptr || comm_->is_main()) && options_.save_every > 0 && num_updates_ > 0 &&
+      num_updates_ % options_.save_every == 0 && fs::exists(last_path) &&
+      !fs::exists(options_.save_dir + "/checkpoint_" + std::to_string(num_updates_) + ".pt")) {
+    save_numbered_checkpoint(last_path);
+  }
 
   while (num_updates_ < options_.max_updates) {
     const SubConfig config = target_.mode == TrainMode::kSuperTransformer
@@ -268,13 +295,7 @@ TrainResult Trainer::run(const std::function<void(const TrainProgress&)>& on_log
     if (!last_path.empty() && main_rank && (periodic || last || stop)) {
       save_checkpoint(last_path);
       result.last_checkpoint = last_path;
-      if (periodic) {
-        const std::string numbered = options_.save_dir + "/checkpoint_" + std::to_string(num_updates_) + ".pt";
-        fs::copy_file(last_path, numbered, fs::copy_options::overwrite_existing);
-        // Keep the newest keep_last numbered checkpoints.
-        const std::int64_t old = num_updates_ - options_.save_every * options_.keep_last;
-        if (old > 0) fs::remove(options_.save_dir + "/checkpoint_" + std::to_string(old) + ".pt");
-      }
+      if (periodic) save_numbered_checkpoint(last_path);
     }
     if (stop) {
       result.interrupted = true;

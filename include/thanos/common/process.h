@@ -36,6 +36,9 @@ struct ChildStream {
 
 struct SpawnOptions {
   ChildStream in, out, err;
+  // The child's working directory ("": ours). Stream paths are opened before the change, so
+  // relative ones name files relative to our working directory.
+  std::string cwd;
 };
 
 // The program could not be started; error() is the errno (ENOENT: not found on PATH).
@@ -102,7 +105,7 @@ struct ProcessResult {
 // Runs argv to its end with stdin from `stdin_path` and stdout to `stdout_path` (empty: /dev/null
 // for both), its stderr collected. Throws std::runtime_error "cannot run <argv[0]>: <reason>".
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_path = "",
-                          const std::string& stdout_path = "");
+                          const std::string& stdout_path = "", const std::string& cwd = "");
 
 // Where a program is, as a shell finds it: `name` itself when it contains a '/', else the first
 // executable regular file <dir>/<name> for the directories of $PATH (an empty entry is ".";

@@ -49,6 +49,10 @@ class Trainer {
   static std::atomic<bool> stop_requested;
 
  private:
+  // checkpoint_<updates>.pt from checkpoint_last.pt (temp + rename), and the numbered ones older
+  // than the newest keep_last removed.
+  void save_numbered_checkpoint(const std::string& last_path);
+
   struct State;
   SuperTransformer model_;
   ModelFileInfo info_;
