@@ -445,6 +445,16 @@ int run(int argc, char** argv) {
     return json{{"first", first}, {"max", most}, {"last", last}, {"settled", crashed ? -1 : static_cast<long>(settled.*member)}};
   };
   const json rss = stat(&Sample::rss_kib), fds = stat(&Sample::fds), nthreads = stat(&Sample::threads);
+  // Every 30th sample (about every 30 s) and the last: whether RSS and descriptors stay flat
+  // after the first minute, not only their extremes.
+  json timeline = json::array();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (i % 30 != 0 && i + 1 != samples.size()) continue;
+    const Sample& x = samples[i];
+    timeline.push_back({{"t_s", std::round(x.t_s)}, {"rss_kib", x.rss_kib}, {"open_fds", x.fds}, {"threads", x.threads}});
+  }
+  // RSS a minute in (the allocator's arenas and thread stacks are warm by then) against the end.
+  const Sample& minute = samples[std::min<std::size_t>(60, samples.size() - 1)];
   json attempts = json::object(), clients = json::object();
   for (const auto& [k, v] : tally.attempts) attempts[k] = v;
   for (const auto& [k, v] : tally.clients) clients[k] = v;
@@ -471,6 +481,7 @@ int run(int argc, char** argv) {
                  {"open_fds", fds},
                  {"threads", nthreads},
                  {"samples", samples.size()},
+                 {"timeline", timeline},
                  {"crashed", crashed},
                  {"agent_exit_status", exit_status},
                  {"agent_log_lines", 0},
@@ -503,6 +514,8 @@ int run(int argc, char** argv) {
       << j["settled"] << unit << " |\n";
   };
   row("agent RSS", rss, " KiB");
+  t << "| agent RSS at " << std::lround(minute.t_s) << " s / at the end | " << minute.rss_kib << " / " << samples.back().rss_kib
+    << " KiB |\n";
   row("agent open descriptors", fds, "");
   row("agent threads", nthreads, "");
   t << "| agent crashed / exit status after SIGTERM | " << (crashed ? "yes" : "no") << " / " << exit_status << " |\n";
