@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -99,14 +101,38 @@ MeasureRequest test_request() {
   return r;
 }
 
+// A connection to 127.0.0.1:port from `source` (another loopback address: Linux routes all of
+// 127/8 to lo); an invalid Fd when this machine cannot bind it.
+Fd connect_from(const std::string& source, int port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &a.sin_addr);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return Fd();
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return Fd();
+  agent::prepare_socket(fd.get());
+  return fd;
+}
+
+bool can_bind(const std::string& source) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &a.sin_addr);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+}
+
 // A client that speaks the protocol by hand, to misbehave on purpose.
 struct RawClient {
   Fd fd;
   json hello;
   std::string server_nonce;
 
-  explicit RawClient(int port) {
-    fd = agent::connect_tcp({"127.0.0.1", port}, 5);
+  // `from`: a source address of its own on loopback (127.0.0.2, ...) for per-address limits.
+  explicit RawClient(int port, const std::string& from = "") {
+    fd = from.empty() ? agent::connect_tcp({"127.0.0.1", port}, 5) : connect_from(from, port);
     hello = agent::recv_frame(fd.get(), 5, 5);
     if (hello.value("type", "") == "hello") server_nonce = agent::from_hex(hello["server_nonce"], "test");
   }
@@ -135,9 +161,9 @@ struct RawClient {
 
 class AgentTest : public ::testing::Test {
  protected:
-  void start(AgentOptions options = {}) {
+  void start(AgentOptions options = {}, double auth_failure_delay_s = 0.05) {
     options.token = kToken;
-    options.auth_failure_delay_s = 0.05;  // keep the suite fast; the default is 0.5 s
+    options.auth_failure_delay_s = auth_failure_delay_s;  // keep the suite fast; the default is 0.5 s
     options.log = [this](const std::string& line) {
       std::lock_guard<std::mutex> lock(log_mutex_);
       log_.push_back(line);
@@ -226,6 +252,97 @@ TEST(AgentProtocol, ListenAddressParsing) {
   EXPECT_THROW(agent::parse_host_port("::1:80", "--listen", true), std::invalid_argument);
 }
 
+// ------------------------------------------------------------------ the owner's limits
+
+TEST(AgentLimits, EachBoundIsRefusedNamingFieldValueAndLimit) {
+  AgentLimits limits;
+  limits.max_threads = 4;
+  limits.max_beam = 8;
+  limits.max_src_len = 100;
+  limits.max_tgt_len = 50;
+  limits.max_vocab_size = 1000;
+  auto refusal = [&](const std::function<void(MeasureRequest&)>& change) {
+    MeasureRequest r = test_request();
+    r.protocol.vocab_size = 64;
+    change(r);
+    return testing::invalid_argument_message([&] { apply_agent_limits(limits, r); });
+  };
+  EXPECT_EQ(refusal([](MeasureRequest& r) { r.run.threads = 5; }),
+            "run.threads: 5 asked, this agent allows at most 4 (--max-threads)");
+  EXPECT_EQ(refusal([](MeasureRequest& r) { r.run.interop_threads = 6; }),
+            "run.interop_threads: 6 asked, this agent allows at most 4 (--max-threads)");
+  EXPECT_EQ(refusal([](MeasureRequest& r) { r.protocol.beam = 9; }),
+            "protocol.beam: 9 asked, this agent allows at most 8 (--max-beam)");
+  EXPECT_EQ(refusal([](MeasureRequest& r) { r.protocol.src_len = 101; }),
+            "protocol.src_len: 101 asked, this agent allows at most 100 (--max-src-len)");
+  EXPECT_EQ(refusal([](MeasureRequest& r) { r.protocol.tgt_len = 51; }),
+            "protocol.tgt_len: 51 asked, this agent allows at most 50 (--max-tgt-len)");
+  EXPECT_EQ(refusal([](MeasureRequest& r) { r.protocol.vocab_size = 1001; }),
+            "protocol.vocab_size: 1001 asked, this agent allows at most 1000 (--max-vocab-size)");
+  // At the bounds: accepted unchanged.
+  MeasureRequest r = test_request();
+  r.run.threads = r.run.interop_threads = 4;
+  r.protocol.beam = 8;
+  r.protocol.src_len = 100;
+  r.protocol.tgt_len = 50;
+  r.protocol.vocab_size = 1000;
+  const MeasureRequest before = r;
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.threads, 4);
+  EXPECT_EQ(r.protocol.beam, before.protocol.beam);
+  EXPECT_EQ(r.protocol.vocab_size, 1000);
+  // 0 is no limit.
+  AgentLimits none;
+  none.max_beam = none.max_src_len = none.max_tgt_len = none.max_vocab_size = 0;
+  r.protocol.beam = 1000;
+  r.protocol.src_len = 100000;
+  EXPECT_NO_THROW(apply_agent_limits(none, r));
+}
+
+TEST(AgentLimits, TimeoutAndMemoryCapAreCappedAndThreadsReplaced) {
+  AgentLimits limits;  // default: 1800 s at most
+  MeasureRequest r = test_request();
+  r.run.timeout_s = 0;  // none asked: the owner's maximum applies
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.timeout_s, 1800);
+  r.run.timeout_s = 7200;  // more: capped
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.timeout_s, 1800);
+  r.run.timeout_s = 60;  // less: kept
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.timeout_s, 60);
+  limits.max_timeout_s = 0;  // no maximum: a request without a timeout keeps none
+  r.run.timeout_s = 0;
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.timeout_s, 0);
+  // --threads replaces, so --max-threads does not refuse what is replaced anyway.
+  limits.threads = 2;
+  limits.max_threads = 4;
+  r.run.threads = 64;
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.threads, 2);
+  limits.memory_cap_mib = 512;
+  r.run.memory_cap_mib = 0;
+  apply_agent_limits(limits, r);
+  EXPECT_EQ(r.run.memory_cap_mib, 512);
+}
+
+TEST(AgentLimits, ValidateNamesTheFlag) {
+  AgentLimits limits;
+  limits.max_beam = -1;
+  EXPECT_NE(testing::invalid_argument_message([&] { limits.validate(); }).find("--max-beam: expected >= 0"), std::string::npos);
+  limits = AgentLimits{};
+  limits.max_timeout_s = 1e9;
+  EXPECT_NE(testing::invalid_argument_message([&] { limits.validate(); }).find("--max-timeout-s: expected at most 86400"),
+            std::string::npos);
+  AgentOptions o;
+  o.token = kToken;
+  o.max_handshakes = 0;
+  FakeBackend backend;
+  EXPECT_NE(testing::invalid_argument_message([&] { AgentServer server(backend, o); }).find("--max-handshakes must be >= 1"),
+            std::string::npos);
+}
+
 TEST(RemoteBackend, ParseRemoteAddress) {
   const auto hp = parse_remote_address("remote://192.168.1.20:7878");
   EXPECT_EQ(hp.host, "192.168.1.20");
@@ -297,10 +414,12 @@ TEST_F(AgentTest, MeasureRoundTripKeepsEveryField) {
   EXPECT_EQ(client.name(), address());
   const MeasureRequest request = test_request();
   const Measurement m = client.measure(request);
-  // The agent saw the request as sent.
+  // The agent saw the request as sent, but for the timeout: none asked, so the owner's maximum.
+  MeasureRequest as_applied = request;
+  as_applied.run.timeout_s = AgentLimits{}.max_timeout_s;
   {
     std::lock_guard<std::mutex> lock(backend_.last_mutex);
-    EXPECT_EQ(request_to_json(backend_.last), request_to_json(request));
+    EXPECT_EQ(request_to_json(backend_.last), request_to_json(as_applied));
   }
   // And the client sees the measurement as the backend made it, but for where it ran.
   Measurement expected = backend_.measure(request);
@@ -342,8 +461,8 @@ TEST_F(AgentTest, InfeasibleCandidateIsANormalResult) {
 
 TEST_F(AgentTest, AgentSettingsOverrideThreadsAndBoundTheMemoryCap) {
   AgentOptions o;
-  o.threads = 3;
-  o.memory_cap_mib = 512;
+  o.limits.threads = 3;
+  o.limits.memory_cap_mib = 512;
   start(o);
   RemoteBackend client(address(), kToken);
   MeasureRequest r = test_request();
@@ -356,6 +475,33 @@ TEST_F(AgentTest, AgentSettingsOverrideThreadsAndBoundTheMemoryCap) {
   EXPECT_EQ(client.measure(r).memory_cap_mib, 256);
   r.run.memory_cap_mib = 4096;  // larger: capped
   EXPECT_EQ(client.measure(r).memory_cap_mib, 512);
+}
+
+TEST_F(AgentTest, RequestsBeyondTheOwnersLimitsAreRefusedAndTheConnectionStays) {
+  AgentOptions o;
+  o.limits.max_beam = 4;
+  o.limits.max_timeout_s = 120;
+  start(o);
+  RemoteBackend client(address(), kToken);
+  const json info = client.info();
+  EXPECT_EQ(info["max_beam"], 4);
+  EXPECT_EQ(info["max_timeout_s"], 120);
+  EXPECT_EQ(info["max_handshakes"], o.max_handshakes);
+  EXPECT_EQ(info["max_handshakes_per_address"], o.max_handshakes_per_address);
+  MeasureRequest r = test_request();  // beam 5
+  EXPECT_EQ(testing::invalid_argument_message([&] { client.measure(r); }),
+            address() + ": the agent refused the request: protocol.beam: 5 asked, this agent allows at most 4 (--max-beam)");
+  EXPECT_EQ(backend_.calls.load(), 0);
+  // Same connection, a request within the limits; no timeout asked: the owner's applies.
+  r.protocol.beam = 4;
+  r.run.timeout_s = 0;
+  EXPECT_TRUE(client.measure(r).feasible);
+  {
+    std::lock_guard<std::mutex> lock(backend_.last_mutex);
+    EXPECT_EQ(backend_.last.run.timeout_s, 120);
+  }
+  const std::string log = log_text();
+  EXPECT_EQ(log.find("authenticated"), log.rfind("authenticated")) << log;
 }
 
 TEST_F(AgentTest, WrongTokenIsRefusedClearlyAndTheAgentKeepsServing) {
@@ -493,15 +639,22 @@ TEST_F(AgentTest, BackendFailuresAreRepliedAndTheConnectionStays) {
   EXPECT_EQ(log.find("authenticated"), log.rfind("authenticated")) << log;  // one connection throughout
 }
 
-TEST_F(AgentTest, MaxClientsRefusesTheExtraConnection) {
+TEST_F(AgentTest, MaxClientsCountsAuthenticatedClientsOnly) {
   AgentOptions o;
   o.max_clients = 2;
+  o.max_handshakes_per_address = 8;
   start(o);
   {
-    RawClient a(port()), b(port());  // both hold a slot (in their handshake)
+    RawClient s1(port()), s2(port()), s3(port());  // in their handshake: not clients
+    RawClient a(port()), b(port());
+    ASSERT_EQ(a.authenticate()["type"], "welcome");
+    ASSERT_EQ(b.authenticate()["type"], "welcome");
     RemoteBackend third(address(), kToken);
     const std::string msg = runtime_error_message([&] { third.info(); });
-    EXPECT_NE(msg.find(address() + ": agent busy: 2 clients connected"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(address() + ": agent busy: 2 clients connected (--max-clients 2)"), std::string::npos) << msg;
+    // Only a token holder learns how busy the agent is.
+    RawClient intruder(port());
+    EXPECT_EQ(intruder.authenticate("wrong")["code"], agent::error_code::kAuthFailed);
   }
   // The slots free up once the agent noticed the two left.
   RemoteBackend client(address(), kToken);
@@ -519,6 +672,97 @@ TEST_F(AgentTest, MaxClientsRefusesTheExtraConnection) {
   const Measurement m = client.measure(test_request());
   EXPECT_TRUE(m.feasible);
   EXPECT_EQ(m.backend, address() + "/fake-cpu");
+}
+
+// ------------------------------------------------------------------ pre-auth starvation
+
+// What the agent did with a connection that sent nothing after the hello: nothing yet (it still
+// holds its handshake slot), or told it a newer connection took the slot and closed it.
+enum class Fate { kWaiting, kEvicted, kOther };
+
+Fate fate_of(RawClient& raw, int wait_ms) {
+  pollfd p{raw.fd.get(), POLLIN, 0};
+  if (::poll(&p, 1, wait_ms) == 0) return Fate::kWaiting;
+  try {
+    const json reply = raw.recv();
+    if (reply.value("code", "") == agent::error_code::kHandshakeEvicted &&
+        reply.value("message", "").find("a newer connection took this one's slot") != std::string::npos &&
+        raw.closed_by_agent()) {
+      return Fate::kEvicted;
+    }
+  } catch (const WireError&) {
+  }
+  return Fate::kOther;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Once, four silent connections locked the token holder out for the handshake timeout (and for
+// ever if they reconnected): they held the max_clients slots.
+TEST_F(AgentTest, SilentConnectionsDoNotLockOutTheTokenHolder) {
+  AgentOptions o;
+  o.max_clients = 1;
+  o.max_handshakes_per_address = 4;
+  o.handshake_timeout_s = 60;  // silence alone would hold a slot for a minute
+  start(o);
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 10; ++i) silent.push_back(std::make_unique<RawClient>(port()));
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_good_client_served();
+  EXPECT_LT(seconds_since(t0), 5.0);
+  // 127.0.0.1 never held more than 4 handshakes: each new connection pushed out the oldest, the
+  // token holder the 7th; the newest 3 still wait.
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(fate_of(*silent[i], 5000), Fate::kEvicted) << i;
+  for (int i = 7; i < 10; ++i) EXPECT_EQ(fate_of(*silent[i], 200), Fate::kWaiting) << i;
+  // And again, with the flood renewed in between.
+  for (int i = 0; i < 6; ++i) silent.push_back(std::make_unique<RawClient>(port()));
+  expect_good_client_served();
+}
+
+TEST_F(AgentTest, AFloodFromOneAddressLeavesOtherAddressesTheirHandshakes) {
+  if (!can_bind("127.0.0.2") || !can_bind("127.0.0.3") || !can_bind("127.0.0.4")) {
+    GTEST_SKIP() << "cannot bind 127.0.0.2-4 as source addresses here";
+  }
+  AgentOptions o;
+  o.max_handshakes = 8;
+  o.max_handshakes_per_address = 4;
+  o.handshake_timeout_s = 60;
+  start(o);
+  RawClient early1(port(), "127.0.0.3"), early2(port(), "127.0.0.3");
+  std::vector<std::unique_ptr<RawClient>> flood;
+  for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<RawClient>(port(), "127.0.0.2"));
+  // The flood only ever pushed out its own: 4 slots, the newest.
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(fate_of(*flood[i], 5000), Fate::kEvicted) << i;
+  EXPECT_EQ(fate_of(early1, 200), Fate::kWaiting);
+  EXPECT_EQ(fate_of(early2, 200), Fate::kWaiting);
+  // 6 of 8 slots taken; three from 127.0.0.4 fill the pool and the last of them takes the slot
+  // of the oldest handshake of the address holding the most (127.0.0.2).
+  RawClient c1(port(), "127.0.0.4"), c2(port(), "127.0.0.4"), c3(port(), "127.0.0.4");
+  EXPECT_EQ(fate_of(*flood[16], 5000), Fate::kEvicted);
+  // Now 127.0.0.2 and 127.0.0.4 hold 3 each: the token holder takes the oldest of those.
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_good_client_served();
+  EXPECT_LT(seconds_since(t0), 5.0);
+  EXPECT_EQ(fate_of(*flood[17], 5000), Fate::kEvicted);
+  for (int i = 18; i < 20; ++i) EXPECT_EQ(fate_of(*flood[i], 200), Fate::kWaiting) << i;
+  for (RawClient* c : {&early1, &early2, &c1, &c2, &c3}) EXPECT_EQ(fate_of(*c, 200), Fate::kWaiting);
+}
+
+TEST_F(AgentTest, AFailedAuthenticationDelaysOnlyItsAddress) {
+  if (!can_bind("127.0.0.2")) GTEST_SKIP() << "cannot bind 127.0.0.2 as a source address here";
+  start({}, /*auth_failure_delay_s=*/1.0);
+  RawClient guess1(port(), "127.0.0.2");
+  EXPECT_EQ(guess1.authenticate("guess 1")["code"], agent::error_code::kAuthFailed);
+  const auto failed = std::chrono::steady_clock::now();
+  // Another address is not slowed down ...
+  expect_good_client_served();
+  EXPECT_LT(seconds_since(failed), 0.8);
+  // ... the guessing address is: its next proof is checked a second after its failure.
+  RawClient guess2(port(), "127.0.0.2");
+  EXPECT_EQ(guess2.authenticate("guess 2")["code"], agent::error_code::kAuthFailed);
+  EXPECT_GE(seconds_since(failed), 0.95);
 }
 
 TEST_F(AgentTest, MeasurementsAreSerialized) {
@@ -676,7 +920,8 @@ TEST(AgentCli, RealAgentServesInfoMeasuresCapsAndRefusesAWrongToken) {
   std::ofstream(token_path) << kToken << "\n";
   ::chmod(token_path.c_str(), 0600);
   const std::string stderr_path = dir.path() + "/stderr";
-  AgentProcess proc({"agent", "--listen", "127.0.0.1:0", "--token-file", token_path, "--max-clients", "2"},
+  AgentProcess proc({"agent", "--listen", "127.0.0.1:0", "--token-file", token_path, "--max-clients", "2",
+                     "--max-handshakes", "6", "--max-handshakes-per-address", "3", "--max-beam", "8", "--max-timeout-s", "300"},
                     stderr_path);
   const std::string line = proc.first_line(120);
   const std::string prefix = "thanos agent: listening on 127.0.0.1:";
@@ -690,6 +935,12 @@ TEST(AgentCli, RealAgentServesInfoMeasuresCapsAndRefusesAWrongToken) {
   EXPECT_EQ(info["protocol_version"], agent::kProtocolVersion);
   EXPECT_EQ(info["thanos_version"], "0.1.0");
   EXPECT_EQ(info["devices"][0], "cpu");
+  EXPECT_EQ(info["max_clients"], 2);
+  EXPECT_EQ(info["max_handshakes"], 6);
+  EXPECT_EQ(info["max_handshakes_per_address"], 3);
+  EXPECT_EQ(info["max_beam"], 8);
+  EXPECT_EQ(info["max_timeout_s"], 300);
+  EXPECT_EQ(info["max_src_len"], 1024);  // the default
 
   RemoteBackend intruder(address, "wrong");
   EXPECT_EQ(runtime_error_message([&] { intruder.info(); }),

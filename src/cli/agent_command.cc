@@ -6,6 +6,7 @@
 #include "command.h"
 #include "thanos/common/signal_scope.h"
 #include "thanos/hw/agent.h"
+#include "thanos/hw/measurement_json.h"
 #include "thanos/hw/in_process_backend.h"
 #include "thanos/hw/isolated_backend.h"
 #ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
@@ -48,13 +49,34 @@ Command add_agent_command(CLI::App& parent) {
                   "File holding the shared token (trailing whitespace ignored; keep it mode 600). Clients prove "
                   "they hold the same token; it never crosses the network")
       ->required();
-  app->add_option("--threads", opt->threads,
+  // What a client may ask of the board (hw/agent_limits.h): replaced or capped ...
+  app->add_option("--threads", opt->limits.threads,
                   "Intra-op threads of every measurement, whatever the client asks (default: the client's)")
-      ->check(CLI::PositiveNumber);
-  app->add_option("--memory-cap-mib", opt->memory_cap_mib,
-                  "Memory cap of every measurement in MiB; a client may ask for less, never more (default: the "
+      ->check(CLI::Range(1, kMaxRequestThreads));
+  app->add_option("--memory-cap-mib", opt->limits.memory_cap_mib,
+                  "Memory cap of every measurement in MiB; a client may ask for less, never more or none (default: the "
                   "client's)")
       ->check(CLI::PositiveNumber);
+  app->add_option("--max-timeout-s", opt->limits.max_timeout_s,
+                  "Longest a measurement may run, in seconds; a client may ask for less, never more or none (a "
+                  "request without a timeout gets this one)")
+      ->check(CLI::Range(1.0, 86400.0))->capture_default_str();
+  // ... or refused beyond (the client hears field, value and limit; 0 = no limit).
+  app->add_option("--max-threads", opt->limits.max_threads,
+                  "Most intra-op and inter-op threads a client may ask for; more is refused (default 0: up to " +
+                      std::to_string(kMaxRequestThreads) + ")")
+      ->check(CLI::Range(0, kMaxRequestThreads))->capture_default_str();
+  app->add_option("--max-beam", opt->limits.max_beam, "Largest beam a client may ask for; more is refused (0 = no limit)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--max-src-len", opt->limits.max_src_len,
+                  "Longest dummy source a client may ask for; longer is refused (0 = no limit)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--max-tgt-len", opt->limits.max_tgt_len,
+                  "Most decoder steps a client may ask for; more are refused (0 = no limit)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--max-vocab-size", opt->limits.max_vocab_size,
+                  "Largest vocabulary a client may ask for; larger is refused (0 = no limit)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   auto rknn = std::make_shared<bool>(false);
   auto rknn_options = std::make_shared<RknnBackendOptionsForCli>();
   app->add_flag("--rknn", *rknn, "Also measure on this board's RK3588 NPU (requests with --backend rknn): rknn-toolkit2 "
@@ -62,7 +84,15 @@ Command add_agent_command(CLI::App& parent) {
   app->add_option("--python", rknn_options->python, "--rknn: the Python that has Rockchip's packages")->capture_default_str();
   app->add_option("--rknn-cache", rknn_options->cache_dir, "--rknn: where converted models are kept (default ~/.cache/thanos/rknn)");
   app->add_option("--core-mask", rknn_options->core_mask, "--rknn: NPU cores auto | 0 | 1 | 2 | 0_1 | 0_1_2")->capture_default_str();
-  app->add_option("--max-clients", opt->max_clients, "Connections served at once; more are refused")
+  app->add_option("--max-clients", opt->max_clients,
+                  "Authenticated clients served at once; one more that proves the token is refused as busy")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app->add_option("--max-handshakes", opt->max_handshakes,
+                  "Connections that have not proved the token yet, at once; when full, a new one replaces the oldest "
+                  "of the address holding the most (unauthenticated peers never take the clients' slots)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app->add_option("--max-handshakes-per-address", opt->max_handshakes_per_address,
+                  "Handshakes in progress from one address; a new one from it replaces its oldest")
       ->check(CLI::PositiveNumber)->capture_default_str();
   return {app, [=]() {
             std::vector<std::string> warnings;

@@ -269,23 +269,37 @@ Fd connect_tcp(const HostPort& where, double timeout_s) {
   throw std::runtime_error("cannot connect to " + where.str() + ": " + last_error);
 }
 
-std::string peer_name(int fd) {
+namespace {
+
+// The peer's address and port; false when the socket has none (already reset).
+bool peer_address(int fd, HostPort* out) {
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown peer";
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
   char host[INET6_ADDRSTRLEN] = {0};
-  HostPort hp;
   if (addr.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
     ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    hp.port = ntohs(a->sin6_port);
+    out->port = ntohs(a->sin6_port);
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&addr);
     ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    hp.port = ntohs(a->sin_port);
+    out->port = ntohs(a->sin_port);
   }
-  hp.host = host;
-  return hp.str();
+  out->host = host;
+  return true;
+}
+
+}  // namespace
+
+std::string peer_name(int fd) {
+  HostPort hp;
+  return peer_address(fd, &hp) ? hp.str() : "unknown peer";
+}
+
+std::string peer_host(int fd) {
+  HostPort hp;
+  return peer_address(fd, &hp) ? hp.host : "unknown peer";
 }
 
 // ------------------------------------------------------------------ frames

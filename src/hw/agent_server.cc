@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <system_error>
 
 #include "thanos/hw/agent.h"
 #include "thanos/hw/host_info.h"
@@ -78,9 +80,13 @@ std::string read_token_file(const std::string& path, std::vector<std::string>* w
 
 AgentServer::AgentServer(Backend& backend, AgentOptions options) : backend_(backend), options_(std::move(options)) {
   if (options_.token.empty()) throw std::invalid_argument("agent: the token is empty (see --token-file)");
-  if (options_.max_clients < 1) {
-    throw std::invalid_argument("agent: --max-clients must be >= 1, got " + std::to_string(options_.max_clients));
-  }
+  auto at_least_one = [](const char* flag, int v) {
+    if (v < 1) throw std::invalid_argument(std::string("agent: ") + flag + " must be >= 1, got " + std::to_string(v));
+  };
+  at_least_one("--max-clients", options_.max_clients);
+  at_least_one("--max-handshakes", options_.max_handshakes);
+  at_least_one("--max-handshakes-per-address", options_.max_handshakes_per_address);
+  options_.limits.validate();
   if (!options_.log) {
     options_.log = [](const std::string& line) {
       // One write per line, so lines of concurrent connections do not interleave.
@@ -109,16 +115,18 @@ std::string AgentServer::address() const {
 }
 
 json AgentServer::info() const {
-  return {{"type", "info"},
-          {"protocol", agent::kProtocolName},
-          {"protocol_version", agent::kProtocolVersion},
-          {"host", host_name()},
-          {"thanos_version", THANOS_VERSION_STRING},
-          {"backend", backend_.name()},
-          {"devices", options_.devices},
-          {"max_clients", options_.max_clients},
-          {"threads", options_.threads},
-          {"memory_cap_mib", options_.memory_cap_mib}};
+  json j = {{"type", "info"},
+            {"protocol", agent::kProtocolName},
+            {"protocol_version", agent::kProtocolVersion},
+            {"host", host_name()},
+            {"thanos_version", THANOS_VERSION_STRING},
+            {"backend", backend_.name()},
+            {"devices", options_.devices},
+            {"max_clients", options_.max_clients},
+            {"max_handshakes", options_.max_handshakes},
+            {"max_handshakes_per_address", options_.max_handshakes_per_address}};
+  j.update(options_.limits.to_json());  // threads, memory_cap_mib, max_timeout_s, max_beam, ...
+  return j;
 }
 
 void AgentServer::log(const std::string& line) const { options_.log(line); }
@@ -173,25 +181,77 @@ void AgentServer::serve(const std::atomic<bool>* stop_requested) {
       continue;
     }
     agent::prepare_socket(fd.get());
-    const std::string peer = agent::peer_name(fd.get());
+    // Every connection starts in the handshake pool; only a proof of the token moves it to the
+    // clients counted by max_clients (handshake()), so nothing without the token can fill those.
+    std::string peer = agent::peer_name(fd.get()), host = agent::peer_host(fd.get());
     std::lock_guard<std::mutex> lock(connections_mutex_);
-    if (active_ >= options_.max_clients) {
-      // Refused before the handshake: the client has sent nothing yet, so a plain close after the
-      // frame loses nothing. The frame is small and fits the fresh socket's send buffer.
-      const std::string why = "agent busy: " + std::to_string(active_) + " clients connected (--max-clients " +
-                              std::to_string(options_.max_clients) + "); try again later";
-      send_best_effort(fd.get(), agent::error_message(agent::error_code::kBusy, why), 1.0);
-      ::shutdown(fd.get(), SHUT_WR);
-      log(peer + ": refused: " + why);
-      continue;
-    }
-    ++active_;
+    make_room_for_handshake(host);
     auto& c = connections_.emplace_back();
     c.fd = std::move(fd);
-    c.peer = peer;
-    c.thread = std::thread([this, &c] { serve_connection(c); });
+    c.peer = std::move(peer);
+    c.host = std::move(host);
+    ++handshaking_;
+    ++handshaking_per_host_[c.host];
+    try {
+      c.thread = std::thread([this, &c] { serve_connection(c); });
+    } catch (const std::system_error& e) {
+      // Out of threads: this connection is dropped (closed when reaped), the agent carries on.
+      log(c.peer + ": cannot start a thread (" + e.what() + "); closing");
+      leave_stage(c);
+      c.done = true;
+    }
   }
   reap(true);
+}
+
+void AgentServer::make_room_for_handshake(const std::string& host) {
+  const auto held = handshaking_per_host_.find(host);
+  const int of_host = held == handshaking_per_host_.end() ? 0 : held->second;
+  std::string from;  // whose oldest handshake goes
+  std::string why;
+  if (of_host >= options_.max_handshakes_per_address) {
+    // The address pushes out its own oldest: a client retrying from behind a flood of its own
+    // address still gets in, and no address holds more than its share.
+    from = host;
+    why = std::to_string(of_host) + " handshakes from " + host + " (--max-handshakes-per-address " +
+          std::to_string(options_.max_handshakes_per_address) + ")";
+  } else if (handshaking_ >= options_.max_handshakes) {
+    // The pool is full: the address holding the most slots gives up its oldest (ties: the one
+    // whose oldest is oldest), so a flood from few addresses never displaces a lone client.
+    int most = 0;
+    for (const auto& [h, n] : handshaking_per_host_) most = std::max(most, n);
+    for (const auto& c : connections_) {
+      if (c.stage == Stage::kHandshake && handshaking_per_host_[c.host] == most) {
+        from = c.host;
+        break;
+      }
+    }
+    why = std::to_string(handshaking_) + " handshakes in progress (--max-handshakes " +
+          std::to_string(options_.max_handshakes) + ")";
+  } else {
+    return;
+  }
+  for (auto& c : connections_) {
+    if (c.stage != Stage::kHandshake || c.host != from) continue;
+    log(c.peer + ": handshake slot given to a newer connection: " + why);
+    leave_stage(c);
+    c.evicted = true;
+    // Wakes its thread (blocked reading the auth message): it sees `evicted`, tells the peer and
+    // ends. The descriptor stays open until the thread is joined.
+    ::shutdown(c.fd.get(), SHUT_RD);
+    return;
+  }
+}
+
+void AgentServer::leave_stage(Connection& c) {
+  if (c.stage == Stage::kHandshake) {
+    --handshaking_;
+    const auto it = handshaking_per_host_.find(c.host);
+    if (it != handshaking_per_host_.end() && --it->second <= 0) handshaking_per_host_.erase(it);
+  } else if (c.stage == Stage::kAuthenticated) {
+    --authenticated_;
+  }
+  c.stage = Stage::kGone;
 }
 
 void AgentServer::serve_connection(Connection& c) {
@@ -268,13 +328,28 @@ void AgentServer::serve_connection(Connection& c) {
     ::shutdown(fd, SHUT_RDWR);
   }
   std::lock_guard<std::mutex> lock(connections_mutex_);
-  --active_;
+  leave_stage(c);
   c.done = true;
 }
 
 bool AgentServer::handshake(Connection& c) {
   const int fd = c.fd.get();
   const double t = options_.handshake_timeout_s;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                 std::chrono::duration<double>(t));
+  auto evicted = [&] {
+    std::lock_guard<std::mutex> lock(connections_mutex_);
+    return c.evicted;
+  };
+  // The peer of an evicted connection hears why (a client of ours reports it and can retry).
+  auto tell_evicted = [&] {
+    const std::string why = "agent busy: too many connections in the handshake (--max-handshakes " +
+                            std::to_string(options_.max_handshakes) + ", --max-handshakes-per-address " +
+                            std::to_string(options_.max_handshakes_per_address) +
+                            "); a newer connection took this one's slot; try again";
+    send_best_effort(fd, agent::error_message(agent::error_code::kHandshakeEvicted, why), 1.0);
+    return false;
+  };
   const std::string server_nonce = agent::random_bytes(agent::kNonceBytes);
   agent::send_frame(fd,
                     {{"type", "hello"},
@@ -286,6 +361,7 @@ bool AgentServer::handshake(Connection& c) {
   try {
     auth = agent::recv_frame(fd, t, t);
   } catch (const WireError& e) {
+    if (evicted()) return tell_evicted();
     if (e.kind() == WireError::Kind::kTooLarge || e.kind() == WireError::Kind::kMalformed) {
       log(c.peer + ": garbage during the handshake (" + e.what() + "); closing");
       send_best_effort(fd,
@@ -328,11 +404,47 @@ bool AgentServer::handshake(Connection& c) {
                                                       std::to_string(agent::kNonceBytes) + " bytes (" +
                                                       std::to_string(2 * agent::kNonceBytes) + " hex digits)");
   }
+  if (!wait_for_verification_turn(c, deadline)) {
+    if (evicted()) return tell_evicted();
+    return refuse(agent::error_code::kBusy, "too many failed authentications from " + c.host + "; try again later");
+  }
   if (!agent::constant_time_equal(mac, agent::client_proof(options_.token, server_nonce, client_nonce))) {
-    // The delay slows down online guessing; it holds one client slot, not the agent.
-    std::this_thread::sleep_for(std::chrono::duration<double>(options_.auth_failure_delay_s));
+    {
+      // The address waits before its next proof is checked: online guessing is slowed where it
+      // comes from, and nobody else waits.
+      std::lock_guard<std::mutex> lock(connections_mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      if (verify_not_before_.size() >= 1024) {
+        for (auto it = verify_not_before_.begin(); it != verify_not_before_.end();) {
+          it = it->second <= now ? verify_not_before_.erase(it) : std::next(it);
+        }
+      }
+      verify_not_before_[c.host] =
+          now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(options_.auth_failure_delay_s));
+    }
     return refuse(agent::error_code::kAuthFailed, "authentication failed: wrong token");
   }
+  {
+    // From the handshake pool to the clients: the only way into max_clients' count.
+    std::lock_guard<std::mutex> lock(connections_mutex_);
+    if (c.evicted) {
+      // Lost its slot between reading the proof and here; it may retry at once.
+    } else if (authenticated_ >= options_.max_clients) {
+      leave_stage(c);
+      const std::string why = "agent busy: " + std::to_string(authenticated_) + " clients connected (--max-clients " +
+                              std::to_string(options_.max_clients) + "); try again later";
+      // Refused after the proof, so that only token holders learn how busy the agent is.
+      log(c.peer + ": refused: " + why);
+      send_best_effort(fd, agent::error_message(agent::error_code::kBusy, why), 1.0);
+      return false;
+    } else {
+      leave_stage(c);
+      c.stage = Stage::kAuthenticated;
+      ++authenticated_;
+    }
+  }
+  if (evicted()) return tell_evicted();
   agent::send_frame(fd,
                     {{"type", "welcome"},
                      {"version", agent::kProtocolVersion},
@@ -341,6 +453,27 @@ bool AgentServer::handshake(Connection& c) {
                     t);
   log(c.peer + ": authenticated");
   return true;
+}
+
+bool AgentServer::wait_for_verification_turn(Connection& c, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(connections_mutex_);
+      if (c.evicted || stopping_) return false;
+      const auto it = verify_not_before_.find(c.host);
+      if (it == verify_not_before_.end()) return true;
+      if (now >= it->second) {
+        // After a failure, one check per delay: this one takes the next window, so connections
+        // that waited together do not all get checked at once.
+        it->second = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(options_.auth_failure_delay_s));
+        return true;
+      }
+    }
+    if (now >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 json AgentServer::handle_measure(const json& message) {
@@ -352,11 +485,12 @@ json AgentServer::handle_measure(const json& message) {
     // A field of an unexpected JSON type deep inside the config: as malformed as a missing one.
     throw std::invalid_argument(std::string("measure request: ") + e.what());
   }
-  // The board's owner has the last word on threads and memory (AgentOptions).
-  if (options_.threads > 0) request.run.threads = options_.threads;
-  if (options_.memory_cap_mib > 0 &&
-      (request.run.memory_cap_mib <= 0 || request.run.memory_cap_mib > options_.memory_cap_mib)) {
-    request.run.memory_cap_mib = options_.memory_cap_mib;
+  // The board's owner has the last word (AgentLimits): beyond a bound is a refused request, not
+  // a malformed one, so the connection stays.
+  try {
+    apply_agent_limits(options_.limits, request);
+  } catch (const std::invalid_argument& e) {
+    return agent::error_message(agent::error_code::kBadRequest, e.what());
   }
   Measurement m;
   try {

@@ -64,6 +64,14 @@ void RemoteBackend::disconnect() {
 }
 
 void RemoteBackend::connect() {
+  // An agent under a flood of unauthenticated connections may give this one's handshake slot to
+  // a newer connection; the next round trip usually gets through, so reconnect a few times.
+  for (int attempt = 1;; ++attempt) {
+    if (connect_once(/*last_attempt=*/attempt == kHandshakeAttempts)) return;
+  }
+}
+
+bool RemoteBackend::connect_once(bool last_attempt) {
   fd_.reset();
   Fd fd;
   try {
@@ -103,6 +111,7 @@ void RemoteBackend::connect() {
     const json reply = agent::recv_frame(fd.get(), t + 5, t);
     if (type_of(reply) == "error") {
       const std::string code = text_of(reply, "code");
+      if (code == agent::error_code::kHandshakeEvicted && !last_attempt) return false;
       if (code == agent::error_code::kAuthFailed) {
         fail("authentication failed: the agent refused the token (check --token-file)");
       }
@@ -124,6 +133,7 @@ void RemoteBackend::connect() {
     fail(std::string("handshake failed: ") + e.what());
   }
   fd_ = std::move(fd);
+  return true;
 }
 
 json RemoteBackend::exchange(const json& request, double reply_timeout_s) {

@@ -4,8 +4,10 @@
 // Backend, one measurement at a time. RemoteBackend is the client: a Backend named
 // "remote://HOST:PORT" that the search uses like any local one.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "thanos/hw/agent_limits.h"
 #include "thanos/hw/agent_protocol.h"
 #include "thanos/hw/backend.h"
 
@@ -27,19 +30,27 @@ std::string read_token_file(const std::string& path, std::vector<std::string>* w
 struct AgentOptions {
   agent::HostPort listen{"127.0.0.1", 0};  // loopback unless told otherwise; port 0 = any free
   std::string token;                       // shared secret (read_token_file); never sent
-  int max_clients = 4;                     // connections served at once; more are refused
-  // Applied to every request, because the board's owner knows the board: > 0 replaces the
-  // client's intra-op thread count; > 0 caps the client's memory cap (a client may ask for a
-  // smaller cap, never for a larger one or none).
-  int threads = 0;
-  double memory_cap_mib = 0;
+  // Authenticated connections served at once; one more that proves the token gets `busy`.
+  int max_clients = 4;
+  // Connections still in the handshake (no proof of the token yet) have slots of their own, so
+  // peers without the token cannot starve those with it. A new connection from an address that
+  // holds max_handshakes_per_address of them replaces that address's oldest; when all
+  // max_handshakes are taken, it replaces the oldest of the address holding the most. A correct
+  // client needs its slot for one round trip (hello, auth), so silent or slow peers only ever
+  // push each other out (docs/AGENT.md, "Limits against misbehaving peers").
+  int max_handshakes = 32;
+  int max_handshakes_per_address = 4;
+  // What an authenticated client may ask of the board (threads, memory cap, timeout, beam,
+  // lengths, vocabulary): replaced, capped or refused beyond (hw/agent_limits.h).
+  AgentLimits limits;
   double handshake_timeout_s = agent::kHandshakeTimeoutS;
   // An authenticated client may stay silent this long between requests (it keeps its
   // connection across measurements; RemoteBackend reconnects after an idle close).
   double idle_timeout_s = 600;
   double io_timeout_s = 30;  // to finish a frame once it started, and to send a reply
-  // A failed authentication is answered after this delay, holding a client slot: online token
-  // guessing gets at most max_clients / delay tries per second.
+  // After a failed authentication, the next proof from the same address is checked no earlier
+  // than this: online token guessing gets one try per delay and address (plus one burst of at
+  // most max_handshakes_per_address), and clients at other addresses do not wait.
   double auth_failure_delay_s = 0.5;
   std::vector<std::string> devices = {"cpu"};  // reported by `info`
   // One line per event (connections, failures); default: stderr with a "thanos agent: " prefix.
@@ -49,7 +60,8 @@ struct AgentOptions {
 class AgentServer {
  public:
   // Binds and listens at once (so address() is known before serve()); throws std::runtime_error
-  // naming the address when it cannot, std::invalid_argument for an empty token or max_clients < 1.
+  // naming the address when it cannot, std::invalid_argument for an empty token, a limit below 1
+  // or invalid request limits (AgentLimits::validate).
   AgentServer(Backend& backend, AgentOptions options);
   ~AgentServer();  // stop() and wait for every connection thread
   AgentServer(const AgentServer&) = delete;
@@ -68,11 +80,16 @@ class AgentServer {
   void stop();
 
  private:
+  // Where a connection stands, for the counts of each pool (under connections_mutex_).
+  enum class Stage { kHandshake, kAuthenticated, kGone };
   struct Connection {
     Fd fd;
-    std::string peer;
+    std::string peer;  // ADDR:PORT, for logs
+    std::string host;  // ADDR: the per-address handshake limit and the failure delay key on it
     std::thread thread;
     std::atomic<bool> done{false};
+    Stage stage = Stage::kHandshake;  // under connections_mutex_
+    bool evicted = false;             // its handshake slot went to a newer connection (under the mutex)
   };
 
   void serve_connection(Connection& c);
@@ -80,6 +97,13 @@ class AgentServer {
   nlohmann::json handle_measure(const nlohmann::json& message);
   void reap(bool all);
   void log(const std::string& line) const;
+  // Under connections_mutex_: frees a handshake slot for a new connection from `host` if its
+  // address or the pool is full, by evicting the connection the limits say.
+  void make_room_for_handshake(const std::string& host);
+  void leave_stage(Connection& c);  // under connections_mutex_: uncounts c; stage kGone
+  // Waits until this connection's address may have a proof checked (auth_failure_delay_s after
+  // its last failure); false when evicted, stopping, or not before `deadline`.
+  bool wait_for_verification_turn(Connection& c, std::chrono::steady_clock::time_point deadline);
 
   Backend& backend_;
   AgentOptions options_;
@@ -88,8 +112,13 @@ class AgentServer {
   Fd wake_read_, wake_write_;  // self-pipe: stop() wakes the accept loop
   std::atomic<bool> stopping_{false};
   std::mutex connections_mutex_;
-  std::list<Connection> connections_;
-  int active_ = 0;  // connections whose thread has not finished (under connections_mutex_)
+  std::list<Connection> connections_;  // in the order they were accepted
+  // Under connections_mutex_:
+  int handshaking_ = 0;     // connections in Stage::kHandshake
+  int authenticated_ = 0;   // connections in Stage::kAuthenticated
+  std::map<std::string, int> handshaking_per_host_;
+  // The earliest time the next proof from an address is checked; entries expire (pruned).
+  std::map<std::string, std::chrono::steady_clock::time_point> verify_not_before_;
   // One measurement at a time on the board: concurrent ones would disturb each other's timings
   // and memory. Waiting clients queue on this mutex.
   std::mutex measure_mutex_;
@@ -127,6 +156,10 @@ class RemoteBackend : public Backend {
 
  private:
   void connect();
+  // One connection and handshake; false when the agent gave the handshake slot to a newer
+  // connection and `last_attempt` is false (connect() tries again).
+  bool connect_once(bool last_attempt);
+  static constexpr int kHandshakeAttempts = 3;
   nlohmann::json exchange(const nlohmann::json& request, double reply_timeout_s);
   nlohmann::json call(const nlohmann::json& request, double reply_timeout_s);  // exchange + reconnect once
   [[noreturn]] void fail(const std::string& what) const;

@@ -33,6 +33,9 @@ namespace error_code {
 inline constexpr const char* kAuthFailed = "auth-failed";
 inline constexpr const char* kVersionMismatch = "version-mismatch";
 inline constexpr const char* kBusy = "busy";
+// A newer connection took this one's handshake slot (too many handshakes in progress): a client
+// may reconnect at once, its next round trip usually gets through (docs/AGENT.md).
+inline constexpr const char* kHandshakeEvicted = "handshake-evicted";
 inline constexpr const char* kTooLarge = "too-large";
 inline constexpr const char* kBadMessage = "bad-message";
 inline constexpr const char* kBadRequest = "bad-request";        // the backend refused the request
@@ -100,6 +103,8 @@ Fd connect_tcp(const HostPort& where, double timeout_s);
 void prepare_socket(int fd);
 // "ADDR:PORT" of the peer, for logs.
 std::string peer_name(int fd);
+// The peer's address without the port ("127.0.0.1", "::1"): what per-address limits key on.
+std::string peer_host(int fd);
 
 // Writes one frame (common/frame_codec.h: 4-byte big-endian length + UTF-8 JSON) within
 // `timeout_s`. A peer that went away is a WireError(kClosed), never a SIGPIPE.
