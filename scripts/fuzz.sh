@@ -3,10 +3,11 @@
 # clang-14, ASan and UBSan, and runs each on a scratch copy of its corpus (fuzz/corpus/<name>/ and
 # fuzz/regressions/<name>/; the committed corpus is never modified).
 #
-#   scripts/fuzz.sh [--seconds N | --runs N] [--jobs J] [--out FILE] [--build-only | --check] [HARNESS...]
+#   scripts/fuzz.sh [--seconds N] [--runs N] [--jobs J] [--out FILE] [--build-only | --check] [HARNESS...]
 #
 # Default: each harness until 10^6 executions (capped at 30 minutes); --seconds N runs each for N
-# seconds instead. --jobs J runs J harnesses at a time (default 1). Every harness runs with
+# seconds, --runs N for N executions (both: whichever comes first). --jobs J runs J harnesses at
+# a time (default 1). Every harness runs with
 # -rss_limit_mb=2048 -timeout=10: a crash, a sanitizer report, an undocumented exception (the
 # harness aborts), a leak, an input running over 10 s or a process above 2 GiB is a finding; its
 # input is kept under build-fuzz/findings/<name>/ (add it to fuzz/regressions/<name>/ with the
@@ -16,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=1000000
+runs=""
 seconds=""
 jobs=1
 out=docs/results/fuzz.tsv
@@ -25,8 +26,8 @@ check_only=0
 harnesses=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) seconds="$2"; runs=""; shift 2 ;;
-    --runs) runs="$2"; seconds=""; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
@@ -36,6 +37,12 @@ while [ $# -gt 0 ]; do
     *) harnesses+=("$1"); shift ;;
   esac
 done
+
+# Neither given: 10^6 executions, at most 30 minutes. Both given: whichever comes first.
+if [ -z "$runs" ] && [ -z "$seconds" ]; then
+  runs=1000000
+  seconds=1800
+fi
 
 # clang-14 and its libFuzzer runtime (Debian: clang-14, libfuzzer-14-dev). scripts/test.sh asks
 # with --check before running the short tier.
@@ -85,8 +92,9 @@ run_one() {
   for src in fuzz/corpus/"$h" fuzz/regressions/"$h"; do
     [ -d "$src" ] && find "$src" -maxdepth 1 -type f -exec cp {} "$work/corpus/" \;
   done
-  local limit=(-runs="$runs" -max_total_time=1800)
-  [ -n "$seconds" ] && limit=(-max_total_time="$seconds")
+  local limit=()
+  [ -n "$runs" ] && limit+=(-runs="$runs")
+  [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
   local start=$SECONDS rc=0
   ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
     "$dir/fuzz/fuzz_$h" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
