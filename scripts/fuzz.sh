@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
     --check) check_only=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) harnesses+=("$1"); shift ;;
   esac
@@ -64,10 +64,18 @@ if [ ! -f "$dir/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
 fi
 mapfile -t all < "$dir/fuzz_harnesses.txt" 2>/dev/null || true
+# Whether $1 is one of the other arguments (no pipe into grep -q: with pipefail, its early exit
+# fails the pipe).
+is_in() {
+  local x="$1" y
+  shift
+  for y in "$@"; do [ "$x" = "$y" ] && return 0; done
+  return 1
+}
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 targets=()
 for h in "${harnesses[@]}"; do
-  if ! printf '%s\n' "${all[@]}" | grep -qx "$h"; then
+  if ! is_in "$h" "${all[@]}"; then
     echo "fuzz.sh: no harness '$h' (harnesses: ${all[*]})" >&2
     exit 2
   fi
@@ -134,7 +142,7 @@ mkdir -p "$(dirname "$out")"
   if [ -f "$out" ]; then
     # Rows of harnesses not run now stay as they were.
     tail -n +2 "$out" | while IFS= read -r line; do
-      printf '%s\n' "${harnesses[@]}" | grep -qx "${line%%$'\t'*}" || printf '%s\n' "$line"
+      is_in "${line%%$'\t'*}" "${harnesses[@]}" || printf '%s\n' "$line"
     done
   fi
   for h in "${harnesses[@]}"; do
