@@ -11,8 +11,9 @@
 # -rss_limit_mb=2048 -timeout=10: a crash, a sanitizer report, an undocumented exception (the
 # harness aborts), a leak, an input running over 10 s or a process above 2 GiB is a finding; its
 # input is kept under build-fuzz/findings/<name>/ (add it to fuzz/regressions/<name>/ with the
-# fix). Writes one row per harness to FILE (default docs/results/fuzz.tsv; rows of harnesses not
-# run are kept) and prints the table. Exits 1 when there was a finding, 3 without clang-14
+# fix). Writes one row per harness to FILE (default docs/results/fuzz.tsv, whose table
+# docs/RELIABILITY.md shows and this script rewrites; rows of harnesses not run are kept) and
+# prints the table. Exits 1 when there was a finding, 3 without clang-14
 # (--check: only that test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
     --check) check_only=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) harnesses+=("$1"); shift ;;
   esac
@@ -155,6 +156,17 @@ mkdir -p "$(dirname "$out")"
   for h in "${all[@]}"; do grep -P "^$h\t" "$out.tmp" || true; done
 } >"$out.sorted" && rm -f "$out.tmp" && mv "$out.sorted" "$out"
 column -t -s $'\t' "$out"
+# The committed result file also rewrites docs/RELIABILITY.md's table (between its markers).
+if [ "$out" = docs/results/fuzz.tsv ] && [ -f docs/RELIABILITY.md ]; then
+  table="$(awk -F'\t' 'NR == 1 {
+      print "| harness | seconds | executions | exec/s | corpus files (end) | findings | commit | date | load (start/end) |"
+      print "|---|---|---|---|---|---|---|---|---|"; next }
+    { printf "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$out")"
+  awk -v table="$table" '
+    /<!-- fuzz-table:begin -->/ { print; print table; skip = 1; next }
+    /<!-- fuzz-table:end -->/ { skip = 0 }
+    !skip { print }' docs/RELIABILITY.md >docs/RELIABILITY.md.tmp && mv docs/RELIABILITY.md.tmp docs/RELIABILITY.md
+fi
 total_found="$(cat "$results"/*.tsv | awk -F'\t' '{s += $6} END {print s + 0}')"
 if [ "$total_found" -gt 0 ]; then
   echo "fuzz.sh: $total_found harness(es) with findings (see build-fuzz/findings/)" >&2
