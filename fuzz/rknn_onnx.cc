@@ -16,7 +16,7 @@ THANOS_FUZZ_TARGET(rknn_onnx) {
   try {
     (void)format_rknn_report_table({report});
     const std::string json = format_rknn_report_json({report});
-    (void)nlohmann::json::parse(json);
+    if (!nlohmann::json::parse(json).is_object()) finding("the JSON report is not an object");
     (void)rknn_check_exit_code({report});
   } catch (const std::exception& e) {
     finding(std::string("a checked graph's report failed: ") + e.what());
