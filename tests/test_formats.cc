@@ -200,7 +200,7 @@ TEST(ModelRecords, ValuesAreCheckedBeforeTheyAreNarrowed) {
   r.format_version = 1;
   r.capacity = config_to_ints(space.super_shape());
   r.vocab = std::vector<std::int64_t>{100, 100, 1};
-  r.position_dims = std::vector<std::int64_t>{512, 512};
+  r.position_dims = std::vector<std::int64_t>{0, 1024};  // 0: the embed dim
   r.hyper_ints = std::vector<std::int64_t>{1, 1, 0, 0, 1024, 1024};
   r.hyper_dropout = std::vector<double>{0.3, 0.1, 0};
   r.metadata["created_by"] = "test";
