@@ -60,9 +60,9 @@ dir=build-fuzz
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 if [ ! -f "$dir/CMakeCache.txt" ]; then
-  # -O1: libFuzzer's usual level; the instrumented build stays quick to compile and to run.
+  # -O1: libFuzzer's usual level (line tables come from fuzz/CMakeLists.txt): quick to compile and to run.
   cmake -S . -B "$dir" "${generator[@]}" -DTHANOS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1" >/dev/null
 fi
 mapfile -t all < "$dir/fuzz_harnesses.txt" 2>/dev/null || true
 # Whether $1 is one of the other arguments (no pipe into grep -q: with pipefail, its early exit
@@ -106,6 +106,7 @@ run_one() {
   [ -n "$seconds" ] && limit+=(-max_total_time="$seconds")
   local start=$SECONDS rc=0
   ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
+    LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp}" \
     "$dir/fuzz/fuzz_$h" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$findings_dir/" "$work/corpus" >"$work/log" 2>&1 || rc=$?
   local took=$((SECONDS - start))

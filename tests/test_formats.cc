@@ -234,3 +234,12 @@ TEST(ModelRecords, ValuesAreCheckedBeforeTheyAreNarrowed) {
   bad.vocab = std::vector<std::int64_t>{100, 100, 100};  // padding outside the vocabulary
   EXPECT_NE(error(bad).find("m.pt: model options: padding_idx 100 is outside the vocabulary"), std::string::npos);
 }
+
+TEST(SpaceYaml, AKeyThatIsNotAPlainNameIsRefusedNamingTheLine) {
+  // Found by fuzz/model_records (a model file's embedded space): YAML's "? [a, b]" key made
+  // as<std::string>() throw yaml-cpp's raw "bad conversion". (fuzz/regressions/*/complex-key.yml)
+  const std::string text = std::string(kMinimalSpace) + "? [a, b]\n: 3\n";
+  const std::string msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "k.yml"); });
+  EXPECT_NE(msg.find("k.yml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected a plain name as the key, got a list"), std::string::npos) << msg;
+}

@@ -67,6 +67,16 @@ inline std::vector<int> as_int_list(const std::string& source, const YAML::Node&
   return out;
 }
 
+// A mapping's key as text. A key that is not a plain scalar (YAML's "? [a, b]" form, a list or a
+// mapping as a key) is refused: as<std::string>() threw yaml-cpp's raw "bad conversion" (found by
+// fuzz/model_records through a model file's embedded space).
+inline std::string key_text(const std::string& source, const YAML::Node& key) {
+  if (!key.IsScalar()) {
+    throw std::invalid_argument(where(source, key, "a key") + ": expected a plain name as the key, got " + scalar_text(key));
+  }
+  return key.Scalar();
+}
+
 inline YAML::Node parse_mapping(const std::string& text, const std::string& source) {
   YAML::Node root;
   try {
