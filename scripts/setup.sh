@@ -26,6 +26,7 @@ PACKAGES=(
   python3-torch         # HAT checkpoint importer and the PyTorch benchmark peer (/usr/bin/python3)
   nodejs npm            # the ONNX Runtime runner (tools/ort_runner, docs/ORT.md)
   chromium              # headless check of report.html in tests (tests/test_report_html.cc)
+  clang-14 libfuzzer-14-dev  # the fuzz harnesses (scripts/fuzz.sh; scripts/test.sh runs them briefly)
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then

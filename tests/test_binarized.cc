@@ -150,5 +150,41 @@ TEST(PreparedData, ManifestsCannotReachOutsideTheirDirectoryOrTheVocabulary) {
   fs::remove_all(dir);
 }
 
+TEST(BinarizedReader, AnEmptySplitAndAFolderAreReadOrRefusedCleanly) {
+  // Found by fuzz/binarized: an empty split copied 0 bytes from a null pointer (UBSan), and a
+  // folder's size read as -1 asked for 2^64 bytes. (fuzz/regressions/binarized/)
+  const std::string dir = temp_dir("empty");
+  save_binarized(dir + "/empty.bin", BinarizedSplit{});
+  const BinarizedSplit empty = load_binarized(dir + "/empty.bin");
+  EXPECT_EQ(empty.size(), 0u);
+  expect_consistent(empty);
+  fs::create_directories(dir + "/folder.bin");
+  EXPECT_EQ(testing::invalid_argument_message([&] { load_binarized(dir + "/folder.bin"); }),
+            dir + "/folder.bin: not a binarized split (expected a regular file)");
+  fs::remove_all(dir);
+}
+
+TEST(PreparedData, AManifestOfTheWrongShapeIsRefusedNamingIt) {
+  // Found by fuzz/prepared_manifest: value() on a manifest that is not an object (or whose format
+  // or version has another type) threw nlohmann's type_error. (fuzz/regressions/prepared_manifest/)
+  const std::string dir = temp_dir("manifest_shape");
+  const std::string path = dir + "/manifest.json";
+  for (const char* text : {"0", "[]", R"({"format": 1})", R"({"format": ["thanos.prepared"]})"}) {
+    SCOPED_TRACE(text);
+    write_file_atomically(path, text);
+    EXPECT_NE(testing::invalid_argument_message([&] { load_prepared_manifest(dir); }).find(path + ": not a thanos prepare manifest"),
+              std::string::npos);
+  }
+  write_file_atomically(path, R"({"format": "thanos.prepared", "version": "1"})");
+  EXPECT_EQ(testing::invalid_argument_message([&] { load_prepared_manifest(dir); }),
+            path + ": version: expected a whole number, got \"1\"");
+  write_file_atomically(path, R"({"format": "thanos.prepared", "version": 18446744073709551615})");
+  EXPECT_NE(testing::invalid_argument_message([&] { load_prepared_manifest(dir); }).find("is newer than this thanos reads"),
+            std::string::npos);
+  write_file_atomically(path, R"({"format": "thanos.prepared", "version": 1})");
+  EXPECT_EQ(load_prepared_manifest(dir)["version"], 1);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace thanos

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "thanos/model/model_records.h"
 #include "thanos/space/config_io.h"
 #include "thanos/space/sampler.h"
 #include "thanos/space/space_yaml.h"
@@ -103,7 +104,7 @@ TEST(SpaceYaml, MalformedInputNamesFileLineAndKey) {
   }
   // A list as a key is valid YAML; yaml-cpp's own conversion said only "bad conversion".
   msg = thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "? [a, b]\n: 1\n", "k.yml"); });
-  EXPECT_NE(msg.find("k.yml:12: key: expected a plain text key, got a list"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("k.yml:12: a key: expected a plain name as the key, got a list"), std::string::npos) << msg;
 }
 
 TEST(ConfigYaml, RoundTripSampledConfigs) {
@@ -184,7 +185,7 @@ TEST(ConfigYaml, ErrorsNameKeyAndExpectation) {
   EXPECT_NE(msg.find("not divisible"), std::string::npos) << msg;
   msg = thanos::testing::invalid_argument_message([&] { parse_config_yaml(good + "? {a: 1}\n: 2\n", "c.yml", 32); });
   EXPECT_NE(msg.find("c.yml:"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("key: expected a plain text key, got a mapping"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a key: expected a plain name as the key, got a mapping"), std::string::npos) << msg;
 }
 
 TEST(ConfigJson, RoundTripAndFieldErrors) {
@@ -206,4 +207,56 @@ TEST(ConfigJson, RoundTripAndFieldErrors) {
   j["encoder"]["embed_dim"] = 4294967808ull;
   msg = thanos::testing::invalid_argument_message([&] { config_from_json(j, "cfg.json"); });
   EXPECT_NE(msg.find("encoder.embed_dim: expected an integer of at most 32 bits, got 4294967808"), std::string::npos) << msg;
+}
+
+// A model file's records besides its tensors (model/model_records.h; fuzz/model_records.cc feeds
+// them any values): every value is range-checked before it is narrowed, errors name the file.
+TEST(ModelRecords, ValuesAreCheckedBeforeTheyAreNarrowed) {
+  const SearchSpace space = hat_wmt14ende_space0();
+  ModelRecords r;
+  r.format_version = 1;
+  r.capacity = config_to_ints(space.super_shape());
+  r.vocab = std::vector<std::int64_t>{100, 100, 1};
+  r.position_dims = std::vector<std::int64_t>{0, 1024};  // 0: the embed dim
+  r.hyper_ints = std::vector<std::int64_t>{1, 1, 0, 0, 1024, 1024};
+  r.hyper_dropout = std::vector<double>{0.3, 0.1, 0};
+  r.metadata["created_by"] = "test";
+  const ModelFileInfo info = model_info_from_records(r, "m.pt");
+  EXPECT_EQ(info.options.capacity, space.super_shape());
+  EXPECT_EQ(info.options.src_vocab_size, 100);
+  EXPECT_TRUE(info.options.hyper.share_all_embeddings);
+  EXPECT_EQ(info.metadata.at("created_by"), "test");
+  EXPECT_FALSE(info.is_standalone());
+
+  auto error = [&](ModelRecords bad) { return thanos::testing::invalid_argument_message([&] { model_info_from_records(bad, "m.pt"); }); };
+  ModelRecords bad = r;
+  bad.vocab = std::vector<std::int64_t>{4294967396, 100, 1};  // 2^32 + 100 must not become 100
+  EXPECT_EQ(error(bad), "m.pt: the source vocabulary size is 4294967396, expected 1 to 16777216");
+  bad = r;
+  bad.hyper_ints = std::vector<std::int64_t>{2, 1, 0, 0, 1024, 1024};
+  EXPECT_EQ(error(bad), "m.pt: share_all_embeddings is 2, expected 0 to 1");
+  bad = r;
+  bad.hyper_dropout = std::vector<double>{7, 0, 0};
+  EXPECT_NE(error(bad).find("m.pt: a dropout probability is 7"), std::string::npos);
+  bad = r;
+  bad.position_dims.reset();
+  EXPECT_EQ(error(bad), "m.pt: model file lacks 'thanos.position_dims'");
+  bad = r;
+  bad.vocab = std::vector<std::int64_t>{100, 100};
+  EXPECT_EQ(error(bad), "m.pt: 'thanos.vocab' holds 2 values, expected 3");
+  bad = r;
+  bad.format_version = 2;
+  EXPECT_NE(error(bad).find("newer than this thanos understands"), std::string::npos);
+  bad = r;
+  bad.vocab = std::vector<std::int64_t>{100, 100, 100};  // padding outside the vocabulary
+  EXPECT_NE(error(bad).find("m.pt: model options: padding_idx 100 is outside the vocabulary"), std::string::npos);
+}
+
+TEST(SpaceYaml, AKeyThatIsNotAPlainNameIsRefusedNamingTheLine) {
+  // Found by fuzz/model_records (a model file's embedded space): YAML's "? [a, b]" key made
+  // as<std::string>() throw yaml-cpp's raw "bad conversion". (fuzz/regressions/*/complex-key.yml)
+  const std::string text = std::string(kMinimalSpace) + "? [a, b]\n: 3\n";
+  const std::string msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "k.yml"); });
+  EXPECT_NE(msg.find("k.yml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected a plain name as the key, got a list"), std::string::npos) << msg;
 }

@@ -42,6 +42,15 @@ TEST(JsonInput, MalformedTextNamesTheInputWithoutEchoingIt) {
 }
 
 // The readers of files a user hands over go through it.
+TEST(JsonInput, ANumberBeyondADoubleIsMalformedInputNotALibraryError) {
+  // Found by fuzz/worker_request: nlohmann's out_of_range.406 escaped as a raw library exception,
+  // quoting the whole literal. (fuzz/regressions/worker_request/number-overflow-1e777)
+  const std::string literal = "1" + std::string(5000, '0') + "e777";
+  const std::string error = testing::invalid_argument_message([&] { parse_json_input("{\"a\": " + literal + "}", "stdin"); });
+  EXPECT_EQ(error, "stdin: not JSON (a number beyond the range of a double)");
+  EXPECT_EQ(parse_json_input("[1e308]", "x")[0].get<double>(), 1e308);
+}
+
 TEST(JsonInput, ReadersOfUserFilesRefuseDeepNesting) {
   const std::string dir = ::testing::TempDir() + "/thanos_json_input_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);

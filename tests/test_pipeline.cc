@@ -152,9 +152,9 @@ TEST(RunConfig, ValidatesKeysValuesAndBudgets) {
     EXPECT_NE(m.find("run.yml:3: " + expected), std::string::npos) << m;
   }
   // A list as a key, top level or in a section, names the line instead of yaml-cpp's "bad conversion".
-  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: p40}\n? [a]\n: 1\n").find("run.yml:3: key: expected a plain text key, got a list"),
+  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: p40}\n? [a]\n: 1\n").find("run.yml:3: a key: expected a plain name as the key, got a list"),
             std::string::npos);
-  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {settings: {[a]: 1}}\n").find("run.yml:3: key: expected a plain text key"),
+  EXPECT_NE(message_of("space: s.yml\nbudgets: {latency: p40}\nsearch: {settings: {[a]: 1}}\n").find("run.yml:3: a key: expected a plain name as the key"),
             std::string::npos);
   const std::string strategy = message_of("space: s.yml\nbudgets: {memory: p50}\nsearch: {strategy: genetic}\n");
   EXPECT_NE(strategy.find("'genetic': expected one of evo, hpo-evo, nsga2, random"), std::string::npos) << strategy;

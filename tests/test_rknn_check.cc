@@ -115,6 +115,27 @@ TEST(RknnCheckGraphs, EveryUnsupportedOperatorOfTheNotesIsReportedByName) {
   }
 }
 
+TEST(RknnCheckGraphs, ANodeNameThatIsNotUtf8StillGivesAJsonReport) {
+  // Found by fuzz/rknn_onnx: dump() threw nlohmann's type_error.316 on the name's bytes, and
+  // `rknn-check --json` printed nothing. (fuzz/regressions/rknn_onnx/node-name-not-utf8.onnx)
+  const std::string node = "bad_\x92\xff_TopK";
+  const auto r = rknn_check(one_op_model("TopK", dims({1, 8}), 17, node));
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  const auto j = nlohmann::json::parse(format_rknn_report_json({r}));
+  EXPECT_EQ(j["files"][0]["findings"][0]["node"], "bad_\xEF\xBF\xBD\xEF\xBF\xBD_TopK");  // U+FFFD twice
+}
+
+TEST(RknnCheckGraphs, ANodeReadingAnUndefinedValueIsLeftOutOfShapeInference) {
+  // Found by fuzz/rknn_onnx: onnx's shape inference dereferenced the type of an input that nothing
+  // defines (SEGV). (fuzz/regressions/rknn_onnx/undefined-node-input-segv.onnx)
+  onnx::ModelProto m = one_op_model("Gather", dims({1, 8}));
+  m.mutable_graph()->mutable_input(0)->set_name("x_renamed");
+  const auto r = rknn_check(m);
+  EXPECT_NE(r.shape_inference_error.find("'y' (Gather): input 'x' is not defined before it"), std::string::npos)
+      << r.shape_inference_error;
+  EXPECT_EQ(r.nodes, 1);
+}
+
 TEST(RknnCheckGraphs, OperatorsOutsideTheListAndCustomDomainsAreReported) {
   auto r = rknn_check(one_op_model("Gelu", dims({1, 8})));
   ASSERT_EQ(r.findings.size(), 1u) << describe(r);

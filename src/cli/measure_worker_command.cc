@@ -10,7 +10,6 @@
 
 #include "command.h"
 #include "thanos/hw/in_process_backend.h"
-#include "thanos/common/json_input.h"
 #include "thanos/hw/measurement_json.h"
 
 namespace thanos::cli {
@@ -25,10 +24,7 @@ int run_measure_worker() {
   const std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   MeasureRequest request;
   try {
-    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-      throw std::invalid_argument("stdin: empty; expected one MeasureRequest JSON object");
-    }
-    request = request_from_json(parse_json_input(text, "stdin"), "stdin");
+    request = request_from_text(text, "stdin");
   } catch (const std::invalid_argument& e) {
     std::cerr << "thanos measure-worker: bad request: " << e.what() << "\n";
     return kBadRequest;

@@ -24,6 +24,12 @@ Json parse_bounded(const std::string& text, const std::string& where, int max_de
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() quotes at most the last few characters read, never the whole input.
     throw std::invalid_argument(where + ": not JSON (" + e.what() + ")");
+  } catch (const nlohmann::json::out_of_range&) {
+    // "number overflow parsing '1e999'" (out_of_range.406) quotes the whole literal, which can be
+    // as long as the input.
+    throw std::invalid_argument(where + ": not JSON (a number beyond the range of a double)");
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(where + ": not JSON (" + std::string(e.what()).substr(0, 200) + ")");
   }
 }
 

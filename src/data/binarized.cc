@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -46,7 +47,12 @@ void save_binarized(const std::string& path, const BinarizedSplit& s) {
 BinarizedSplit load_binarized(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw std::invalid_argument(path + ": binarized split not found (run thanos prepare)");
-  const std::uint64_t bytes = static_cast<std::uint64_t>(in.tellg());
+  // A directory opens too, and its size reads as -1 (which would be a request for 2^64 bytes).
+  const std::streamoff end = in.tellg();
+  if (end < 0 || !std::filesystem::is_regular_file(path)) {
+    throw std::invalid_argument(path + ": not a binarized split (expected a regular file)");
+  }
+  const std::uint64_t bytes = static_cast<std::uint64_t>(end);
   in.seekg(0);
   std::vector<char> data(bytes);
   in.read(data.data(), static_cast<std::streamsize>(bytes));
@@ -65,7 +71,7 @@ BinarizedSplit load_binarized(const std::string& path) {
     using T = typename std::decay_t<decltype(vec)>::value_type;
     if (count > (bytes - pos) / sizeof(T)) throw truncated();
     vec.resize(count);
-    std::memcpy(vec.data(), data.data() + pos, count * sizeof(T));
+    if (count > 0) std::memcpy(vec.data(), data.data() + pos, count * sizeof(T));  // an empty vector's data() may be null
     pos += count * sizeof(T);
   };
   take(s.src_offsets, n + 1);

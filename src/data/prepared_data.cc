@@ -1,5 +1,6 @@
 #include "thanos/data/prepared_data.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 
@@ -17,10 +18,19 @@ nlohmann::json load_prepared_manifest(const std::string& dir) {
                                 "bundled corpus, scripts/build-corpus.sh then thanos prepare)");
   }
   const nlohmann::json m = parse_json_input(read_text_file(path), path);
-  if (m.value("format", "") != "thanos.prepared") throw std::invalid_argument(path + ": not a thanos prepare manifest");
-  if (m.value("version", 0) > kPreparedFormatVersion) {
-    throw std::invalid_argument(path + ": manifest version " + std::to_string(m.value("version", 0)) +
-                                " is newer than this thanos reads");
+  // value() throws nlohmann's type_error on a non-object or a field of another type: checked first.
+  const auto format = m.is_object() ? m.find("format") : m.end();
+  if (!m.is_object() || format == m.end() || *format != "thanos.prepared") {
+    throw std::invalid_argument(path + ": not a thanos prepare manifest (expected a JSON object with \"format\": \"thanos.prepared\")");
+  }
+  const auto version = m.find("version");
+  if (version != m.end()) {
+    if (!version->is_number_integer()) {
+      throw std::invalid_argument(path + ": version: expected a whole number, got " + version->dump().substr(0, 40));
+    }
+    const bool newer = version->is_number_unsigned() ? version->get<std::uint64_t>() > static_cast<std::uint64_t>(kPreparedFormatVersion)
+                                                     : version->get<std::int64_t>() > kPreparedFormatVersion;
+    if (newer) throw std::invalid_argument(path + ": manifest version " + version->dump() + " is newer than this thanos reads");
   }
   return m;
 }

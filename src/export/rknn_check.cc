@@ -224,10 +224,22 @@ class Checker {
   // opsets 18 and 19, which the toolkit takes). So every node that fails its schema's own
   // verification (inputs, outputs, attributes) is left out of the copy shape inference sees: its
   // outputs, and whatever depends on them, stay unknown. Subgraphs are pruned the same way.
+  // So is a node with an input that nothing before it defines (a graph input, an initializer, an
+  // earlier node's output, or a name of the enclosing graph for a subgraph): onnx 1.14's inference
+  // dereferences the missing input's type (a SEGV found by fuzz/rknn_onnx; the checker would have
+  // refused such a graph). `defined`: the names visible from the enclosing graphs.
   static void prune_for_inference(onnx::GraphProto& g, const std::map<std::string, int>& opsets,
-                                  std::vector<std::string>& skipped) {
+                                  std::vector<std::string>& skipped, std::set<std::string> defined = {}) {
+    for (const auto& v : g.input()) defined.insert(v.name());
+    for (const auto& t : g.initializer()) defined.insert(t.name());
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
     for (auto& n : *g.mutable_node()) {
+      const auto undefined = std::find_if(n.input().begin(), n.input().end(),
+                                          [&](const std::string& in) { return !in.empty() && defined.count(in) == 0; });
+      if (undefined != n.input().end()) {
+        skipped.push_back("'" + n.name() + "' (" + n.op_type() + "): input '" + *undefined + "' is not defined before it");
+        continue;
+      }
       const std::string domain = is_default_domain(n.domain()) ? "" : n.domain();
       auto it = opsets.find(domain);
       const onnx::OpSchema* schema =
@@ -241,9 +253,10 @@ class Checker {
         }
       }
       for (auto& a : *n.mutable_attribute()) {
-        if (a.has_g()) prune_for_inference(*a.mutable_g(), opsets, skipped);
-        for (auto& sub : *a.mutable_graphs()) prune_for_inference(sub, opsets, skipped);
+        if (a.has_g()) prune_for_inference(*a.mutable_g(), opsets, skipped, defined);
+        for (auto& sub : *a.mutable_graphs()) prune_for_inference(sub, opsets, skipped, defined);
       }
+      for (const auto& out : n.output()) defined.insert(out);
       kept.Add()->Swap(&n);
     }
     g.mutable_node()->Swap(&kept);
@@ -607,8 +620,8 @@ std::string format_rknn_report_json(const std::vector<RknnCheckReport>& reports,
   }
   j["files"] = files;
   j["errors"] = errors;
-  // Names come from the graph as they are: one that is not UTF-8 is printed with U+FFFD in place of
-  // the bad bytes (nlohmann-json's default throws, and the command printed nothing).
+  // Names come from the graph (any bytes): bytes that are not UTF-8 become U+FFFD, so that the
+  // report is still JSON (dump() threw type_error.316 and `rknn-check --json` printed nothing).
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

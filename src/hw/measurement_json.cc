@@ -130,6 +130,13 @@ MeasureRequest request_from_json(const json& j, const std::string& source) {
   return r;
 }
 
+MeasureRequest request_from_text(const std::string& text, const std::string& source) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw std::invalid_argument(source + ": empty; expected one MeasureRequest JSON object");
+  }
+  return request_from_json(parse_json_input(text, source), source);
+}
+
 json measurement_to_json(const Measurement& m) {
   return {{"feasible", m.feasible},
           {"infeasible_reason", m.infeasible_reason},

@@ -26,48 +26,6 @@ std::vector<int64_t> hyper_ints(const ModelHyperParams& h) {
 
 }  // namespace
 
-// The record: embed dims, layer counts, then every layer's fields in table order.
-std::vector<int64_t> config_to_ints(const SubConfig& c) {
-  std::vector<int64_t> v{c.encoder_embed_dim, c.decoder_embed_dim, c.encoder_layer_num(), c.decoder_layer_num()};
-  auto append = [&v](const auto& layers) {
-    for (const auto& l : layers) {
-      for (const auto& f : layer_fields<typename std::decay_t<decltype(layers)>::value_type>()) v.push_back(f.of(l));
-    }
-  };
-  append(c.encoder_layers);
-  append(c.decoder_layers);
-  return v;
-}
-
-SubConfig config_from_ints(const std::vector<int64_t>& v, const std::string& where) {
-  auto bad = [&]() { return std::invalid_argument(where + ": malformed SubTransformer config record"); };
-  if (v.size() < 4) throw bad();
-  // Every value is checked before it is narrowed or multiplied: layer counts beyond the cap made
-  // the size check below wrap around and the reads run past the record.
-  for (const int64_t x : v) {
-    if (x < 0 || x > INT32_MAX) throw bad();
-  }
-  if (v[2] > kMaxLayerCount || v[3] > kMaxLayerCount) throw bad();
-  SubConfig c;
-  c.encoder_embed_dim = static_cast<int>(v[0]);
-  c.decoder_embed_dim = static_cast<int>(v[1]);
-  const std::size_t le = static_cast<std::size_t>(v[2]), ld = static_cast<std::size_t>(v[3]);
-  const std::size_t ne = layer_fields<EncoderLayerConfig>().size(), nd = layer_fields<DecoderLayerConfig>().size();
-  if (v.size() != 4 + ne * le + nd * ld) throw bad();
-  std::size_t k = 4;
-  auto read = [&](auto& layers, std::size_t n) {
-    layers.resize(n);
-    for (auto& l : layers) {
-      for (const auto& f : layer_fields<typename std::decay_t<decltype(layers)>::value_type>()) {
-        f.of(l) = static_cast<int>(v[k++]);
-      }
-    }
-  };
-  read(c.encoder_layers, le);
-  read(c.decoder_layers, ld);
-  return c;
-}
-
 void save_model(const std::string& path, SuperTransformerImpl& model, const ModelFileInfo& info,
                 const ArchiveWriter& extra) {
   torch::serialize::OutputArchive archive;
@@ -106,54 +64,46 @@ LoadedModel load_model(const std::string& path, const ArchiveReader& extra) {
   } catch (const std::exception& e) {
     throw std::invalid_argument(path + ": not a THANOS model file (cannot open archive)");
   }
-  c10::IValue v;
-  if (!archive.try_read(kMagicKey, v)) throw std::invalid_argument(path + ": not a THANOS model file (no format version)");
-  LoadedModel out;
-  auto& info = out.info;
-  info.format_version = static_cast<int>(v.toInt());
-  if (info.format_version > kModelFileFormatVersion) {
-    throw std::invalid_argument(path + ": model file format version " + std::to_string(info.format_version) +
-                                " is newer than this thanos understands (" + std::to_string(kModelFileFormatVersion) +
-                                "); upgrade thanos");
-  }
-  auto read_ints = [&](const char* key) {
+  // Each entry's type is checked here (IValue's accessors throw c10::Error, a raw libtorch
+  // message, on the wrong type); the values are checked by model_info_from_records.
+  ModelRecords r;
+  auto entry = [&](const std::string& key) -> std::optional<c10::IValue> {
     c10::IValue iv;
-    if (!archive.try_read(key, iv)) throw std::invalid_argument(path + ": model file lacks '" + key + "'");
-    return iv.toIntVector();
+    if (!archive.try_read(key, iv)) return std::nullopt;
+    return iv;
   };
-  auto& o = info.options;
-  o.capacity = config_from_ints(read_ints("thanos.capacity"), path);
-  const auto vocab = read_ints("thanos.vocab");
-  const auto pos = read_ints("thanos.position_dims");
-  const auto h = read_ints("thanos.hyper_ints");
-  if (vocab.size() != 3 || pos.size() != 2 || h.size() != 6) throw std::invalid_argument(path + ": malformed model options");
-  o.src_vocab_size = static_cast<int>(vocab[0]);
-  o.tgt_vocab_size = static_cast<int>(vocab[1]);
-  o.padding_idx = static_cast<int>(vocab[2]);
-  o.encoder_position_dim = static_cast<int>(pos[0]);
-  o.decoder_position_dim = static_cast<int>(pos[1]);
-  o.hyper.share_all_embeddings = h[0];
-  o.hyper.share_decoder_input_output = h[1];
-  o.hyper.encoder_normalize_before = h[2];
-  o.hyper.decoder_normalize_before = h[3];
-  o.hyper.max_source_positions = static_cast<int>(h[4]);
-  o.hyper.max_target_positions = static_cast<int>(h[5]);
-  c10::IValue drop;
-  if (!archive.try_read("thanos.hyper_dropout", drop)) throw std::invalid_argument(path + ": model file lacks dropout settings");
-  const auto d = drop.toDoubleVector();
-  o.hyper.dropout = d.at(0);
-  o.hyper.attention_dropout = d.at(1);
-  o.hyper.activation_dropout = d.at(2);
-  c10::IValue sub;
-  if (archive.try_read("thanos.sub_config", sub)) info.sub_config = config_from_ints(sub.toIntVector(), path);
+  auto type_error = [&](const std::string& key, const char* expected) {
+    return std::invalid_argument(path + ": model file entry '" + key + "' is not " + expected);
+  };
+  if (auto v = entry(kMagicKey)) {
+    if (!v->isInt()) throw type_error(kMagicKey, "an integer");
+    r.format_version = v->toInt();
+  }
+  auto int_list = [&](const char* key, std::optional<std::vector<int64_t>>& out) {
+    if (auto v = entry(key)) {
+      if (!v->isIntList()) throw type_error(key, "a list of integers");
+      out = v->toIntVector();
+    }
+  };
+  int_list("thanos.capacity", r.capacity);
+  int_list("thanos.vocab", r.vocab);
+  int_list("thanos.position_dims", r.position_dims);
+  int_list("thanos.hyper_ints", r.hyper_ints);
+  int_list("thanos.sub_config", r.sub_config);
+  if (auto v = entry("thanos.hyper_dropout")) {
+    if (!v->isDoubleList()) throw type_error("thanos.hyper_dropout", "a list of numbers");
+    r.hyper_dropout = v->toDoubleVector();
+  }
   for (const auto& key : archive.keys()) {
     if (key.rfind("meta.", 0) == 0) {
-      c10::IValue s;
-      archive.read(key, s);
-      info.metadata[key.substr(5)] = s.toStringRef();
+      auto v = entry(key);
+      if (!v || !v->isString()) throw type_error(key, "text");
+      r.metadata[key.substr(5)] = v->toStringRef();
     }
   }
-
+  LoadedModel out;
+  out.info = model_info_from_records(r, path);
+  const ModelOptions& o = out.info.options;
   out.model = SuperTransformer(o);
   torch::NoGradGuard no_grad;
   auto load_into = [&](const std::string& prefix, const std::string& name, torch::Tensor& dst, bool is_buffer) {

@@ -28,7 +28,7 @@ std::string keys_text(const std::set<std::string>& keys) {
 void check_keys(const std::string& src, const YAML::Node& node, const std::string& section, const std::set<std::string>& allowed) {
   if (!node.IsMap()) throw std::invalid_argument(where(src, node, section) + ": expected a mapping of keys to values");
   for (const auto& kv : node) {
-    const std::string key = yaml_fields::key_of(src, kv.first);
+    const std::string key = yaml_fields::key_text(src, kv.first);
     if (!allowed.count(key)) {
       throw std::invalid_argument(where(src, kv.first, (section.empty() ? "" : section + ".") + key) + ": unknown key (allowed: " +
                                   keys_text(allowed) + ")");
@@ -264,7 +264,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     if (const auto s = n["settings"]) {
       if (!s.IsMap()) throw std::invalid_argument(where(src, s, "search.settings") + ": expected a mapping like {population: 20}");
       for (const auto& kv : s) {
-        const std::string k = yaml_fields::key_of(src, kv.first);
+        const std::string k = yaml_fields::key_text(src, kv.first);
         c.strategy_settings[k] = number_in(src, kv.second, "search.settings." + k, -1e9, 1e9);
       }
     }
@@ -291,7 +291,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     }
     YAML::Node train_part(YAML::NodeType::Map);
     for (const auto& kv : n) {
-      const std::string k = yaml_fields::key_of(src, kv.first);
+      const std::string k = yaml_fields::key_text(src, kv.first);
       if (k != "mode" && k != "finalists" && k != "select") train_part[kv.first] = kv.second;
     }
     read_train(src, train_part, "final", c.final_train);
@@ -319,7 +319,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
     std::set<std::string> stages(pipeline_stages().begin(), pipeline_stages().end());
     check_keys(src, n, "stage_budget_minutes", stages);
     for (const auto& kv : n) {
-      const std::string k = yaml_fields::key_of(src, kv.first);
+      const std::string k = yaml_fields::key_text(src, kv.first);
       c.stage_budget_minutes[k] = number_in(src, kv.second, "stage_budget_minutes." + k, 0, 10080);  // a week
     }
   }

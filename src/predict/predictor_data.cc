@@ -216,8 +216,17 @@ PredictorData load_predictor_data(const std::string& path, DataFormat format, Pr
     }
     if (thanos) {
       SubConfig c;
-      c.encoder_embed_dim = static_cast<int>(hat[0]);
-      c.decoder_embed_dim = static_cast<int>(hat[4]);
+      // Checked before the conversion: a double beyond int is undefined behaviour (UBSan, found
+      // by fuzz/latency_csv with 1.27e116).
+      auto width = [&](int k) {
+        if (!(hat[k] >= 1 && hat[k] <= kMaxWidth && hat[k] == std::floor(hat[k]))) {
+          throw std::invalid_argument(line.where(hat_cols[k]) + ": expected a whole number from 1 to " +
+                                      std::to_string(kMaxWidth) + ", got " + std::to_string(hat[k]));
+        }
+        return static_cast<int>(hat[k]);
+      };
+      c.encoder_embed_dim = width(0);
+      c.decoder_embed_dim = width(4);
       c.encoder_layers = layers_from_columns<EncoderLayerConfig>(line, per_layer);
       c.decoder_layers = layers_from_columns<DecoderLayerConfig>(line, per_layer);
       p.row.arch = arch_sums(c);

@@ -91,7 +91,7 @@ LoadedConfig parse_config_yaml(const std::string& text, const std::string& sourc
   read_stack(c.decoder_layers, ld);
   std::vector<std::string> ignored;
   for (const auto& kv : root) {
-    const auto key = yaml_fields::key_of(source, kv.first);
+    const auto key = key_text(source, kv.first);
     if (!used.count(key)) ignored.push_back(key);
   }
   if (!ignored.empty()) {

@@ -152,7 +152,7 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
 
   std::vector<std::string> ignored_known, unknown;
   for (const auto& kv : root) {
-    const std::string key = key_of(source, kv.first);
+    const std::string key = key_text(source, kv.first);
     if (used.count(key)) continue;
     (kKnownUnused.count(key) ? ignored_known : unknown).push_back(key);
   }

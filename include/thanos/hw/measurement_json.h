@@ -20,6 +20,9 @@ nlohmann::json measurement_to_json(const Measurement& m);  // NaN fields are wri
 LatencyProtocol protocol_from_json(const nlohmann::json& j, const std::string& source);
 ModelHyperParams hyper_from_json(const nlohmann::json& j, const std::string& source);
 MeasureRequest request_from_json(const nlohmann::json& j, const std::string& source);
+// A request as text (`thanos measure-worker`'s stdin): one JSON object, parsed with the nesting
+// limit (common/json_input.h). Throws std::invalid_argument naming `source`, also for empty text.
+MeasureRequest request_from_text(const std::string& text, const std::string& source);
 Measurement measurement_from_json(const nlohmann::json& j, const std::string& source);
 
 }  // namespace thanos

@@ -8,23 +8,10 @@
 
 #include <torch/serialize/archive.h>
 
+#include "thanos/model/model_records.h"
 #include "thanos/model/super_transformer.h"
 
 namespace thanos {
-
-constexpr int kModelFileFormatVersion = 1;
-
-struct ModelFileInfo {
-  int format_version = kModelFileFormatVersion;
-  ModelOptions options;
-  // For a standalone SubTransformer: the config it runs (equal to options.capacity). Empty for a
-  // SuperTransformer.
-  std::optional<SubConfig> sub_config;
-  // Free-form text (e.g. "space_yaml", "created_by"); opaque to the core.
-  std::map<std::string, std::string> metadata;
-
-  bool is_standalone() const { return sub_config.has_value(); }
-};
 
 struct LoadedModel {
   SuperTransformer model{nullptr};
@@ -40,9 +27,5 @@ void save_model(const std::string& path, SuperTransformerImpl& model, const Mode
 // Throws std::invalid_argument naming the file when it is missing, not a THANOS model file, or of
 // a newer format version. `extra` reads what a writer added.
 LoadedModel load_model(const std::string& path, const ArchiveReader& extra = nullptr);
-
-// SubConfig <-> flat integer list (the archive's encoding, also handy for hashing tensors).
-std::vector<int64_t> config_to_ints(const SubConfig& config);
-SubConfig config_from_ints(const std::vector<int64_t>& ints, const std::string& where);
 
 }  // namespace thanos

@@ -24,15 +24,6 @@ inline std::string scalar_text(const YAML::Node& node) {
   return "nothing";
 }
 
-// A mapping's key as text. YAML allows lists and mappings as keys (`? [a, b]: 1`); no THANOS file
-// has one, and yaml-cpp's own conversion would fail with a bare "bad conversion".
-inline std::string key_of(const std::string& source, const YAML::Node& key) {
-  if (!key.IsScalar()) {
-    throw std::invalid_argument(where(source, key, "key") + ": expected a plain text key, got " + scalar_text(key));
-  }
-  return key.Scalar();
-}
-
 inline int as_int(const std::string& source, const YAML::Node& node, const std::string& key) {
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
@@ -77,6 +68,16 @@ inline std::vector<int> as_int_list(const std::string& source, const YAML::Node&
     throw std::invalid_argument(where(source, node, key) + ": expected a list of integers, got " + scalar_text(node));
   }
   return out;
+}
+
+// A mapping's key as text. A key that is not a plain scalar (YAML's "? [a, b]" form, a list or a
+// mapping as a key) is refused: as<std::string>() threw yaml-cpp's raw "bad conversion" (found by
+// fuzz/model_records through a model file's embedded space).
+inline std::string key_text(const std::string& source, const YAML::Node& key) {
+  if (!key.IsScalar()) {
+    throw std::invalid_argument(where(source, key, "a key") + ": expected a plain name as the key, got " + scalar_text(key));
+  }
+  return key.Scalar();
 }
 
 inline YAML::Node parse_mapping(const std::string& text, const std::string& source) {
