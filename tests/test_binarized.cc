@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "binarized_invariants.h"
 #include "test_util.h"
 #include "thanos/common/text.h"
 #include "thanos/data/binarized.h"
@@ -41,18 +42,6 @@ BinarizedSplit small_split() {
 }
 
 
-// What every reader relies on: each pair's tokens lie inside the token arrays.
-void expect_consistent(const BinarizedSplit& s) {
-  ASSERT_EQ(s.src_offsets.size(), s.tgt_offsets.size());
-  ASSERT_EQ(s.src_offsets.front(), 0u);
-  ASSERT_EQ(s.tgt_offsets.front(), 0u);
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    ASSERT_LE(s.src_offsets[i], s.src_offsets[i + 1]);
-    ASSERT_LE(s.tgt_offsets[i], s.tgt_offsets[i + 1]);
-  }
-  ASSERT_EQ(s.src_offsets.back(), s.src_tokens.size());
-  ASSERT_EQ(s.tgt_offsets.back(), s.tgt_tokens.size());
-}
 
 // Writes `bytes` with the 8-byte little-endian `value` at `at`.
 void put_u64(std::string& bytes, std::size_t at, std::uint64_t value) { std::memcpy(&bytes[at], &value, 8); }
@@ -106,7 +95,7 @@ TEST(BinarizedReader, RandomByteFlipsReadConsistentlyOrAreRefused) {
     write_file_atomically(path, bytes);
     try {
       const BinarizedSplit s = load_binarized(path);
-      expect_consistent(s);
+      testing::expect_binarized_invariants(s);
       ++read;
     } catch (const std::invalid_argument& e) {
       EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
@@ -157,7 +146,7 @@ TEST(BinarizedReader, AnEmptySplitAndAFolderAreReadOrRefusedCleanly) {
   save_binarized(dir + "/empty.bin", BinarizedSplit{});
   const BinarizedSplit empty = load_binarized(dir + "/empty.bin");
   EXPECT_EQ(empty.size(), 0u);
-  expect_consistent(empty);
+  testing::expect_binarized_invariants(empty);
   fs::create_directories(dir + "/folder.bin");
   EXPECT_EQ(testing::invalid_argument_message([&] { load_binarized(dir + "/folder.bin"); }),
             dir + "/folder.bin: not a binarized split (expected a regular file)");

@@ -539,7 +539,7 @@ TEST(ExportSidecarFile, RoundTripsAndNamesBadFields) {
             }).find("field 'format'"),
             std::string::npos);
   EXPECT_NE(testing::invalid_argument_message([&] { sidecar_from_json(edited("\"eos\": 2", "\"eos\": \"2\""), "x.json"); })
-                .find("'special_ids.eos' must be an integer"),
+                .find("field 'special_ids.eos': expected an integer"),
             std::string::npos);
   EXPECT_NE(testing::invalid_argument_message([&] { sidecar_from_json(edited("\"dtype\": \"float16\"", "\"dtype\": \"int8\""), "x.json"); })
                 .find("field 'dtype'"),

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "binarized_invariants.h"
 #include "test_util.h"
 #include "thanos/common/csv.h"
 #include "thanos/data/binarized.h"
@@ -255,18 +256,6 @@ BinarizedSplit random_split(std::mt19937& rng) {
   return s;
 }
 
-// What every reader of a split relies on, for whatever a file held.
-void expect_invariants(const BinarizedSplit& s) {
-  ASSERT_EQ(s.src_offsets.size(), s.tgt_offsets.size());
-  ASSERT_EQ(s.src_offsets.front(), 0u);
-  ASSERT_EQ(s.tgt_offsets.front(), 0u);
-  ASSERT_TRUE(std::is_sorted(s.src_offsets.begin(), s.src_offsets.end()));
-  ASSERT_TRUE(std::is_sorted(s.tgt_offsets.begin(), s.tgt_offsets.end()));
-  ASSERT_EQ(s.src_offsets.back(), s.src_tokens.size());
-  ASSERT_EQ(s.tgt_offsets.back(), s.tgt_tokens.size());
-  for (auto t : s.src_tokens) ASSERT_GE(t, 0);
-  for (auto t : s.tgt_tokens) ASSERT_GE(t, 0);
-}
 
 TEST(Properties, BinarizedSplitsRoundTripAndDamageIsRefusedOrConsistent) {
   std::mt19937 rng(16);
@@ -304,7 +293,7 @@ TEST(Properties, BinarizedSplitsRoundTripAndDamageIsRefusedOrConsistent) {
       }
       std::ofstream(path, std::ios::binary | std::ios::trunc) << damaged;
       try {
-        expect_invariants(load_binarized(path));
+        testing::expect_binarized_invariants(load_binarized(path));
         ++read;
       } catch (const std::invalid_argument& e) {
         EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
@@ -315,6 +304,30 @@ TEST(Properties, BinarizedSplitsRoundTripAndDamageIsRefusedOrConsistent) {
   // Both outcomes occur (a flip in a token id is still a valid split; one in an offset is not).
   EXPECT_GT(refused, 0);
   EXPECT_GT(read, 0);
+}
+
+}  // namespace
+}  // namespace thanos
+
+namespace thanos {
+namespace {
+
+// Integers stored in an int are refused beyond 32 bits instead of wrapping (2^32 + 1 read as 1).
+TEST(Properties, IntegersBeyond32BitsAreRefusedNotWrapped) {
+  ExportSidecar e;
+  e.config = testing::tiny_space().largest();
+  e.config_hash = e.config.hash_hex();
+  e.encoder = {"encoder.onnx", {}, {}};
+  e.decoder = {"decoder_step.onnx", {}, {}};
+  auto j = nlohmann::json::parse(sidecar_to_json(e));
+  ASSERT_NO_THROW(sidecar_from_json(j.dump(), "ok.json"));
+  j["version"] = 4294967297LL;
+  std::string m = testing::invalid_argument_message([&] { sidecar_from_json(j.dump(), "wide.json"); });
+  EXPECT_NE(m.find("wide.json: field 'version': expected an integer of at most 32 bits"), std::string::npos) << m;
+  auto c = config_to_json(e.config);
+  c["version"] = 4294967297LL;
+  m = testing::invalid_argument_message([&] { config_from_json(c, "wide_config.json"); });
+  EXPECT_NE(m.find("wide_config.json: version 4294967297 is newer"), std::string::npos) << m;
 }
 
 }  // namespace

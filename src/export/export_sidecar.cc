@@ -41,6 +41,10 @@ struct Reader {
     if (!v.is_number_integer()) throw std::invalid_argument(where + ": field '" + path + key + "' must be an integer");
     return v.get<int64_t>();
   }
+  // A field stored in an int: a value beyond 32 bits is refused, not wrapped (2^32 + 1 read as 1).
+  int int32(const nlohmann::json& j, const std::string& key, const std::string& path = "") const {
+    return json_to_int32(at(j, key, path), where + ": field '" + path + key + "'");
+  }
   ExportTensorSpec tensor(const nlohmann::json& j, const std::string& path) const {
     ExportTensorSpec t;
     t.name = str(j, "name", path);
@@ -116,7 +120,7 @@ ExportSidecar sidecar_from_json(const std::string& text, const std::string& wher
   if (s.format != kExportSidecarFormat) {
     throw std::invalid_argument(where + ": field 'format' is '" + s.format + "', expected '" + kExportSidecarFormat + "'");
   }
-  s.version = static_cast<int>(r.integer(j, "version"));
+  s.version = r.int32(j, "version");
   if (s.version < 1 || s.version > kExportSidecarVersion) {
     throw std::invalid_argument(where + ": field 'version' is " + std::to_string(s.version) + "; this THANOS reads up to " +
                                 std::to_string(kExportSidecarVersion));
@@ -133,19 +137,19 @@ ExportSidecar sidecar_from_json(const std::string& text, const std::string& wher
   if (s.dtype != "float32" && s.dtype != "float16") {
     throw std::invalid_argument(where + ": field 'dtype' is '" + s.dtype + "' (expected float32 or float16)");
   }
-  s.opset = static_cast<int>(r.integer(j, "opset"));
+  s.opset = r.int32(j, "opset");
   const auto& vocab = r.at(j, "vocab", "");
-  s.src_vocab_size = static_cast<int>(r.integer(vocab, "src_size", "vocab."));
-  s.tgt_vocab_size = static_cast<int>(r.integer(vocab, "tgt_size", "vocab."));
+  s.src_vocab_size = r.int32(vocab, "src_size", "vocab.");
+  s.tgt_vocab_size = r.int32(vocab, "tgt_size", "vocab.");
   const auto& ids = r.at(j, "special_ids", "");
-  s.bos = static_cast<int>(r.integer(ids, "bos", "special_ids."));
-  s.pad = static_cast<int>(r.integer(ids, "pad", "special_ids."));
-  s.eos = static_cast<int>(r.integer(ids, "eos", "special_ids."));
-  s.unk = static_cast<int>(r.integer(ids, "unk", "special_ids."));
-  s.decoder_start_token = static_cast<int>(r.integer(j, "decoder_start_token"));
+  s.bos = r.int32(ids, "bos", "special_ids.");
+  s.pad = r.int32(ids, "pad", "special_ids.");
+  s.eos = r.int32(ids, "eos", "special_ids.");
+  s.unk = r.int32(ids, "unk", "special_ids.");
+  s.decoder_start_token = r.int32(j, "decoder_start_token");
   const auto& pos = r.at(j, "max_positions", "");
-  s.max_source_positions = static_cast<int>(r.integer(pos, "source", "max_positions."));
-  s.max_target_positions = static_cast<int>(r.integer(pos, "target", "max_positions."));
+  s.max_source_positions = r.int32(pos, "source", "max_positions.");
+  s.max_target_positions = r.int32(pos, "target", "max_positions.");
   const auto& mask = r.at(j, "mask_value", "");
   if (!mask.is_number()) throw std::invalid_argument(where + ": field 'mask_value' must be a number");
   s.mask_value = mask.get<float>();

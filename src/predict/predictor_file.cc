@@ -1,6 +1,7 @@
 #include "thanos/predict/predictor_file.h"
 
 #include <stdexcept>
+#include <type_traits>
 
 #include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
@@ -49,6 +50,8 @@ struct Reader {
   template <typename T>
   T get(const json& j, const std::string& key, const std::string& where) const {
     const json& v = at(j, key, where);
+    // nlohmann's get<int> wraps a value beyond 32 bits silently.
+    if constexpr (std::is_same_v<T, int>) return json_to_int32(v, path + ": field '" + where + key + "'");
     try {
       return v.get<T>();
     } catch (const json::exception&) {

@@ -60,7 +60,7 @@ SubConfig config_from_json(const nlohmann::json& j, const std::string& source) {
   if (j.contains("format") && j.at("format") != "thanos.subconfig") {
     throw std::invalid_argument(source + ": format: expected \"thanos.subconfig\", got " + j.at("format").dump());
   }
-  if (j.contains("version") && (!j.at("version").is_number_integer() || j.at("version").get<int>() > 1)) {
+  if (j.contains("version") && (!j.at("version").is_number_integer() || j.at("version").get<std::int64_t>() > 1)) {
     throw std::invalid_argument(source + ": version " + j.at("version").dump() + " is newer than this thanos reads (1)");
   }
   SubConfig c;
