@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_source.h"
 #include "test_util.h"
 #include "thanos/common/frame_codec.h"
 #include "thanos/common/poll_deadline.h"
@@ -70,28 +71,8 @@ struct Tally {
   }
 };
 
-// A TCP connection to the agent from `source` (a loopback address), or invalid.
-Fd connect_from(const std::string& source, int port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return Fd();
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source.c_str(), &a.sin_addr);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return Fd();
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return Fd();
-  agent::prepare_socket(fd.get());
-  return fd;
-}
-
-bool can_bind(const std::string& source) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source.c_str(), &a.sin_addr);
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-}
+using testing::can_bind;
+using testing::connect_from;
 
 // Reads and discards until the agent closes or `timeout_s` passes (bounded in bytes too).
 void drain_until_closed(int fd, double timeout_s) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
+#include "translation_fixture.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -295,19 +296,7 @@ TEST(TrainCommand, AResumedRunLogsEachUpdateOnce) {
   write_corpus(dir + "/test", 5, 3);
   const PrepareOptions po = options_for(dir);
   run_prepare(po);
-  std::ofstream(dir + "/space.yml") << R"(share-all-embeddings: true
-encoder-embed-choice: [32, 16]
-decoder-embed-choice: [32, 16]
-encoder-ffn-embed-dim-choice: [64, 32]
-decoder-ffn-embed-dim-choice: [64, 32]
-encoder-layer-num-choice: [2]
-decoder-layer-num-choice: [2, 1]
-encoder-self-attention-heads-choice: [4, 2]
-decoder-self-attention-heads-choice: [4, 2]
-decoder-ende-attention-heads-choice: [4, 2]
-decoder-arbitrary-ende-attn-choice: [-1, 1]
-qkv-dim: 32
-)";
+  std::ofstream(dir + "/space.yml") << thanos::testing::kReversalSpaceYaml;
   TrainCommandOptions to;
   to.data_dir = po.out_dir;
   to.space_path = dir + "/space.yml";
