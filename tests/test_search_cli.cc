@@ -177,15 +177,21 @@ TEST_F(SearchCli, VerificationWalksDownTheRankingUpToItsLimit) {
   const auto& v = j["verification"];
   EXPECT_EQ(v["measured"].get<int>(), 4);
   EXPECT_EQ(v["limit"].get<int>(), 4);
-  EXPECT_EQ(v["repeats_near_budget"].get<int>(), 3);
+  EXPECT_EQ(v["claim"]["measurements"].get<int>(), 5);
+  EXPECT_EQ(v["undecided"].get<int>(), 0);
+  EXPECT_EQ(v["screened"].get<int>(), 4);
   EXPECT_EQ(v["predicted_feasible_but_failed"].get<int>(), 4);
   EXPECT_GT(v["latency_ratio_median"].get<double>(), 2.0);  // measured / predicted
   ASSERT_EQ(v["rejected"].size(), 4u);
   double previous = -1;
   for (const auto& c : v["rejected"]) {
     EXPECT_GT(c["latency_ms_measured"].get<double>(), 0.002);
-    // Hundreds of times the budget: one measurement decides (only readings near it are repeated).
+    // Hundreds of times the budget: screened out after one reading (and its drift reference
+    // reading), without a verdict.
     EXPECT_EQ(c["measurement"]["latencies_ms"].size(), 1u);
+    EXPECT_EQ(c["measurement"]["reference_ms"].size(), 1u);
+    EXPECT_TRUE(c["measurement"]["screened"].get<bool>());
+    EXPECT_EQ(c["measurement"]["verdict"], "undecided");
     EXPECT_GE(c["valid_loss"].get<double>(), previous);  // best-ranked first
     previous = c["valid_loss"].get<double>();
   }
@@ -193,26 +199,32 @@ TEST_F(SearchCli, VerificationWalksDownTheRankingUpToItsLimit) {
   EXPECT_FALSE(fs::exists(dir() + "/walk/best.yml"));
 }
 
-// --verify-slowdown: measured latencies count at the dataset's speed. The walk above's 2 µs budget,
-// which no real measurement meets, with the device said to run a million times slower than when
-// its dataset was measured: the best candidate fits, judged on its measurement / 10^6.
-TEST_F(SearchCli, VerificationJudgesLatencyAtTheDatasetsSpeed) {
+// A device reading slower than during its dataset is flagged, never divided away: the walk above's
+// 2 µs budget with the drift reference said to have read 1 ns then. Every reading of the reference
+// now is a million times that, the candidate's raw readings are far over the budget, and it does
+// not fit (the former --verify-slowdown 1e6 admitted it at its reading / 10^6).
+TEST_F(SearchCli, ADriftingDeviceIsFlaggedAndItsClaimsStayRaw) {
   save_predictor(dir() + "/fast.predictor.json", constant_latency_predictor(0.001));
   const std::string args = base("slow") + " --latency-ms 0.002 --latency-predictor " + dir() +
                            "/fast.predictor.json --verify-device cpu --top-k 1 --verify-limit 1";
-  const auto r = run_cli(args + " --verify-slowdown 1e6");
-  ASSERT_EQ(r.code, 0) << r.output;
+  const auto r = run_cli(args + " --verify-reference-ms 0.000001 --verify-screen 0");  // the full claim, no screening
+  EXPECT_EQ(r.code, 3) << r.output;  // nothing fits when measured
   const auto j = read_json(dir() + "/slow/search.json");
-  EXPECT_DOUBLE_EQ(j["verification"]["slowdown"].get<double>(), 1e6);
-  ASSERT_EQ(j["pareto_front"].size(), 1u);
-  const auto& c = j["pareto_front"][0];
-  EXPECT_TRUE(c["verified"].get<bool>());
-  EXPECT_GT(c["latency_ms_measured"].get<double>(), 0.002);  // the raw reading is kept
-  EXPECT_DOUBLE_EQ(c["latency_ms_at_dataset_speed"].get<double>(), c["latency_ms_measured"].get<double>() / 1e6);
-  EXPECT_LE(c["latency_ms_at_dataset_speed"].get<double>(), 0.002);
-  const auto bad = run_cli(args + " --verify-slowdown 0");
-  EXPECT_NE(bad.code, 0);
-  EXPECT_NE(bad.output.find("--verify-slowdown"), std::string::npos) << bad.output;
+  EXPECT_TRUE(j["pareto_front"].empty());
+  const auto& v = j["verification"];
+  EXPECT_EQ(v["drifting"].get<int>(), 1);
+  ASSERT_EQ(v["rejected"].size(), 1u);
+  const auto& m = v["rejected"][0]["measurement"];
+  EXPECT_TRUE(m["drifting"].get<bool>());
+  EXPECT_GT(m["reference_drift"].get<double>(), 1000.0);
+  EXPECT_EQ(m["verdict"], "does not fit");
+  EXPECT_FALSE(v["rejected"][0].contains("latency_ms_at_dataset_speed"));
+  // Fewer than five readings cannot make a 90% interval: refused before anything is searched.
+  const auto few = run_cli(args + " --verify-measurements 4");
+  EXPECT_EQ(few.code, 2) << few.output;
+  EXPECT_NE(few.output.find("at least 5"), std::string::npos) << few.output;
+  const auto gone = run_cli(args + " --verify-slowdown 2");
+  EXPECT_NE(gone.code, 0);
 }
 
 // --rerank: the shortlist (the best of each depth pair first) is translated from the valid split

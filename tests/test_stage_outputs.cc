@@ -34,8 +34,19 @@ MeasurementRecord measured(double latency, double memory) {
   m.feasible = true;
   m.latency_ms = latency;
   m.memory_mib = memory;
-  m.latencies_ms = {latency * 1.01, latency, latency * 0.99};
+  m.verdict = "fits";
+  m.latency_ms_low = latency * 0.99;
+  m.latency_ms_high = latency * 1.02;
+  m.memory_mib_low = memory;
+  m.memory_mib_high = memory + 0.5;
+  m.latencies_ms = {latency * 1.01, latency, latency * 0.99, latency * 1.02, latency};
+  m.memories_mib = {memory, memory, memory + 0.5, memory, memory};
+  m.reference_ms = {4.1, 4.0, 4.2, 4.0, 4.1};
+  m.reference_baseline_ms = 3.5;
+  m.reference_drift = 4.1 / 3.5 - 1;
+  m.drifting = true;
   m.memory_kind = "rss-peak-minus-baseline";
+  m.backend = "cpu";
   return m;
 }
 
@@ -52,11 +63,10 @@ BudgetSearch budget_search() {
   s.baseline.found = true;
   s.baseline.config = "/w/search/board/p40/baseline.yml";
   s.baseline.measurement = measured(11.0, 30.0);
-  s.baseline.slowdown = 1.2;
   MeasurementRecord infeasible;
   infeasible.reason = "out of memory";
-  s.baseline.tried = {{"enc 512x6", 12.0, false, infeasible, 1.2}, {"enc 512x5", 10.0, true, measured(11.0, 30.0), 1.2}};
-  s.slowdown = 1.2;
+  infeasible.verdict = "does not fit";
+  s.baseline.tried = {{"enc 512x6", 12.0, false, infeasible}, {"enc 512x5", 10.0, true, measured(11.0, 30.0)}};
   return s;
 }
 
@@ -71,12 +81,8 @@ ModelEvaluation evaluation(const std::string& role) {
   e.config_hash = "0123456789abcdef";
   e.model = "/w/final/board/p40/finalist-2/checkpoint_last.pt";
   e.scores = {21.5, 50.25, "nrefs:1|case:mixed", 30.0, 40.0, 337, 2.1, 8.2};
-  e.latency_ms_measured = 10.5;
-  e.reference_drift = 0.02;
-  e.latency_ms_at_dataset_speed = 10.5;
-  e.latency_ms_measurements = {10.4, 10.5, 10.9};
-  e.memory_mib_measured = 29.5;
-  e.memory_kind = "rss-peak-minus-baseline";
+  e.measured = measured(10.5, 29.5);
+  e.reference_cooldowns = 1;
   e.params = 41000000;
   return e;
 }
@@ -117,10 +123,16 @@ TEST(StageOutputs, EveryRecordSurvivesARoundTrip) {
   ASSERT_TRUE(e.selection.has_value());
   EXPECT_EQ(e.selection->selected, "finalist-1");
   ModelEvaluation unmeasured = evaluation("largest");
-  unmeasured.latency_ms_measured.reset();
-  unmeasured.latency_ms_at_dataset_speed.reset();
-  unmeasured.memory_mib_measured.reset();
-  EXPECT_FALSE(round_trip(unmeasured).latency_ms_measured.has_value());
+  unmeasured.measured.reset();
+  EXPECT_FALSE(round_trip(unmeasured).measured.has_value());
+  ModelEvaluation unjudged = evaluation("largest");  // compared against no budget: no verdict
+  unjudged.measured->verdict.clear();
+  const ModelEvaluation u = round_trip(unjudged);
+  ASSERT_TRUE(u.measured.has_value());
+  EXPECT_TRUE(u.measured->verdict.empty());
+  EXPECT_TRUE(to_json(unjudged)["verdict"].is_null());
+  EXPECT_EQ(u.measured->reference_ms.size(), 5u);
+  EXPECT_DOUBLE_EQ(*u.measured->latency_ms_high, 10.5 * 1.02);
 
   round_trip(ExportedModel{"board", "p40", "/w/export/board/p40/dynamic", "/w/export/board/p40/static", std::string("/w/convert_rknn.sh")});
   round_trip(ExportedModel{"", "p40", "/w/export/p40/dynamic", "/w/export/p40/static", std::nullopt});
@@ -136,15 +148,17 @@ TEST(StageOutputs, TheJsonKeepsTheFormatsKeysInOrder) {
     return k;
   };
   EXPECT_EQ(keys(to_json(budget_search())), (std::vector<std::string>{"target", "target_label", "name", "budget", "feasible_fraction", "found",
-                                                                      "nothing_fits", "search", "baseline", "slowdown"}));
+                                                                      "nothing_fits", "search", "baseline"}));
   EXPECT_EQ(keys(to_json(budget_search().budget)), (std::vector<std::string>{"latency_ms", "memory_mb", "latency_spec", "memory_spec"}));
   EXPECT_TRUE(to_json(budget_search().budget)["memory_mb"].is_null());  // no memory budget
   EXPECT_EQ(keys(to_json(evaluation("baseline"))),
             (std::vector<std::string>{"role", "rank", "target", "budget", "config", "config_file", "config_hash", "model", "bleu", "chrf",
                                       "bleu_signature", "sentences_per_second_end_to_end", "sentences_per_second_decoding",
-                                      "test_sentences", "test_nll_loss", "test_ppl", "latency_ms_measured", "reference_drift",
-                                      "latency_ms_at_dataset_speed", "reference_cooldowns", "latency_ms_measurements",
-                                      "memory_mb_measured", "memory_kind", "params"}));
+                                      "test_sentences", "test_nll_loss", "test_ppl", "feasible", "reason", "verdict",
+                                      "latency_ms_median", "latency_ms_interval", "memory_mib_peak", "memory_mib_interval",
+                                      "latency_ms_measurements", "memory_mib_measurements", "reference_ms_measurements",
+                                      "reference_baseline_ms", "reference_drift", "drifting", "screened", "memory_kind", "backend",
+                                      "reference_cooldowns", "params"}));
   BaselineChoice none;
   EXPECT_EQ(keys(to_json(none)), (std::vector<std::string>{"found", "tried"}));
 }
@@ -205,7 +219,7 @@ TEST(RunSummaryFile, RoundTripsWithTheFirstBudgetAtTheTop) {
   b.baseline = evaluation("baseline");
   b.largest = evaluation("largest");
   b.finalists = {evaluation("finalist")};
-  b.chosen_fits_measured = true;
+  b.chosen_verdict = "fits";
   b.chosen_at_least_baseline_bleu = true;
   b.chosen_vs_baseline = {{"verdict", "level within noise"}};
   BudgetOutcome none;
@@ -223,6 +237,8 @@ TEST(RunSummaryFile, RoundTripsWithTheFirstBudgetAtTheTop) {
   EXPECT_EQ(j["budget"]["latency_ms"], 12.0);
   EXPECT_TRUE(j["budgets"][1]["chosen"].is_null());
   EXPECT_TRUE(j["budgets"][1]["chosen_at_least_baseline_bleu"].is_null());
+  EXPECT_EQ(j["budgets"][0]["chosen_verdict"], "fits");
+  EXPECT_TRUE(j["budgets"][1]["chosen_verdict"].is_null());
   RunSummary back;
   from_json(OrderedJson::parse(j.dump()), "summary.json", &back);
   EXPECT_EQ(to_json(back).dump(), j.dump());

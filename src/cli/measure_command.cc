@@ -68,6 +68,9 @@ Command add_measure_command(CLI::App& parent) {
   app->add_option("--cooldown-s", o->job.cooldown_s, "Wait before re-checking a drifted reference")->capture_default_str();
   app->add_option("--thanos-binary", o->thanos_binary, "The thanos executable for workers (default: this one)");
   app->add_flag("--json", *json, "Print the result (or the run's summary) as JSON");
+  app->add_flag("--allow-busy", o->allow_busy,
+                "Measure even when other runnable tasks + --threads exceed this machine's cores (refused otherwise: "
+                "the figures would read slow and noisy; THANOS_ALLOW_BUSY=1 does the same)");
   return {app, [=]() {
             MeasureOptions opts = *o;
             opts.job.include_extremes = !*no_extremes;
@@ -82,6 +85,8 @@ Command add_measure_command(CLI::App& parent) {
             opts.job.protocol = chosen;
             opts.job.run.threads = torch_threads();
             if (!opts.config_path.empty()) {
+              const std::string warning = check_measuring_load(opts.device, opts.job.run.threads, opts.allow_busy, "thanos measure");
+              if (!warning.empty()) std::cerr << warning << "\n";
               const Measurement m = run_measure_one(opts);
               if (*json) {
                 std::cout << measurement_to_json(m).dump(2) << "\n";

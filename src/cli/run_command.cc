@@ -27,6 +27,9 @@ Command add_run_command(CLI::App& parent) {
       ->check(CLI::ExistingDirectory);
   app->add_option("--from", o->from_stage, "Re-run from this stage on: prepare, super, measure, predictors, search, final, "
                                            "evaluate, export or report");
+  app->add_flag("--allow-busy", o->allow_busy,
+                "Measure even when other runnable tasks + a target's threads exceed this machine's cores (the measure, "
+                "search and evaluate stages refuse otherwise; THANOS_ALLOW_BUSY=1 does the same)");
   app->add_flag("--dry-run", o->dry_run, "Validate the config, list the stages, what is cached and the estimated cost of each");
   app->add_flag("--quiet", *quiet, "Only stage starts and ends, errors and the result");
   app->add_option("--log-format", *log_format, "text or json (one JSON object per line on stderr)")
@@ -69,8 +72,11 @@ Command add_run_command(CLI::App& parent) {
               char line[512];
               // "chosen (finalist-1)" or "chosen (baseline)": which trained model the selection kept.
               const std::string selected = c.selection ? " (" + c.selection->selected + ")" : "";
-              std::snprintf(line, sizeof(line), "chosen%s BLEU %.2f at %.1f ms, %.1f MiB measured (%s)\n", selected.c_str(), c.scores.bleu,
-                            c.latency_ms_measured.value_or(0.0), c.memory_mib_measured.value_or(0.0), c.config.c_str());
+              const MeasurementRecord m = c.measured.value_or(MeasurementRecord{});
+              std::snprintf(line, sizeof(line), "chosen%s BLEU %.2f at %.1f ms [%.1f, %.1f], %.1f MiB measured: %s (%s)\n",
+                            selected.c_str(), c.scores.bleu, m.latency_ms.value_or(0.0), m.latency_ms_low.value_or(0.0),
+                            m.latency_ms_high.value_or(0.0), m.memory_mib.value_or(0.0), b.chosen_verdict.empty() ? "not measured" : b.chosen_verdict.c_str(),
+                            c.config.c_str());
               std::cout << line;
             }
             for (const BudgetOutcome& b : r.summary.budgets) {

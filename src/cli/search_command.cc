@@ -43,16 +43,20 @@ Command add_search_command(CLI::App& parent) {
   app->add_option("--verify-limit", o->verify_limit,
                   "Most candidates measured, best first, while looking for --top-k that fit (0 = 4 x top-k)")
       ->capture_default_str();
-  app->add_option("--verify-repeats", o->verify_repeats,
-                  "Measurements of a candidate whose latency reads within 25% of the budget; the median decides "
-                  "(1 = one measurement)")
+  app->add_option("--verify-measurements", o->verify_claim.measurements,
+                  "Readings behind each candidate's budget claim, each after a reading of the space's smallest member "
+                  "(the drift reference); the median's 90% interval decides (at least 5)")
       ->capture_default_str();
-  auto slowdown = std::make_shared<double>(1.0);
-  app->add_option("--verify-slowdown", *slowdown,
-                  "How much slower the verifying device runs now than when the latency predictor's dataset was measured "
-                  "(e.g. 1.3 from a reference model re-measured now; thanos run reads it itself): measured latencies "
-                  "count divided by it")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+  app->add_option("--verify-max-measurements", o->verify_claim.max_measurements,
+                  "Most readings of a candidate whose interval straddles the budget before it is left undecided")
+      ->capture_default_str();
+  app->add_option("--verify-screen", o->verify_claim.screen,
+                  "Leave a candidate out after one reading beyond (1 + F) x a budget, without a verdict (0 = every "
+                  "measured candidate gets its full claim)")
+      ->capture_default_str();
+  app->add_option("--verify-reference-ms", o->verify_reference_baseline_ms,
+                  "The drift reference's latency while the predictor's dataset was measured: claims whose reference "
+                  "reads more than 10% away from it are flagged drifting (never corrected)");
   app->add_option("--rerank", o->rerank,
                   "Translate this many of the best candidates (the best of each encoder/decoder depth pair first) from the "
                   "valid split with inherited weights and rank them by BLEU before the rest (0 = off: loss only, as HAT)")
@@ -66,7 +70,6 @@ Command add_search_command(CLI::App& parent) {
             SearchOptions opts = *o;
             opts.protocol = latency_protocol_preset(*protocol);
             opts.rerank_generation = generation.resolve();
-            if (*slowdown != 1.0) opts.verify_slowdown = [f = *slowdown] { return f; };
             for (const auto& kv : *sets) {
               const auto eq = kv.find('=');
               if (eq == std::string::npos) throw std::invalid_argument("--set " + kv + ": expected KEY=VALUE");

@@ -1,9 +1,11 @@
 #include "thanos/commands/measure.h"
 
+#include <algorithm>
 #include <iostream>
 #include <stdexcept>
 
 #include "thanos/hw/agent.h"
+#include "thanos/hw/host_load.h"
 #include "thanos/hw/isolated_backend.h"
 #include "thanos/hw/target_device.h"
 #ifdef THANOS_WITH_ONNX  // set by the folder's CMakeLists.txt when Debian's libonnx-dev was found
@@ -90,9 +92,19 @@ std::vector<std::unique_ptr<Backend>> make_backends(const std::string& device, c
   return backends;
 }
 
+std::string check_measuring_load(const std::string& device, int threads, bool allow_busy, const std::string& what) {
+  const TargetDevice d = TargetDevice::parse(device);
+  // The NPU and agents measure elsewhere (the NPU's host CPU only feeds it).
+  if (d.kind != TargetDevice::Kind::kCpu && d.kind != TargetDevice::Kind::kOrtCpu && d.kind != TargetDevice::Kind::kCuda) return "";
+  return check_load_before_measuring(what, std::max(1, threads), allow_busy, "--allow-busy");
+}
+
 MeasureSummary run_measure(MeasureOptions o, const std::function<void(const std::string&)>& log, const std::atomic<bool>* stop) {
   if (o.out_path.empty()) throw std::invalid_argument("--out is required to build a dataset");
   complete_job(o);
+  if (const std::string warning = check_measuring_load(o.device, o.job.run.threads, o.allow_busy, "thanos measure"); !warning.empty()) {
+    log(warning);
+  }
   auto owned = make_backends(o.device, o.token_file, o.thanos_binary);
   std::vector<Backend*> backends;
   for (auto& b : owned) backends.push_back(b.get());

@@ -21,12 +21,11 @@
 #include "thanos/common/text.h"
 #include "thanos/data/prepared_data.h"
 #include "thanos/hw/host_info.h"
-#include "thanos/hw/repeated_measurement.h"
+#include "thanos/hw/budget_claim.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/model/model_file.h"
 #include "thanos/predict/predictor_file.h"
 #include "thanos/search/bleu_rerank.h"
-#include "thanos/search/budget_claim.h"
 #include "thanos/search/nsga2.h"
 #include "thanos/search/pareto.h"
 #include "thanos/search/study.h"
@@ -133,7 +132,7 @@ using Log = std::function<void(const std::string&)>;
 void validate_search_options(const SearchOptions& o) {
   if (o.out_dir.empty()) throw std::invalid_argument("--out is required (search.json, best.yml, candidates.csv)");
   if (o.top_k < 1) throw std::invalid_argument("--top-k must be >= 1");
-  if (o.verify_repeats < 1) throw std::invalid_argument("--verify-repeats must be >= 1, got " + std::to_string(o.verify_repeats));
+  check_policy(o.verify_claim);
   if (o.verify_limit < 0) throw std::invalid_argument("--verify-limit must be >= 0 (0 = 4 x top-k), got " + std::to_string(o.verify_limit));
   if (o.rerank < 0) throw std::invalid_argument("--rerank must be >= 0 (0 = off), got " + std::to_string(o.rerank));
   if (o.rerank > 0) o.rerank_generation.validate();
@@ -229,7 +228,7 @@ class SearchSession {
   std::vector<double> latency_ratios;  // measured / predicted, of the candidates measured so far
   std::optional<SubConfig> chosen;
   std::vector<SubConfig> returned;  // every candidate that fits when measured, best first
-  double slowdown = 1.0;
+  int undecided = 0, drifting = 0, screened = 0;  // claims without a verdict; drift reference off; left out after one reading
   double verify_seconds = 0;
 };
 
@@ -399,29 +398,48 @@ void SearchSession::measure_candidate(const Evaluation& e, json& c, bool& fits) 
   r.run.device = o.verify_backend.empty() ? local_device_of(o.verify_device) : o.verify_backend;
   if (r.run.device == "rknn") r.protocol.dtype = "float16";  // the NPU's float (export/rknn_backend.h)
   r.run.threads = o.target_threads > 0 ? o.target_threads : static_cast<int>(torch::get_num_threads());
-  // Near the budget the median of o.verify_repeats measurements decides (hw/repeated_measurement.h).
-  RepeatPolicy repeat;
-  repeat.repeats = o.verify_repeats;
-  const RepeatedMeasurement taken =
-      measure_repeatedly([&] { return verifier->measure(r); }, o.budgets.latency_ms * slowdown, repeat);
-  const Measurement& meas = taken.median;
-  ++measured;
-  c["measurement"] = {{"feasible", meas.feasible}, {"reason", meas.infeasible_reason}, {"memory_kind", meas.memory_kind},
-                      {"backend", meas.backend}, {"latencies_ms", taken.latencies_ms}};
-  if (meas.feasible) {
-    c["latency_ms_measured"] = meas.latency_ms();
-    c["memory_mb_measured"] = meas.peak_memory_mib;
-    if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(meas.latency_ms() / e.check.estimate.latency_ms);
+  // A budget claim on raw readings, each after a reading of the drift reference (hw/budget_claim.h).
+  std::function<double()> reference = o.verify_reference;
+  if (!reference) {
+    MeasureRequest ref = r;
+    ref.config = space.smallest();
+    reference = [this, ref] {
+      const Measurement m = verifier->measure(ref);
+      return m.feasible ? m.latency_ms() : std::numeric_limits<double>::quiet_NaN();
+    };
   }
+  ClaimBudgets budgets;
+  budgets.latency_ms = o.budgets.latency_ms;
+  budgets.memory_mib = o.budgets.memory_mib;
   const BudgetClaim claim =
-      judge_claim(meas.feasible, meas.latency_ms(), meas.peak_memory_mib, slowdown, o.budgets.latency_ms, o.budgets.memory_mib);
+      measure_claim([&] { return verifier->measure(r); }, reference, o.verify_reference_baseline_ms, budgets, o.verify_claim);
+  ++measured;
+  const auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  c["measurement"] = {{"feasible", claim.feasible},
+                      {"reason", claim.infeasible_reason},
+                      {"verdict", to_string(claim.verdict)},
+                      {"memory_kind", claim.representative.memory_kind},
+                      {"backend", claim.representative.backend},
+                      {"latency_ms_interval", {number(claim.latency_ms_interval.low), number(claim.latency_ms_interval.high)}},
+                      {"memory_mib_interval", {number(claim.memory_mib_interval.low), number(claim.memory_mib_interval.high)}},
+                      {"latencies_ms", claim.latencies_ms},
+                      {"memories_mib", claim.memories_mib},
+                      {"reference_ms", claim.reference_ms},
+                      {"reference_drift", number(claim.drift)},
+                      {"drifting", claim.drifting},
+                      {"screened", claim.screened}};
+  if (claim.feasible) {
+    c["latency_ms_measured"] = claim.latency_ms_median;  // the median of the readings
+    c["memory_mb_measured"] = claim.memory_mib_peak;
+    if (latency && e.check.estimate.latency_ms > 0) latency_ratios.push_back(claim.latency_ms_median / e.check.estimate.latency_ms);
+  }
   fits = claim.fits();
-  if (meas.feasible) {
-    if (slowdown != 1.0) c["latency_ms_at_dataset_speed"] = claim.latency_ms_at_dataset_speed;
-    if (!fits) {
-      worst_latency_miss = std::max(worst_latency_miss, claim.latency_miss_ms);
-      worst_memory_miss = std::max(worst_memory_miss, claim.memory_miss_mib);
-    }
+  if (claim.screened) ++screened;
+  else if (claim.verdict == Verdict::kUndecided) ++undecided;
+  if (claim.drifting) ++drifting;
+  if (claim.feasible && !fits) {
+    worst_latency_miss = std::max(worst_latency_miss, claim.latency_miss_ms(budgets));
+    worst_memory_miss = std::max(worst_memory_miss, claim.memory_miss_mib(budgets));
   }
   if (!fits) ++failed_verification;
 }
@@ -429,10 +447,6 @@ void SearchSession::measure_candidate(const Evaluation& e, json& c, bool& fits) 
 void SearchSession::verify() {
   const std::size_t candidates = strategy->pareto() || walking ? ranked.size() : std::min<std::size_t>(ranked.size(), o.top_k);
   const auto verify_start = Clock::now();
-  if (verifier && o.verify_slowdown) {
-    slowdown = o.verify_slowdown();
-    if (!(slowdown > 0)) throw std::invalid_argument("verify_slowdown: expected a factor > 0, got " + std::to_string(slowdown));
-  }
   for (std::size_t i = 0; i < candidates; ++i) {
     const Evaluation& e = ranked[i];
     if (!strategy->pareto() && static_cast<int>(front.size()) >= o.top_k) break;
@@ -444,7 +458,7 @@ void SearchSession::verify() {
     if (!fits) {  // only candidates that truly meet the budgets are returned; the misses are kept for the record
       json miss = json::object();
       for (const char* key : {"hash", "summary", "valid_loss", "latency_ms_predicted", "latency_ms_measured",
-                              "memory_mb_predicted", "memory_mb_measured", "latency_ms_at_dataset_speed", "measurement"}) {
+                              "memory_mb_predicted", "memory_mb_measured", "measurement"}) {
         if (c.contains(key)) miss[key] = c[key];
       }
       rejected.push_back(miss);
@@ -546,8 +560,12 @@ SearchReport SearchSession::write() const {
   summary["verification"] = {{"device", o.verify_device}, {"backend", o.verify_backend},
                              {"measured", measured}, {"wanted", o.top_k},
                              {"limit", strategy->pareto() ? json(nullptr) : json(verify_limit)},
-                             {"repeats_near_budget", o.verify_repeats},
-                             {"slowdown", slowdown},
+                             {"claim", {{"measurements", o.verify_claim.measurements},
+                                        {"max_measurements", o.verify_claim.max_measurements},
+                                        {"confidence", o.verify_claim.confidence}}},
+                             {"undecided", undecided},
+                             {"screened", screened},
+                             {"drifting", drifting},
                              {"predicted_feasible_but_failed", failed_verification},
                              {"latency_ratio_median", ratio},
                              {"rejected", rejected},

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace thanos {
 
@@ -22,6 +24,28 @@ double median_of(std::vector<double> v) {
   const double hi = v[n / 2];
   if (n % 2) return hi;
   return (*std::max_element(v.begin(), v.begin() + n / 2) + hi) / 2;
+}
+
+Interval median_interval(std::vector<double> values, double confidence) {
+  if (!(confidence > 0 && confidence < 1)) {
+    throw std::invalid_argument("median interval: confidence must be in (0, 1), got " + std::to_string(confidence));
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::size_t n = values.size();
+  // P(B < j) for B ~ Binomial(n, 1/2), accumulated in log space so that large n cannot overflow.
+  // Coverage of [x(j), x(n+1-j)] is 1 - 2 P(B < j); j grows while it stays >= confidence.
+  std::size_t best = 0;  // 0: no interval reaches the confidence
+  double below = 0;      // P(B < j)
+  for (std::size_t j = 1; 2 * j <= n + 1; ++j) {
+    const double k = static_cast<double>(j - 1);
+    below += std::exp(std::lgamma(static_cast<double>(n) + 1) - std::lgamma(k + 1) - std::lgamma(static_cast<double>(n) - k + 1) -
+                      static_cast<double>(n) * std::log(2.0));
+    if (1 - 2 * below < confidence) break;
+    best = j;
+  }
+  if (best == 0) return {-inf, inf};
+  std::sort(values.begin(), values.end());
+  return {values[best - 1], values[n - best]};
 }
 
 double kendall_tau(const std::vector<double>& x, const std::vector<double>& y) {

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "thanos/common/text.h"
-#include "thanos/hw/repeated_measurement.h"
+#include "thanos/hw/drift_reference.h"
 #include "thanos/hw/latency_dataset.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/space/sampler.h"

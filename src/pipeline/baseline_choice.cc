@@ -7,13 +7,12 @@
 #include "thanos/common/text.h"
 #include "thanos/pipeline/baseline.h"
 #include "thanos/predict/predictor_file.h"
-#include "thanos/search/budget_claim.h"
 #include "thanos/space/config_io.h"
 
 namespace thanos {
 
-BaselineChoice choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& b, double slowdown,
-                               const std::string& config_path, const Log& log) {
+BaselineChoice choose_baseline(const Plan& p, const TargetPlan& t, const ResolvedBudgets& b, const std::string& config_path,
+                               const Log& log) {
   const Predictor lat = load_predictor(p.dir.predictor(t.spec.name, "latency"));
   const Predictor mem = load_predictor(p.dir.predictor(t.spec.name, "memory"));
   std::vector<std::pair<double, SubConfig>> under_budget, over_budget;
@@ -28,16 +27,49 @@ BaselineChoice choose_baseline(const Plan& p, const TargetPlan& t, const Resolve
   std::vector<std::pair<double, SubConfig>> ranked = under_budget;
   ranked.insert(ranked.end(), over_budget.begin(), over_budget.end());
   BaselineChoice choice;
-  std::optional<std::pair<RepeatedMeasurement, SubConfig>> best;
-  int fitting = 0;
-  for (std::size_t i = 0; i < ranked.size() && fitting < 3 && choice.tried.size() < 12; ++i) {
-    const RepeatedMeasurement r = measure_on_target(p, t, ranked[i].second, b.latency_ms * slowdown, false);
-    const Measurement& m = r.median;
-    const bool fits = judge_claim(m.feasible, m.latency_ms(), m.peak_memory_mib, slowdown, b.latency_ms, b.memory_mib).fits();
-    choice.tried.push_back({ranked[i].second.summary(), ranked[i].first, fits, measurement_record(r), slowdown});
-    if (!fits) continue;
-    ++fitting;
-    if (!best || m.latency_ms() > best->first.median.latency_ms()) best = std::make_pair(r, ranked[i].second);
+  ClaimBudgets budgets;
+  budgets.latency_ms = b.latency_ms;
+  budgets.memory_mib = b.memory_mib;
+  // Screening: one reading per member, in the predicted order, until three read within the budgets
+  // (at most twelve read). A reading decides nothing; it orders the members worth a claim.
+  struct Screened {
+    std::size_t trial;
+    double latency_ms;
+    SubConfig config;
+  };
+  std::vector<Screened> within;
+  for (std::size_t i = 0; i < ranked.size() && within.size() < 3 && choice.tried.size() < 12; ++i) {
+    const Measurement m = measurer_of(p, t).measure(ranked[i].second);
+    MeasurementRecord screen;
+    screen.feasible = m.feasible;
+    screen.reason = m.infeasible_reason;
+    screen.screened = true;
+    if (m.feasible) {
+      screen.latency_ms = m.latency_ms();
+      screen.memory_mib = m.peak_memory_mib;
+      screen.latencies_ms = {m.latency_ms()};
+      screen.memories_mib = {m.peak_memory_mib};
+    }
+    screen.memory_kind = m.memory_kind;
+    screen.backend = m.backend;
+    choice.tried.push_back({ranked[i].second.summary(), ranked[i].first, false, screen});
+    if (m.feasible && m.latency_ms() <= budgets.latency_ms && !(m.peak_memory_mib > budgets.memory_mib)) {
+      within.push_back({choice.tried.size() - 1, m.latency_ms(), ranked[i].second});
+    }
+  }
+  // Claims, slowest screened reading first: the first that fits is HAT's baseline (the largest
+  // homogeneous model that fits); an undecided or not fitting one passes the turn to the next.
+  std::stable_sort(within.begin(), within.end(), [](const Screened& x, const Screened& y) { return x.latency_ms > y.latency_ms; });
+  std::optional<std::pair<BudgetClaim, SubConfig>> best;
+  for (const Screened& s : within) {
+    const BudgetClaim c = claim_on_target(p, t, s.config, budgets, log);
+    BaselineTrial& trial = choice.tried[s.trial];
+    trial.fits = c.fits();
+    trial.measurement = measurement_record(c);
+    if (c.fits()) {
+      best = std::make_pair(c, s.config);
+      break;
+    }
   }
   if (!best) {
     log("no homogeneous Transformer of the space fits budget " + b.name + " (" + std::to_string(ranked.size()) + " predicted to)");
@@ -47,7 +79,6 @@ BaselineChoice choose_baseline(const Plan& p, const TargetPlan& t, const Resolve
   choice.found = true;
   choice.config = config_path;
   choice.measurement = measurement_record(best->first);
-  choice.slowdown = slowdown;
   return choice;
 }
 

@@ -59,7 +59,7 @@ class EvaluateStage : public Stage {
   std::string inputs_hash(const Plan& p) const override {
     const RunConfig& c = p.config;
     return hash_of({{"up", p.hashes.at("final")}, {"preset", c.generation_preset}, {"max_len_a", c.max_len_a},
-                    {"max_len_b", c.max_len_b}, {"repeats", c.measure_repeats}});
+                    {"max_len_b", c.max_len_b}, {"claim", {c.claim_measurements, c.claim_max_measurements}}});
   }
   // ~60 test sentences/s per model all in (the demo: 1,054 sentences, beam 5, decoded in ~13 s,
   // the test perplexity, the drift reference and the measurements: 66-91 s for three models in the
@@ -68,7 +68,9 @@ class EvaluateStage : public Stage {
     const double models = 1 + models_per_budget(p) * budget_count(p);
     double measure = 0;
     for (const auto& t : p.targets) {
-      measure += (1 + models_per_budget(p) * static_cast<double>(t.spec.budgets.size())) * p.config.measure_repeats * measurement_seconds(t);
+      // Each claim: claim_measurements readings, each after one of the drift reference.
+      measure += (1 + models_per_budget(p) * static_cast<double>(t.spec.budgets.size())) * 2 * p.config.claim_measurements *
+                 measurement_seconds(t);
     }
     return models * 1000.0 / 60.0 + measure;
   }
@@ -76,7 +78,19 @@ class EvaluateStage : public Stage {
     const Plan& p = ctx.plan;
     const Log& log = ctx.log;
     std::vector<ModelEvaluation> out;
-    int cooldowns_left = 2;
+    int cooldowns_left = p.config.measure_cooldowns.value_or(2);
+    // The budgets each finalist and baseline is judged against, as the search resolved them once
+    // from the target's dataset (a percentile budget is absolute from then on).
+    const auto searches = read_stage_outputs<std::vector<BudgetSearch>>(p.dir.stage_record("search"));
+    auto budgets_of = [&](const std::string& target, const std::string& budget) {
+      ClaimBudgets b;
+      for (const auto& s : searches) {
+        if (s.target != target || s.name != budget) continue;
+        if (s.budget.latency_ms) b.latency_ms = *s.budget.latency_ms;
+        if (s.budget.memory_mib) b.memory_mib = *s.budget.memory_mib;
+      }
+      return b;
+    };
     const auto manifest = load_prepared_manifest(p.dir.data());
     const int vocab = prepared_vocab_size(manifest, p.dir.data());
     for (const auto& job : model_jobs(p)) {
@@ -90,12 +104,15 @@ class EvaluateStage : public Stage {
         // once spent both of its cool-downs, a minute, before the largest).
         int no_cooldowns = 0;
         const ReferenceCheck reference = settle_target(p, t, job.role == "largest" ? &no_cooldowns : &cooldowns_left, log);
-        // Reported side by side: every model's figures are the median of measure.repeats.
-        const RepeatedMeasurement taken = measure_on_target(p, t, config, 0, /*always=*/true);
-        const Measurement& m = taken.median;
-        log(job.label() + (p.targets.size() > 1 ? " on " + t.spec.label() : "") + ": BLEU " + std::to_string(scores.bleu) + ", " +
-            (m.feasible ? std::to_string(m.latency_ms()) + " ms, " + std::to_string(m.peak_memory_mib) + " MiB"
-                        : "not measurable: " + m.infeasible_reason));
+        // A budget claim against the model's budget pair; the largest is compared on every target
+        // against none (its figures without a verdict).
+        const bool judged = job.role != "largest";
+        const BudgetClaim claim = claim_on_target(p, t, config, judged ? budgets_of(t.spec.name, job.budget) : ClaimBudgets{}, log);
+        log(job.label() + (p.targets.size() > 1 ? " on " + t.spec.label() : "") + ": BLEU " + format_fixed(scores.bleu, 2) + ", " +
+            (claim.feasible ? format_fixed(claim.latency_ms_median, 2) + " ms [" + format_fixed(claim.latency_ms_interval.low, 2) + ", " +
+                                  format_fixed(claim.latency_ms_interval.high, 2) + "], " + format_fixed(claim.memory_mib_peak, 1) +
+                                  " MiB" + (judged ? ": " + to_string(claim.verdict) : "")
+                            : "not measurable: " + claim.infeasible_reason));
         ModelEvaluation e;
         e.role = job.role;
         e.rank = job.rank;
@@ -106,16 +123,8 @@ class EvaluateStage : public Stage {
         e.config_hash = config.hash_hex();
         e.model = job.checkpoint();
         e.scores = scores;
-        if (m.feasible) {
-          e.latency_ms_measured = m.latency_ms();
-          // What the fit is judged on (slowdown_factor: as in the search's verification).
-          e.latency_ms_at_dataset_speed = m.latency_ms() / slowdown_factor(reference);
-          e.memory_mib_measured = m.peak_memory_mib;
-        }
-        e.reference_drift = reference.drift;
+        e.measured = measurement_record(claim, judged);
         e.reference_cooldowns = reference.cooldowns;
-        e.latency_ms_measurements = taken.latencies_ms;
-        e.memory_kind = m.memory_kind;
         e.params = count_params(config, p.space.hyper, vocab, vocab).total();
         per_target.push_back(e);
         out.push_back(e);

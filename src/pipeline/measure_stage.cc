@@ -43,6 +43,7 @@ class MeasureStage : public Stage {
       o.out_path = p.dir.dataset(t.spec.name);
       o.job.samples = p.config.measure_samples;
       o.job.seed = p.config.seed;
+      if (p.config.measure_cooldowns) o.job.max_cooldowns = *p.config.measure_cooldowns;
       const MeasureSummary s = run_measure(o, log, ctx.stop);
       if (s.interrupted) return {to_json(out), true};
       const MeasuredDataset d{t.spec.name, o.out_path, measure_summary_json(s, o)};

@@ -12,7 +12,9 @@
 #include "plan.h"
 #include "stage.h"
 #include "stage_record.h"
+#include "thanos/commands/measure.h"
 #include "thanos/common/text.h"
+#include "thanos/hw/host_load.h"
 #include "thanos/pipeline/stage_outputs.h"
 
 namespace thanos {
@@ -70,6 +72,23 @@ double run_eta_seconds(const std::vector<StagePlan>& stages, std::size_t current
   }
   const double pace = done_estimate >= 120 && done_seconds > 0 ? std::clamp(done_seconds / done_estimate, 0.5, 3.0) : 1.0;
   return pace * remaining;
+}
+
+// A busy machine ruins measurements silently (hw/host_load.h): the stages that measure on a local
+// target refuse to start on one unless allowed, and the training stages say that they will be slow.
+void check_load_before_stage(const Plan& p, const std::string& stage, bool allow_busy, const Log& log) {
+  if (stage == "measure" || stage == "search" || stage == "evaluate") {
+    for (const auto& t : p.targets) {
+      const std::string what = "the " + stage + " stage's measurements" + (t.spec.name.empty() ? "" : " on " + t.spec.label());
+      const std::string warning = check_measuring_load(t.spec.device, t.threads, allow_busy, what);
+      if (!warning.empty()) log(warning);
+    }
+  } else if (stage == "super" || stage == "final") {
+    const HostLoad load = read_host_load();
+    if (load.oversubscribed(p.threads)) {
+      log("warning: training on a busy machine (" + load.describe(p.threads) + "): it will take longer than estimated");
+    }
+  }
 }
 
 }  // namespace
@@ -136,6 +155,7 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
     if (resume) log(tag + "resuming an interrupted run of the same inputs");
     write_stage_record(p.dir, sp.name, sp.inputs_hash, 0, nlohmann::ordered_json::object(), /*completed=*/false);
     const auto start = Clock::now();
+    check_load_before_stage(p, sp.name, options.allow_busy, stage_log);
     const StageRun run = stage.run({p, stage_log, stop, result.stages});
     sp.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (run.interrupted || (stop && stop->load())) {

@@ -14,7 +14,6 @@
 #include "thanos/common/csv.h"
 #include "thanos/common/text.h"
 #include "thanos/decode/significance.h"
-#include "thanos/search/budget_claim.h"
 
 namespace thanos {
 namespace {
@@ -186,10 +185,11 @@ using Model = std::optional<ModelEvaluation>;
 
 // Chosen against baseline on the test set, by paired bootstrap resampling of their BLEU (sacreBLEU's
 // --paired-bs): a point-estimate gap on a few hundred segments is often noise, and the report says
-// which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing.
+// which it is. Null when a model or its hypotheses (test.hyp beside its checkpoint) are missing, and
+// when the chosen model is the baseline: a model is never compared with itself.
 json chosen_vs_baseline(const WorkDir& dir, const Model& chosen, const Model& baseline) {
   if (!chosen || !baseline || chosen->model.empty() || baseline->model.empty()) return nullptr;
-  if (chosen->model == baseline->model) return {{"same_model", true}, {"bleu_delta", 0.0}, {"verdict", "the same model"}};
+  if (chosen->model == baseline->model) return nullptr;
   const auto hyp_of = [](const ModelEvaluation& m) { return WorkDir::hypotheses(fs::path(m.model).parent_path().string(), "test"); };
   if (!fs::exists(hyp_of(*chosen)) || !fs::exists(hyp_of(*baseline)) || !fs::exists(dir.data() + "/manifest.json")) return nullptr;
   const std::string refs_path = raw_target_path(dir.data(), "test");
@@ -200,33 +200,27 @@ json chosen_vs_baseline(const WorkDir& dir, const Model& chosen, const Model& ba
 // " (-0.56 BLEU; paired bootstrap 95% interval [-1.31, 0.20], p = 0.21 over 337 segments: level within noise)"
 std::string significance_text(const json& c) {
   if (c.is_null()) return "";
-  if (c.value("same_model", false)) return " (the chosen model is the baseline)";
   return " (" + std::string(c["bleu_delta"].get<double>() >= 0 ? "+" : "") + fixed(c["bleu_delta"], 2) +
          " BLEU; paired bootstrap 95% interval [" + fixed(c["ci95"][0], 2) + ", " + fixed(c["ci95"][1], 2) + "], p = " +
          fixed(c["p_value"], 3) + " over " + std::to_string(c["segments"].get<int>()) + " segments: " +
          c["verdict"].get<std::string>() + ")";
 }
 
-// The evaluate stage's record of a model judged against the budget (absent budgets: none), at the
-// dataset's speed: the evaluate stage recorded that latency already, so it is judged as it stands.
-BudgetClaim claim_of(const ModelEvaluation& model, const BudgetLimits& budget) {
-  const double inf = std::numeric_limits<double>::infinity();
-  const double measured = model.latency_ms_measured.value_or(inf);
-  return judge_claim(true, model.latency_ms_at_dataset_speed.value_or(measured), model.memory_mib_measured.value_or(inf), 1.0,
-                     budget.latency_ms.value_or(inf), budget.memory_mib.value_or(inf));
+// " (the drift reference read +45% from its dataset reading: flagged, ...)": a device that did not
+// read at its dataset's speed while the claim was measured; the claim stands on the raw readings.
+std::string drift_text(const Model& model) {
+  if (!model || !model->measured || !model->measured->drifting || !model->measured->reference_drift) return "";
+  const double drift = *model->measured->reference_drift;
+  return " (flagged: the drift reference read " + std::string(drift > 0 ? "+" : "") + format_fixed(100 * drift, 0) +
+         "% from its dataset reading while it was measured; the verdict stands on the raw readings)";
 }
 
-// " (measured while the device read 45% slower than during its dataset)": a slow spell the
-// evaluate stage's cool-downs did not wait out (target_measurement.h, settle_target).
-std::string slow_device_text(const Model& model) {
-  if (!model || !(model->reference_drift > kDriftTolerance)) return "";
-  std::string at_speed;
-  if (model->latency_ms_at_dataset_speed && model->latency_ms_measured) {
-    at_speed = ": " + format_fixed(*model->latency_ms_measured, 1) + " ms measured is " + format_fixed(*model->latency_ms_at_dataset_speed, 1) +
-               " ms at the dataset's speed, which the fit is judged on";
-  }
-  return " (measured while the device read " + format_fixed(100 * model->reference_drift, 0) + "% slower than during its dataset" +
-         at_speed + ")";
+// "13.4 [13.1, 13.9]": a claim's median and its 90% interval.
+std::string claimed(const std::optional<double>& median, const std::optional<double>& low, const std::optional<double>& high) {
+  if (!median) return "-";
+  std::string text = format_fixed(*median, 1);
+  if (low && high) text += " [" + format_fixed(*low, 1) + ", " + format_fixed(*high, 1) + "]";
+  return text;
 }
 
 // " (the search's finalist 1)" / " (the baseline)": which trained model the selection chose.
@@ -284,8 +278,10 @@ RunSummary summarize(const WorkDir& dir, const RunConfig& config, const std::vec
     for (const auto& e : evaluated) {
       if (e.role == "finalist" && e.target == s.target && e.budget == s.name) b.finalists.push_back(e);
     }
-    b.chosen_fits_measured = b.chosen && b.chosen->latency_ms_measured && claim_of(*b.chosen, s.budget).fits();
-    if (b.baseline) b.chosen_at_least_baseline_bleu = b.chosen && b.chosen->scores.bleu >= b.baseline->scores.bleu;
+    b.chosen_verdict = b.chosen && b.chosen->measured ? b.chosen->measured->verdict : "";
+    b.chosen_is_baseline = b.chosen && b.baseline && b.chosen->model == b.baseline->model;
+    // A model is never compared with itself.
+    if (b.baseline && b.chosen && !b.chosen_is_baseline) b.chosen_at_least_baseline_bleu = b.chosen->scores.bleu >= b.baseline->scores.bleu;
     b.chosen_vs_baseline = chosen_vs_baseline(dir, b.chosen, b.baseline);
     b.nothing_fits = s.nothing_fits;
     summary.budgets.push_back(b);
@@ -303,19 +299,35 @@ RunSummary summarize(const WorkDir& dir, const RunConfig& config, const std::vec
 std::string markdown_report(const RunConfig& config, const RunSummary& summary) {
   std::ostringstream md;
   md << "# THANOS run: " << config.name << "\n\n";
+  // What a run found, first: where the search did not beat HAT's baseline, or nothing fits, it says so.
+  for (const auto& b : summary.budgets) {
+    const std::string label = summary.budgets.size() > 1 ? "Budget " + b.label + ": " : "";
+    if (!b.chosen) {
+      md << "**" << label << "no model fits" << (b.nothing_fits.empty() ? "" : " (" + b.nothing_fits + ")") << ".**\n\n";
+    } else if (b.chosen_is_baseline) {
+      md << "**" << label << "the search did not beat HAT's baseline on this budget: the chosen model is the homogeneous baseline"
+         << " (" << (b.chosen_verdict.empty() ? "not measured" : b.chosen_verdict) << " when measured).**\n\n";
+    } else {
+      md << "**" << label << "the search's model was chosen over HAT's baseline" << (b.baseline ? "" : " (no baseline fit)") << " ("
+         << (b.chosen_verdict.empty() ? "not measured" : b.chosen_verdict) << " when measured).**\n\n";
+    }
+  }
   for (const auto& t : config.targets) {
     md << "Target" << (t.name.empty() ? "" : " " + t.name) << ": " << t.device << (t.backend.empty() ? "" : " (" + t.backend + ")")
        << ", protocol " << t.protocol << ", " << t.dtype << ".\n\n";
   }
   auto model_row = [&](const std::string& label, const Model& m) {
-    if (!m) return "| " + label + " | - | - | - | - | - | - | - | - |\n";
+    if (!m) return "| " + label + " | - | - | - | - | - | - | - | - | - |\n";
     // A config summary separates encoder and decoder with '|', the tables' cell separator.
     std::string config_text = m->config;
     for (std::size_t at = config_text.find(" | "); at != std::string::npos; at = config_text.find(" | ", at)) {
       config_text.replace(at, 3, " ; ");
     }
+    const MeasurementRecord r = m->measured.value_or(MeasurementRecord{});
+    const std::string verdict = !m->measured ? "-" : !r.feasible ? "does not run: " + r.reason : r.verdict.empty() ? "(no budget)" : r.verdict;
     return "| " + label + " | " + config_text + " | " + format_fixed(m->scores.bleu, 2) + " | " + format_fixed(m->scores.chrf, 2) + " | " +
-           fixed(m->scores.test_ppl, 1) + " | " + fixed(m->latency_ms_measured, 1) + " | " + fixed(m->memory_mib_measured, 1) + " | " +
+           fixed(m->scores.test_ppl, 1) + " | " + claimed(r.latency_ms, r.latency_ms_low, r.latency_ms_high) + " | " +
+           claimed(r.memory_mib, r.memory_mib_low, r.memory_mib_high) + " | " + verdict + " | " +
            num(static_cast<double>(m->params) / 1e6, 3) + " M | " + format_fixed(m->scores.sentences_per_second_end_to_end, 1) + " |\n";
   };
   for (const auto& b : summary.budgets) {
@@ -327,14 +339,22 @@ std::string markdown_report(const RunConfig& config, const RunSummary& summary) 
     md << "## Budget " << b.label << ": " << limit("latency", b.budget.latency_ms, b.budget.latency_spec, "ms") << ", "
        << limit("memory", b.budget.memory_mib, b.budget.memory_spec, "MiB") << "\n\n"
        << "Feasible fraction of the measured space: " << num(100 * b.feasible_fraction, 3) << "%. "
-       << "Chosen model fits when measured: " << (b.chosen_fits_measured ? "yes" : "NO") << slow_device_text(b.chosen)
-       << "; BLEU at least the baseline's: "
-       << (!b.chosen_at_least_baseline_bleu ? "no baseline to compare with (no homogeneous member fit when measured)"
-                                            : *b.chosen_at_least_baseline_bleu ? "yes" : "NO")
-       << significance_text(b.chosen_vs_baseline) << ".\n\n"
-       << "| model | config | BLEU | chrF | test ppl | latency ms (measured) | memory MiB (measured) | params | sentences/s end to end |\n"
-       << "|---|---|---|---|---|---|---|---|---|\n"
-       << model_row("chosen" + chosen_as_text(b.chosen), b.chosen) << model_row("baseline (homogeneous)", b.baseline);
+       << "Chosen model when measured: " << (b.chosen_verdict.empty() ? "not measured" : b.chosen_verdict) << drift_text(b.chosen);
+    if (b.chosen_is_baseline) {
+      md << "; it is HAT's baseline, so no comparison with the baseline applies";
+    } else {
+      md << "; BLEU at least the baseline's: "
+         << (!b.chosen_at_least_baseline_bleu ? "no baseline to compare with (no homogeneous member fit when measured)"
+                                              : *b.chosen_at_least_baseline_bleu ? "yes" : "NO")
+         << significance_text(b.chosen_vs_baseline);
+    }
+    md << ".\n\n"
+       << "Latency and memory: the median of the claim's readings with its 90% interval (docs/MEASUREMENT.md); a verdict "
+          "is \"fits\" only when the whole interval is within the budget.\n\n"
+       << "| model | config | BLEU | chrF | test ppl | latency ms | memory MiB | verdict | params | sentences/s end to end |\n"
+       << "|---|---|---|---|---|---|---|---|---|---|\n"
+       << model_row("chosen" + chosen_as_text(b.chosen), b.chosen);
+    if (!b.chosen_is_baseline) md << model_row("baseline (homogeneous)", b.baseline);
     for (const auto& f : b.finalists) {
       if (!b.chosen || f.model != b.chosen->model) md << model_row("finalist " + std::to_string(f.rank) + " (not chosen)", f);
     }
@@ -407,9 +427,9 @@ std::string charts_html(const WorkDir& dir, const RunConfig& config, const RunSu
   for (const auto& t : config.targets) {
     std::vector<ChartSeries> bleu_series = {{"chosen", "#d62728", {}, false}, {"baseline", palette[1], {}, false}, {"largest", palette[2], {}, false}};
     for (const auto& e : evaluated) {
-      if (!e.latency_ms_measured || e.target != t.name) continue;
+      if (!e.measured || !e.measured->latency_ms || e.target != t.name) continue;
       for (auto& s : bleu_series) {
-        if (e.role == s.name) s.points.emplace_back(*e.latency_ms_measured, e.scores.bleu);
+        if (e.role == s.name) s.points.emplace_back(*e.measured->latency_ms, e.scores.bleu);
       }
     }
     bleu_charts += svg_chart("BLEU vs measured latency" + (t.name.empty() ? "" : " (" + t.name + ")"), "latency (ms, measured)", "BLEU (test)",

@@ -244,10 +244,26 @@ RunConfig parse_run_config(const std::string& text, const std::string& src) {
   }
   if (root["super"]) read_train(src, root["super"], "super", c.super);
   if (const auto n = root["measure"]) {
-    check_keys(src, n, "measure", {"samples", "repeats"});
+    if (n.IsMap() && n["repeats"]) {
+      throw std::invalid_argument(where(src, n["repeats"], "measure.repeats") +
+                                  ": no longer read: a budget claim takes measure.claim_measurements (>= 5, default 5) readings "
+                                  "and up to measure.claim_max_measurements (default 11) while undecided (docs/MEASUREMENT.md)");
+    }
+    check_keys(src, n, "measure", {"samples", "claim_measurements", "claim_max_measurements", "cooldowns"});
+    if (n["cooldowns"]) c.measure_cooldowns = positive_int(src, n["cooldowns"], "measure.cooldowns", 0, 10);
     // With the smallest and largest members, 20 rows: the least a predictor's 80/10/10 split takes.
     if (n["samples"]) c.measure_samples = positive_int(src, n["samples"], "measure.samples", 18, 1000000);
-    if (n["repeats"]) c.measure_repeats = positive_int(src, n["repeats"], "measure.repeats", 1, 100);
+    // Five: fewer readings cannot give a 90% interval of the median (hw/budget_claim.h).
+    if (n["claim_measurements"]) {
+      c.claim_measurements = positive_int(src, n["claim_measurements"], "measure.claim_measurements", 5, 100);
+    }
+    if (n["claim_max_measurements"]) {
+      c.claim_max_measurements = positive_int(src, n["claim_max_measurements"], "measure.claim_max_measurements", 5, 200);
+    }
+    if (c.claim_max_measurements < c.claim_measurements) {
+      throw std::invalid_argument(where(src, n, "measure") + ": claim_max_measurements (" + std::to_string(c.claim_max_measurements) +
+                                  ") must be at least claim_measurements (" + std::to_string(c.claim_measurements) + ")");
+    }
   }
   if (const auto n = root["search"]) {
     check_keys(src, n, "search", {"strategy", "settings", "valid_subset", "rerank", "top_k", "verify_limit", "margin", "claim_headroom"});

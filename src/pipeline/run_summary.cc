@@ -33,7 +33,8 @@ const json& member(const json& j, const std::string& where, const char* key) {
 json to_json(const RunSummary& s) {
   json j;
   j["format"] = "thanos.run-summary";
-  j["version"] = 1;
+  // 2: budget claims (verdicts, intervals, raw readings) replace figures at the dataset's speed.
+  j["version"] = 2;
   j["name"] = s.name;
   j["target"] = s.targets.empty() ? json(nullptr) : target_json(s.targets.front());
   j["targets"] = json::array();
@@ -49,7 +50,8 @@ json to_json(const RunSummary& s) {
               {"baseline", model_json(b.baseline)},
               {"largest", model_json(b.largest)},
               {"finalists", to_json(b.finalists)},
-              {"chosen_fits_measured", b.chosen_fits_measured},
+              {"chosen_verdict", b.chosen_verdict.empty() ? json(nullptr) : json(b.chosen_verdict)},
+              {"chosen_is_baseline", b.chosen_is_baseline},
               {"chosen_at_least_baseline_bleu", b.chosen_at_least_baseline_bleu ? json(*b.chosen_at_least_baseline_bleu) : json(nullptr)},
               {"chosen_vs_baseline", b.chosen_vs_baseline},
               {"nothing_fits", b.nothing_fits}};
@@ -98,7 +100,9 @@ void from_json(const json& j, const std::string& where, RunSummary* s) {
       b.baseline = model_from_json(e.value("baseline", json(nullptr)), w + ".baseline");
       b.largest = model_from_json(e.value("largest", json(nullptr)), w + ".largest");
       if (e.contains("finalists")) from_json(e.at("finalists"), w + ".finalists", &b.finalists);
-      b.chosen_fits_measured = e.value("chosen_fits_measured", false);
+      const json verdict = e.value("chosen_verdict", json(nullptr));
+      b.chosen_verdict = verdict.is_string() ? verdict.get<std::string>() : "";
+      b.chosen_is_baseline = e.value("chosen_is_baseline", false);
       const json at_least = e.value("chosen_at_least_baseline_bleu", json(nullptr));
       if (!at_least.is_null()) b.chosen_at_least_baseline_bleu = at_least.get<bool>();
       b.chosen_vs_baseline = e.value("chosen_vs_baseline", json(nullptr));

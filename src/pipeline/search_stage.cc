@@ -29,7 +29,8 @@ std::string search_unit_hash(const Plan& p, const TargetPlan& t, const LatencyPr
   for (const auto& b : t.spec.budgets) budgets.push_back({b.name, b.latency.text, b.memory.text});
   std::string h = hash_of({{"super", p.hashes.at("super")}, {"measure", measure_unit_hash(p, t, protocol)}, {"budgets", budgets},
                            {"strategy", c.strategy}, {"settings", settings}, {"subset", c.valid_subset}, {"top_k", c.top_k},
-                           {"verify_limit", c.verify_limit}, {"margin", c.search_margin}, {"repeats", c.measure_repeats},
+                           {"verify_limit", c.verify_limit}, {"margin", c.search_margin},
+                           {"claim", {c.claim_measurements, c.claim_max_measurements}},
                            {"seed", c.seed}});
   // Keyed only when on: runs cached before these settings existed stay valid.
   if (c.claim_headroom > 0) h = hash_of({{"search", h}, {"claim_headroom", c.claim_headroom}});
@@ -82,25 +83,16 @@ BudgetSearch search_budget(const Plan& p, const TargetPlan& t, const BudgetPair&
   o.verify_limit = p.config.verify_limit;
   o.rerank = p.config.rerank;
   o.rerank_generation = evaluate_generation(p.config);  // re-ranked by BLEU as the evaluate stage scores
-  o.verify_repeats = p.config.measure_repeats;
+  o.verify_claim = claim_policy(p);
+  o.verify_claim.screen = 0.25;  // a candidate reading 25% over the budget is left after one reading
   o.fitness_device = p.config.train_device;  // scoring inherited weights is training-side work
   o.out_dir = dir;
   o.stop = stop;
-  // The device's speed now against its dataset's, read once per budget as verification starts
-  // (after the search's minutes) and used again for the baseline right after.
-  std::optional<double> slowdown;
-  const auto current_slowdown = [&] {
-    if (!slowdown) {
-      int no_cooldowns = 0;  // read, not waited out: the factor accounts for it
-      slowdown = slowdown_factor(settle_target(p, t, &no_cooldowns, log));
-      if (*slowdown != 1.0) {
-        log("the device reads " + format_fixed(100 * (*slowdown - 1), 0) + "% slower than while its dataset was measured: budget " +
-            pair.name + "'s claims judged at the dataset's speed (measured latency / " + format_fixed(*slowdown, 2) + ")");
-      }
-    }
-    return *slowdown;
-  };
-  o.verify_slowdown = current_slowdown;
+  // Each verification reading follows a reading of the drift reference on the same target; the
+  // reference's dataset reading tells whether the device drifted (flagged, never divided away).
+  o.verify_reference = [&p, &t] { return read_reference(p, t); };
+  const double reference = dataset_reference_ms(p.dir.dataset(t.spec.name));
+  if (reference > 0) o.verify_reference_baseline_ms = reference;
   BudgetSearch entry;
   try {
     const SearchReport r = run_search(o, log);
@@ -119,8 +111,7 @@ BudgetSearch search_budget(const Plan& p, const TargetPlan& t, const BudgetPair&
   entry.budget.memory_spec = b.memory_text;
   entry.feasible_fraction = b.feasible_fraction;
   entry.search = p.dir.search_result(t.spec.name, pair.name);
-  entry.baseline = choose_baseline(p, t, claim, current_slowdown(), p.dir.baseline_config(t.spec.name, pair.name), log);
-  entry.slowdown = *slowdown;
+  entry.baseline = choose_baseline(p, t, claim, p.dir.baseline_config(t.spec.name, pair.name), log);
   return entry;
 }
 
@@ -138,9 +129,10 @@ class SearchStage : public Stage {
     double verify = 0;
     for (const auto& t : p.targets) {
       // Typically about two candidates measured per returned one (half miss at margin 0), plus the
-      // baseline's; candidates sit near the budget, so each is measured measure.repeats times.
+      // baseline's; each a claim of claim_measurements readings (more when it sits on the budget's
+      // edge), each after a reading of the drift reference.
       const double walked = std::min<double>(2.0 * c.top_k, c.verify_limit > 0 ? c.verify_limit : 4.0 * c.top_k);
-      verify += static_cast<double>(t.spec.budgets.size()) * (walked + 4) * c.measure_repeats * measurement_seconds(t);
+      verify += static_cast<double>(t.spec.budgets.size()) * (walked + 4) * 2 * c.claim_measurements * measurement_seconds(t);
     }
     const double pop = c.strategy_settings.count("population") ? c.strategy_settings.at("population") : 125;
     const double it = c.strategy_settings.count("iterations") ? c.strategy_settings.at("iterations") : 30;

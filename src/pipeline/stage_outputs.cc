@@ -1,6 +1,7 @@
 #include "thanos/pipeline/stage_outputs.h"
 
 #include <stdexcept>
+#include <tuple>
 
 #include "thanos/common/json_input.h"
 #include "thanos/common/text.h"
@@ -42,6 +43,11 @@ std::optional<double> optional_double(const json& j, const std::string& where, c
   return required<double>(j, where, key);
 }
 
+double required_number(const json& v, const std::string& where) {
+  if (!v.is_number()) throw std::invalid_argument(where + ": expected a number");
+  return v.get<double>();
+}
+
 }  // namespace
 
 int MeasuredDataset::rows() const { return summary.value("measured", 0) + summary.value("already_in_file", 0); }
@@ -59,18 +65,36 @@ json to_json(const TargetPredictors& o) {
 }
 
 json to_json(const MeasurementRecord& o) {
-  return {{"feasible", o.feasible}, {"reason", o.reason}, {"latency_ms", optional_number(o.latency_ms)},
-          {"latencies_ms", o.latencies_ms}, {"memory_mib", optional_number(o.memory_mib)}, {"memory_kind", o.memory_kind}};
+  // An interval's end is null where the readings bound nothing (fewer than a claim takes).
+  auto interval = [](const std::optional<double>& low, const std::optional<double>& high) {
+    return low || high ? json::array({optional_number(low), optional_number(high)}) : json(nullptr);
+  };
+  return {{"feasible", o.feasible},
+          {"reason", o.reason},
+          {"verdict", o.verdict.empty() ? json(nullptr) : json(o.verdict)},
+          {"latency_ms_median", optional_number(o.latency_ms)},
+          {"latency_ms_interval", interval(o.latency_ms_low, o.latency_ms_high)},
+          {"memory_mib_peak", optional_number(o.memory_mib)},
+          {"memory_mib_interval", interval(o.memory_mib_low, o.memory_mib_high)},
+          {"latency_ms_measurements", o.latencies_ms},
+          {"memory_mib_measurements", o.memories_mib},
+          {"reference_ms_measurements", o.reference_ms},
+          {"reference_baseline_ms", optional_number(o.reference_baseline_ms)},
+          {"reference_drift", optional_number(o.reference_drift)},
+          {"drifting", o.drifting},
+          {"screened", o.screened},
+          {"memory_kind", o.memory_kind},
+          {"backend", o.backend}};
 }
 
 json to_json(const BaselineChoice& o) {
   json tried = json::array();
   for (const auto& t : o.tried) {
     tried.push_back({{"config", t.config}, {"predicted_latency_ms", t.predicted_latency_ms}, {"fits", t.fits},
-                     {"measurement", to_json(t.measurement)}, {"slowdown", t.slowdown}});
+                     {"measurement", to_json(t.measurement)}});
   }
   if (!o.found) return {{"found", false}, {"tried", tried}};
-  return {{"found", true}, {"config", o.config}, {"measurement", to_json(o.measurement)}, {"slowdown", o.slowdown}, {"tried", tried}};
+  return {{"found", true}, {"config", o.config}, {"measurement", to_json(o.measurement)}, {"tried", tried}};
 }
 
 json to_json(const BudgetLimits& o) {
@@ -88,8 +112,7 @@ json to_json(const BudgetSearch& o) {
           {"found", o.found},
           {"nothing_fits", o.nothing_fits},
           {"search", o.search},
-          {"baseline", to_json(o.baseline)},
-          {"slowdown", o.slowdown}};
+          {"baseline", to_json(o.baseline)}};
 }
 
 json to_json(const TrainedModel& o) {
@@ -140,13 +163,10 @@ json to_json(const ModelEvaluation& o) {
             {"config", o.config},     {"config_file", o.config_file}, {"config_hash", o.config_hash}, {"model", o.model}};
   const json scores = to_json(o.scores);  // alive for the loop (items() of a temporary would dangle)
   for (const auto& [k, v] : scores.items()) j[k] = v;
-  j["latency_ms_measured"] = optional_number(o.latency_ms_measured);
-  j["reference_drift"] = o.reference_drift;
-  j["latency_ms_at_dataset_speed"] = optional_number(o.latency_ms_at_dataset_speed);
+  // The claim's keys beside the scores: one flat record per model in summary.json.
+  const json measured = to_json(o.measured.value_or(MeasurementRecord{}));
+  for (const auto& [k, v] : measured.items()) j[k] = o.measured ? v : json(nullptr);
   j["reference_cooldowns"] = o.reference_cooldowns;
-  j["latency_ms_measurements"] = o.latency_ms_measurements;
-  j["memory_mb_measured"] = optional_number(o.memory_mib_measured);  // MiB (the key's name is the format's)
-  j["memory_kind"] = o.memory_kind;
   j["params"] = o.params;
   if (o.selection) {
     j["selected"] = o.selection->selected;
@@ -192,10 +212,27 @@ void from_json(const json& j, const std::string& where, TargetPredictors* o) {
 void from_json(const json& j, const std::string& where, MeasurementRecord* o) {
   o->feasible = required<bool>(j, where, "feasible");
   o->reason = optional_field<std::string>(j, where, "reason", "");
-  o->latency_ms = optional_double(j, where, "latency_ms");
-  o->latencies_ms = optional_field<std::vector<double>>(j, where, "latencies_ms", {});
-  o->memory_mib = optional_double(j, where, "memory_mib");
+  o->verdict = j.contains("verdict") && !j.at("verdict").is_null() ? required<std::string>(j, where, "verdict") : "";
+  o->latency_ms = optional_double(j, where, "latency_ms_median");
+  o->memory_mib = optional_double(j, where, "memory_mib_peak");
+  for (auto [key, low, high] : {std::tuple{"latency_ms_interval", &o->latency_ms_low, &o->latency_ms_high},
+                                std::tuple{"memory_mib_interval", &o->memory_mib_low, &o->memory_mib_high}}) {
+    *low = *high = std::nullopt;
+    if (!j.contains(key) || j.at(key).is_null()) continue;
+    const json& i = j.at(key);
+    if (!i.is_array() || i.size() != 2) throw std::invalid_argument(where + "." + key + ": expected [low, high]");
+    if (!i[0].is_null()) *low = required_number(i[0], where + "." + key + "[0]");
+    if (!i[1].is_null()) *high = required_number(i[1], where + "." + key + "[1]");
+  }
+  o->latencies_ms = optional_field<std::vector<double>>(j, where, "latency_ms_measurements", {});
+  o->memories_mib = optional_field<std::vector<double>>(j, where, "memory_mib_measurements", {});
+  o->reference_ms = optional_field<std::vector<double>>(j, where, "reference_ms_measurements", {});
+  o->reference_baseline_ms = optional_double(j, where, "reference_baseline_ms");
+  o->reference_drift = optional_double(j, where, "reference_drift");
+  o->drifting = optional_field<bool>(j, where, "drifting", false);
+  o->screened = optional_field<bool>(j, where, "screened", false);
   o->memory_kind = optional_field<std::string>(j, where, "memory_kind", "");
+  o->backend = optional_field<std::string>(j, where, "backend", "");
 }
 
 void from_json(const json& j, const std::string& where, BaselineChoice* o) {
@@ -203,7 +240,6 @@ void from_json(const json& j, const std::string& where, BaselineChoice* o) {
   if (o->found) {
     o->config = optional_field<std::string>(j, where, "config", "");
     if (j.contains("measurement")) from_json(j.at("measurement"), where + ".measurement", &o->measurement);
-    o->slowdown = optional_field<double>(j, where, "slowdown", 1.0);
   }
   o->tried.clear();
   if (!j.contains("tried")) return;
@@ -215,7 +251,6 @@ void from_json(const json& j, const std::string& where, BaselineChoice* o) {
     t.predicted_latency_ms = required<double>(tried[i], w, "predicted_latency_ms");
     t.fits = required<bool>(tried[i], w, "fits");
     from_json(field(tried[i], w, "measurement"), w + ".measurement", &t.measurement);
-    t.slowdown = optional_field<double>(tried[i], w, "slowdown", 1.0);
     o->tried.push_back(t);
   }
 }
@@ -237,7 +272,6 @@ void from_json(const json& j, const std::string& where, BudgetSearch* o) {
   o->nothing_fits = optional_field<std::string>(j, where, "nothing_fits", "");
   o->search = optional_field<std::string>(j, where, "search", "");
   from_json(field(j, where, "baseline"), where + ".baseline", &o->baseline);
-  o->slowdown = optional_field<double>(j, where, "slowdown", 1.0);
 }
 
 void from_json(const json& j, const std::string& where, TrainedModel* o) {
@@ -323,13 +357,13 @@ void from_json(const json& j, const std::string& where, ModelEvaluation* o) {
   o->config_hash = optional_field<std::string>(j, where, "config_hash", "");
   o->model = optional_field<std::string>(j, where, "model", "");
   from_json(j, where, &o->scores);
-  o->latency_ms_measured = optional_double(j, where, "latency_ms_measured");
-  o->reference_drift = optional_field<double>(j, where, "reference_drift", 0.0);
-  o->latency_ms_at_dataset_speed = optional_double(j, where, "latency_ms_at_dataset_speed");
+  o->measured.reset();
+  if (j.contains("feasible") && !j.at("feasible").is_null()) {
+    MeasurementRecord m;
+    from_json(j, where, &m);
+    o->measured = m;
+  }
   o->reference_cooldowns = optional_field<int>(j, where, "reference_cooldowns", 0);
-  o->latency_ms_measurements = optional_field<std::vector<double>>(j, where, "latency_ms_measurements", {});
-  o->memory_mib_measured = optional_double(j, where, "memory_mb_measured");
-  o->memory_kind = optional_field<std::string>(j, where, "memory_kind", "");
   o->params = optional_field<std::int64_t>(j, where, "params", 0);
   o->selection.reset();
   if (j.contains("selected")) {

@@ -3,7 +3,8 @@
 // stage's models and the drift reference. One TargetMeasurer per target for the whole run (one
 // agent connection per board). Private to src/pipeline.
 #include "plan.h"
-#include "thanos/hw/repeated_measurement.h"
+#include "thanos/hw/budget_claim.h"
+#include "thanos/hw/drift_reference.h"
 #include "thanos/pipeline/stage_outputs.h"
 #include "thanos/space/sub_config.h"
 
@@ -19,27 +20,28 @@ MeasureOptions target_measure_options(const Plan& p, const TargetPlan& t);
 // The target's measurer, opened on first use.
 TargetMeasurer& measurer_of(const Plan& p, const TargetPlan& t);
 
-// Measures `config` on the target (random weights: the architecture is what is measured), measure.repeats
-// times when it reads near `latency_budget_ms` (or `always`); the median (hw/repeated_measurement.h).
-RepeatedMeasurement measure_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, double latency_budget_ms,
-                                      bool always);
+// The run's claim policy: measure.claim_measurements and claim_max_measurements.
+ClaimPolicy claim_policy(const Plan& p);
 
-MeasurementRecord measurement_record(const RepeatedMeasurement& r);
+// One reading of the drift reference (the space's smallest member, as in the measure stage) on the
+// target, in ms; NaN when it could not be measured.
+double read_reference(const Plan& p, const TargetPlan& t);
 
-// The drift reference (the space's smallest member, as in the measure stage), read as the search's
-// verification starts (no cool-down: slowdown_factor) and before each final model is measured: a
-// slow spell of a shared machine during the evaluate stage made a model verified at 19.8 ms read
-// 29.3 ms against its 21.4 ms budget (docs/MEASUREMENT.md). Slowness beyond the measure stage's 10%
-// tolerance is waited out 30 s at a time, at most `*cooldowns_left` times per stage run, and the
-// drift left is reported beside the figures.
+// A budget claim of `config` on the target (random weights: the architecture is what is measured;
+// hw/budget_claim.h): readings interleaved with the drift reference, judged against `budgets`,
+// the reference's dataset reading beside them.
+BudgetClaim claim_on_target(const Plan& p, const TargetPlan& t, const SubConfig& config, const ClaimBudgets& budgets,
+                            const Log& log);
+
+// The claim as the stages record it; `judged` false (the largest, compared against no budget)
+// leaves its verdict empty.
+MeasurementRecord measurement_record(const BudgetClaim& c, bool judged = true);
+
+// The drift reference, read before each final model is measured: a slow spell of a shared machine
+// during the evaluate stage made a model verified at 19.8 ms read 29.3 ms against its 21.4 ms
+// budget (docs/MEASUREMENT.md). Slowness beyond the measure stage's 10% tolerance is waited out 30
+// s at a time, at most `*cooldowns_left` times per stage run; what is left is flagged beside the
+// claim, never divided away.
 ReferenceCheck settle_target(const Plan& p, const TargetPlan& t, int* cooldowns_left, const Log& log);
-
-// How much slower the target reads now than while its dataset was measured, as a factor for the
-// budget claims (1 within the measure stage's 10% tolerance, or faster). The dataset, its percentile
-// budgets and the predictors describe the device at its dataset's speed; in a lasting slow spell of
-// a shared machine (the reference read +31..48% for minutes) every measurement reads slower alike,
-// and a demo run in such a spell found no homogeneous baseline under budget (docs/PIPELINE.md).
-// Claims are judged at the dataset's speed (measured / factor); the raw figures are kept beside.
-double slowdown_factor(const ReferenceCheck& c);
 
 }  // namespace thanos

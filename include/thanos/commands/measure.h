@@ -23,7 +23,14 @@ struct MeasureOptions {
   std::string out_path;        // dataset CSV (appended; re-runs resume)
   std::string thanos_binary;   // started as `thanos measure-worker` (empty: this executable)
   MeasureJob job;              // protocol, run settings, samples, seed, drift guard (space filled in)
+  // Measure on a busy machine (other runnable tasks + threads > cores) instead of refusing
+  // (hw/host_load.h); only local devices are checked: an agent's board is not this machine.
+  bool allow_busy = false;
 };
+
+// Before measuring on `device`: refuses on a busy machine (BusyMachine) unless allow_busy, then
+// returns the warning to log ("" when idle enough or the device is remote).
+std::string check_measuring_load(const std::string& device, int threads, bool allow_busy, const std::string& what);
 
 // The backends a --device string names: one isolated local backend for cpu/cuda, one
 // RemoteBackend per agent address. Throws std::invalid_argument naming the bad part.

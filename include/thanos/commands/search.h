@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "thanos/decode/generation_options.h"
 #include "thanos/hw/backend.h"
+#include "thanos/hw/budget_claim.h"
 #include "thanos/hw/latency_protocol.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/predict/predictor.h"
@@ -54,12 +56,21 @@ struct SearchOptions {
   Backend* verify_with = nullptr;
   int top_k = 3;                        // candidates returned; with verification, ones that fit when measured (Pareto modes: the front)
   int verify_limit = 0;                 // most candidates measured while looking for top_k that fit (0 = 4 x top_k)
-  int verify_repeats = 3;               // measurements of a candidate near the latency budget; the median decides
-  // How much slower the verifying device reads now than while the predictors' dataset was measured
-  // (the pipeline's drift reference; empty or 1 = as then), asked once as verification starts: a
-  // measured latency counts divided by it, i.e. at the dataset's speed, where the budget and the
-  // predictions hold.
-  std::function<double()> verify_slowdown;
+  // Each candidate's budget claim (hw/budget_claim.h): at least verify_claim.measurements readings,
+  // each after a reading of the drift reference, judged on the median's 90% interval; only
+  // candidates that fit are returned, undecided ones are kept with the misses. A candidate whose
+  // first reading is 25% over a budget is screened out after it (ClaimPolicy::screen).
+  ClaimPolicy verify_claim = [] {
+    ClaimPolicy policy;
+    policy.screen = 0.25;
+    return policy;
+  }();
+  // One reading of the drift reference (the pipeline: the space's smallest member on its target);
+  // empty: the verifier measures the space's smallest member itself.
+  std::function<double()> verify_reference;
+  // The reference while the predictors' dataset was measured (NaN: unknown): a claim whose
+  // reference reads beyond the tolerance from it is flagged "drifting".
+  double verify_reference_baseline_ms = std::numeric_limits<double>::quiet_NaN();
   // Re-ranking (search/bleu_rerank.h): this many of the best candidates, the best of each depth
   // pair first, are translated from the valid split with inherited weights and walked by BLEU
   // before the rest (by loss). 0 = off: the loss alone ranks, as in HAT. Not in Pareto modes.

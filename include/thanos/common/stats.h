@@ -16,6 +16,20 @@ double median_of(std::vector<double> v);
 // default. Throws std::invalid_argument for no values.
 double percentile_of(std::vector<double> values, double p);
 
+// A closed interval [low, high]; infinite ends when nothing narrower holds.
+struct Interval {
+  double low = 0;
+  double high = 0;
+};
+
+// The distribution-free interval for the median of the distribution the values were drawn from:
+// [x(j), x(n+1-j)] of the sorted values with the largest j whose coverage, P(j <= B <= n-j) for B
+// ~ Binomial(n, 1/2), is at least `confidence` (the sign-test interval; no assumption about the
+// shape of the noise, which on a shared machine is one-sided and bursty). With too few values for
+// even [min, max] to reach `confidence` (n = 4 gives 87.5% at most) the interval is
+// [-inf, +inf]. Throws std::invalid_argument unless 0 < confidence < 1.
+Interval median_interval(std::vector<double> values, double confidence);
+
 // Mean and population standard deviation.
 double mean_of(const std::vector<double>& v);
 double stddev_of(const std::vector<double>& v);

@@ -33,6 +33,9 @@ struct RunOptions {
   std::string data_root;   // where a relative corpus folder is looked for first (--data)
   std::string from_stage;  // re-run from this stage on ("" = only what is not done)
   bool dry_run = false;
+  // Measure (the measure, search and evaluate stages on a local target) even when other runnable
+  // tasks + the target's threads exceed the cores; refused otherwise (hw/host_load.h).
+  bool allow_busy = false;
 };
 
 struct StagePlan {

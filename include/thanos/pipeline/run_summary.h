@@ -21,8 +21,12 @@ struct BudgetOutcome {
   double feasible_fraction = 0;
   std::optional<ModelEvaluation> chosen, baseline, largest;  // absent: none (nothing fits, no baseline)
   std::vector<ModelEvaluation> finalists;
-  bool chosen_fits_measured = false;  // at the dataset's speed, as the search verified it
-  std::optional<bool> chosen_at_least_baseline_bleu;  // absent without a baseline: nothing was compared
+  // The chosen model's budget claim in the evaluate stage (fits | does not fit | undecided; "" when
+  // there is none): raw readings, the median's 90% interval (hw/budget_claim.h).
+  std::string chosen_verdict;
+  bool chosen_is_baseline = false;  // the search did not beat HAT's baseline on this budget
+  // Absent without a baseline, or when the chosen model is the baseline: nothing to compare.
+  std::optional<bool> chosen_at_least_baseline_bleu;
   OrderedJson chosen_vs_baseline;  // paired bootstrap of chosen against baseline on test, or null
   std::string nothing_fits;
 };

@@ -42,13 +42,21 @@ struct TargetPredictors {
   PredictorFit latency, memory;
 };
 
-// One measurement on the target (the median of its repeats), as the search stage records it.
+// A budget claim on the target (hw/budget_claim.h) as the stages record it: raw readings, the
+// medians with their 90% intervals, the verdict and the drift reference read beside them.
 struct MeasurementRecord {
   bool feasible = false;
   std::string reason;
-  std::optional<double> latency_ms, memory_mib;
-  std::vector<double> latencies_ms;
+  std::string verdict;  // fits | does not fit | undecided; "" when judged against no budget
+  std::optional<double> latency_ms, memory_mib;  // medians (memory: of each reading's peak)
+  std::optional<double> latency_ms_low, latency_ms_high, memory_mib_low, memory_mib_high;  // 90% intervals
+  std::vector<double> latencies_ms, memories_mib, reference_ms;  // every reading, in order
+  std::optional<double> reference_baseline_ms, reference_drift;  // the reference during the dataset; drift of its median now
+  bool drifting = false;  // |drift| beyond the tolerance: flagged, never divided away
+  bool screened = false;  // one screening reading, no claim (the baseline's screening, a far-over candidate)
   std::string memory_kind;
+  std::string backend;  // what measured it (cpu, ort-cpu, remote://host:port/cpu, ...)
+  bool fits() const { return verdict == "fits"; }
 };
 
 // HAT's homogeneous baseline under one budget pair: each member tried and the one kept.
@@ -57,13 +65,11 @@ struct BaselineTrial {
   double predicted_latency_ms = 0;
   bool fits = false;
   MeasurementRecord measurement;
-  double slowdown = 1;
 };
 struct BaselineChoice {
   bool found = false;
   std::string config;  // baseline.yml (found)
   MeasurementRecord measurement;
-  double slowdown = 1;
   std::vector<BaselineTrial> tried;
 };
 
@@ -82,7 +88,6 @@ struct BudgetSearch {
   std::string nothing_fits;  // why nothing fits ("" when something does)
   std::string search;        // search.json
   BaselineChoice baseline;
-  double slowdown = 1;  // the device's speed against its dataset's when verification started
   // "budget" or "target/budget": the folder under search/ and the report's name for it.
   std::string label() const { return target.empty() ? name : target + "/" + name; }
 };
@@ -130,13 +135,10 @@ struct ModelEvaluation {
   std::string config;  // SubConfig::summary()
   std::string config_file, config_hash, model;
   TestScores scores;
-  std::optional<double> latency_ms_measured;
-  double reference_drift = 0;  // how much slower the device read than during its dataset
-  std::optional<double> latency_ms_at_dataset_speed;  // what the fit is judged on
-  int reference_cooldowns = 0;
-  std::vector<double> latency_ms_measurements;
-  std::optional<double> memory_mib_measured;
-  std::string memory_kind;
+  // Its budget claim on the target: against the budget pair for a finalist, the baseline and the
+  // chosen model; against none for the largest (verdict ""). Absent: not measured.
+  std::optional<MeasurementRecord> measured;
+  int reference_cooldowns = 0;  // cool-downs waited before it (target_measurement.h, settle_target)
   std::int64_t params = 0;
   std::optional<ChosenModel> selection;  // role "chosen": how it was selected
 };

@@ -1,38 +1,15 @@
 #pragma once
-// A budget claim ("fits when measured") from measurements on a noisy machine.
-//
-// On a shared machine latency noise is one-sided and comes in bursts: for minutes at a time every
-// measurement reads 20-50% slow (docs/MEASUREMENT.md, "Noise"). The search pushes candidates to the
-// budget's edge, so one measurement of a model 7% under the budget read it 13% over it (demo, 13.3
-// then 16.2 ms against 14.3 ms). A measurement near the budget is therefore repeated and the claim
-// made on the median, which one burst cannot move; a measurement far from the budget decides alone.
+// The drift reference: the space's smallest member, measured beside the dataset and beside every
+// budget claim (hw/budget_claim.h), tells whether the device reads at the speed it had while its
+// dataset was measured. Its readings are recorded and a drifting device is flagged; nothing is
+// ever divided by them (docs/MEASUREMENT.md, "Noise and budget claims").
 #include <functional>
 #include <string>
-#include <vector>
-
-#include "thanos/hw/measurement.h"
 
 namespace thanos {
 
-struct RepeatPolicy {
-  int repeats = 3;       // measurements at most (1 = one, the claim as it reads)
-  double near = 0.25;    // repeat when the first latency is within this fraction of the budget
-  bool always = false;   // repeat whatever the first reads (figures that are reported side by side)
-};
-
-struct RepeatedMeasurement {
-  Measurement median;                // the measurement with the median latency (its memory with it)
-  std::vector<double> latencies_ms;  // every latency taken, in order
-};
-
-// Calls measure_once until policy.repeats were taken or the first one decides: it is infeasible,
-// there is no latency budget (infinite or <= 0) and policy.always is false, or its latency is more
-// than policy.near x budget away from the budget. With an even count the lower median is returned
-// (slow bursts are the noise, never fast ones). An infeasible repeat (killed by the memory cap,
-// say) is returned at once: the model does not run there. Throws std::invalid_argument for
-// repeats < 1 or near < 0.
-RepeatedMeasurement measure_repeatedly(const std::function<Measurement()>& measure_once, double latency_budget_ms,
-                                       const RepeatPolicy& policy);
+// A reference reading within this fraction of its dataset value is the device's usual speed.
+inline constexpr double kDriftTolerance = 0.10;
 
 // Before measurements that are reported as budget claims, long after the dataset was measured:
 // read the reference (`read_reference`, e.g. the space's smallest member) and, while it reads more

@@ -1,4 +1,4 @@
-#include "thanos/hw/repeated_measurement.h"
+#include "thanos/hw/drift_reference.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,31 +6,6 @@
 #include <string>
 
 namespace thanos {
-
-RepeatedMeasurement measure_repeatedly(const std::function<Measurement()>& measure_once, double latency_budget_ms,
-                                       const RepeatPolicy& policy) {
-  if (policy.repeats < 1) throw std::invalid_argument("measurement repeats must be >= 1, got " + std::to_string(policy.repeats));
-  if (!(policy.near >= 0)) throw std::invalid_argument("measurement repeat band must be >= 0, got " + std::to_string(policy.near));
-  RepeatedMeasurement out;
-  std::vector<Measurement> taken;
-  const bool budgeted = std::isfinite(latency_budget_ms) && latency_budget_ms > 0;
-  while (static_cast<int>(taken.size()) < policy.repeats) {
-    Measurement m = measure_once();
-    if (!m.feasible) {  // the model does not run there: no repeat changes that
-      out.median = m;
-      return out;
-    }
-    out.latencies_ms.push_back(m.latency_ms());
-    taken.push_back(std::move(m));
-    const bool near = budgeted && std::abs(out.latencies_ms.front() - latency_budget_ms) <= policy.near * latency_budget_ms;
-    if (!policy.always && !near) break;  // the first reading decides alone
-  }
-  std::vector<std::size_t> order(taken.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return taken[a].latency_ms() < taken[b].latency_ms(); });
-  out.median = taken[order[(order.size() - 1) / 2]];
-  return out;
-}
 
 ReferenceCheck settle_reference(const std::function<double()>& read_reference, double baseline_ms, double tolerance,
                                 double cooldown_s, int max_cooldowns, const std::function<void(double)>& sleep,
