@@ -638,14 +638,18 @@ TEST_F(RunPipeline, BeatsBaselineKeepsTheBaselineUnlessAFinalistIsAheadOnValid) 
   }
 }
 
-TEST_F(RunPipeline, BadConfigSaysWhatIsWrong) {
-  std::ofstream(dir() + "/bad.yml") << "space: space.yml\nbudgets: {latency: p40}\nfinal: {mode: distill}\n";
-  const auto r = run_cli("run " + dir() + "/bad.yml --workdir " + dir() + "/badwork");
+// Without RunPipeline's fixture: its whole run (a minute or two) is not needed to refuse a config.
+TEST(RunPipelineConfig, BadConfigSaysWhatIsWrong) {
+  const TempDir tmp("thanos_badconfig");
+  const std::string dir = tmp.path();
+  std::ofstream(dir + "/space.yml") << kTinySpace;
+  std::ofstream(dir + "/bad.yml") << "space: space.yml\nbudgets: {latency: p40}\nfinal: {mode: distill}\n";
+  const auto r = run_cli("run " + dir + "/bad.yml --workdir " + dir + "/badwork");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("final.mode"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("'distill'"), std::string::npos) << r.output;
-  std::ofstream(dir() + "/nocorpus.yml") << "space: space.yml\ncorpus: {path: nowhere}\nbudgets: {latency: p40}\n";
-  const auto nc = run_cli("run " + dir() + "/nocorpus.yml --workdir " + dir() + "/badwork");
+  std::ofstream(dir + "/nocorpus.yml") << "space: space.yml\ncorpus: {path: nowhere}\nbudgets: {latency: p40}\n";
+  const auto nc = run_cli("run " + dir + "/nocorpus.yml --workdir " + dir + "/badwork");
   EXPECT_EQ(nc.code, 2);
   EXPECT_NE(nc.output.find("'nowhere' not found"), std::string::npos) << nc.output;
 }

@@ -47,6 +47,7 @@ MeasurementRecord measured(double latency, double memory) {
   m.drifting = true;
   m.memory_kind = "rss-peak-minus-baseline";
   m.backend = "cpu";
+  m.runtime = "libtorch";
   return m;
 }
 
@@ -157,7 +158,7 @@ TEST(StageOutputs, TheJsonKeepsTheFormatsKeysInOrder) {
                                       "test_sentences", "test_nll_loss", "test_ppl", "feasible", "reason", "verdict",
                                       "latency_ms_median", "latency_ms_interval", "memory_mib_peak", "memory_mib_interval",
                                       "latency_ms_measurements", "memory_mib_measurements", "reference_ms_measurements",
-                                      "reference_baseline_ms", "reference_drift", "drifting", "screened", "memory_kind", "backend",
+                                      "reference_baseline_ms", "reference_drift", "drifting", "screened", "memory_kind", "backend", "runtime",
                                       "reference_cooldowns", "params"}));
   BaselineChoice none;
   EXPECT_EQ(keys(to_json(none)), (std::vector<std::string>{"found", "tried"}));

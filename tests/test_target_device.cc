@@ -54,5 +54,16 @@ TEST(TargetDevice, RefusesWhatIsNotADeviceSayingWhatIsExpected) {
   EXPECT_THROW(TargetDevice::parse("CPU"), std::invalid_argument);
 }
 
+TEST(TargetDevice, RuntimeOfABackendNamesWhatRanTheModel) {
+  EXPECT_EQ(runtime_of_backend("cpu"), "libtorch");
+  EXPECT_EQ(runtime_of_backend("cuda"), "libtorch");
+  EXPECT_EQ(runtime_of_backend("ort-cpu"), "onnxruntime");
+  EXPECT_EQ(runtime_of_backend("rknn"), "rknn");
+  EXPECT_EQ(runtime_of_backend("remote://board:7070/rknn"), "rknn");
+  EXPECT_EQ(runtime_of_backend("remote://board:7070/cpu"), "libtorch");
+  EXPECT_EQ(runtime_of_backend("remote://board:7070"), "");
+  EXPECT_EQ(runtime_of_backend(""), "");
+}
+
 }  // namespace
 }  // namespace thanos

@@ -22,6 +22,7 @@
 #include "thanos/data/prepared_data.h"
 #include "thanos/hw/host_info.h"
 #include "thanos/hw/budget_claim.h"
+#include "thanos/hw/target_device.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/model/model_file.h"
 #include "thanos/predict/predictor_file.h"
@@ -420,6 +421,7 @@ void SearchSession::measure_candidate(const Evaluation& e, json& c, bool& fits) 
                       {"verdict", to_string(claim.verdict)},
                       {"memory_kind", claim.representative.memory_kind},
                       {"backend", claim.representative.backend},
+                      {"runtime", runtime_of_backend(claim.representative.backend)},
                       {"latency_ms_interval", {number(claim.latency_ms_interval.low), number(claim.latency_ms_interval.high)}},
                       {"memory_mib_interval", {number(claim.memory_mib_interval.low), number(claim.memory_mib_interval.high)}},
                       {"latencies_ms", claim.latencies_ms},

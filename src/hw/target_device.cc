@@ -55,4 +55,16 @@ std::string TargetDevice::local_device() const {
   }
 }
 
+std::string runtime_of_backend(const std::string& backend) {
+  std::string local = backend;
+  if (local.rfind("remote://", 0) == 0) {
+    const auto slash = local.find('/', 9);
+    local = slash == std::string::npos ? "" : local.substr(slash + 1);
+  }
+  if (local == "cpu" || local == "cuda" || local.rfind("cuda:", 0) == 0) return "libtorch";
+  if (local == "ort-cpu") return "onnxruntime";
+  if (local == "rknn") return "rknn";
+  return "";
+}
+
 }  // namespace thanos

@@ -84,7 +84,8 @@ json to_json(const MeasurementRecord& o) {
           {"drifting", o.drifting},
           {"screened", o.screened},
           {"memory_kind", o.memory_kind},
-          {"backend", o.backend}};
+          {"backend", o.backend},
+          {"runtime", o.runtime}};
 }
 
 json to_json(const BaselineChoice& o) {
@@ -233,6 +234,7 @@ void from_json(const json& j, const std::string& where, MeasurementRecord* o) {
   o->screened = optional_field<bool>(j, where, "screened", false);
   o->memory_kind = optional_field<std::string>(j, where, "memory_kind", "");
   o->backend = optional_field<std::string>(j, where, "backend", "");
+  o->runtime = optional_field<std::string>(j, where, "runtime", "");
 }
 
 void from_json(const json& j, const std::string& where, BaselineChoice* o) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "thanos/common/text.h"
+#include "thanos/hw/target_device.h"
 #include "thanos/pipeline/budgets.h"
 
 namespace thanos {
@@ -82,6 +83,7 @@ MeasurementRecord measurement_record(const BudgetClaim& c, bool judged) {
   out.screened = c.screened;
   out.memory_kind = c.representative.memory_kind;
   out.backend = c.representative.backend;
+  out.runtime = runtime_of_backend(c.representative.backend);
   return out;
 }
 

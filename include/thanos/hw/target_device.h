@@ -30,4 +30,9 @@ struct TargetDevice {
   std::string local_device() const;
 };
 
+// The runtime a measurement ran in, from its backend (Measurement::backend): "libtorch" (cpu,
+// cuda), "onnxruntime" (ort-cpu), "rknn" (the NPU); an agent's "remote://HOST:PORT/X" by its X;
+// "" when unknown.
+std::string runtime_of_backend(const std::string& backend);
+
 }  // namespace thanos

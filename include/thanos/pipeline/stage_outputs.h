@@ -56,6 +56,7 @@ struct MeasurementRecord {
   bool screened = false;  // one screening reading, no claim (the baseline's screening, a far-over candidate)
   std::string memory_kind;
   std::string backend;  // what measured it (cpu, ort-cpu, remote://host:port/cpu, ...)
+  std::string runtime;  // libtorch | onnxruntime | rknn (runtime_of_backend)
   bool fits() const { return verdict == "fits"; }
 };
 
