@@ -2,13 +2,10 @@
 // is refused unless allowed, and the message says what runs and how to force it.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include "busy_machine.h"
 #include "thanos/hw/host_load.h"
 
 namespace thanos {
@@ -38,50 +35,23 @@ TEST(HostLoad, ReadsThisMachine) {
   EXPECT_TRUE(std::isfinite(l.load1));
 }
 
-// Spinning threads, twice as many as cores: always runnable, so the machine is busy whatever else
-// runs beside this test.
-struct Spinners {
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  explicit Spinners(int n) {
-    for (int i = 0; i < n; ++i) {
-      threads.emplace_back([this] {
-        volatile unsigned long x = 0;
-        while (!stop.load(std::memory_order_relaxed)) x = x + 1;
-      });
-    }
-  }
-  ~Spinners() {
-    stop = true;
-    for (auto& t : threads) t.join();
-  }
-};
-
 TEST(HostLoad, ABusyMachineIsRefusedUnlessAllowed) {
-  const char* before = std::getenv("THANOS_ALLOW_BUSY");
-  const std::string saved = before ? before : "";
-  unsetenv("THANOS_ALLOW_BUSY");
-  const int cores = read_host_load(1, 0).cores;
-  {
-    const Spinners busy(2 * cores + 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    try {
-      check_load_before_measuring("thanos measure", 1, false, "--allow-busy");
-      ADD_FAILURE() << "a busy machine was not refused";
-    } catch (const BusyMachine& e) {
-      const std::string m = e.what();
-      EXPECT_NE(m.find("thanos measure: refused, the machine is busy"), std::string::npos) << m;
-      EXPECT_NE(m.find("core"), std::string::npos) << m;
-      EXPECT_NE(m.find("--allow-busy"), std::string::npos) << m;
-    }
-    // Allowed: measured anyway, with the warning to log.
-    const std::string warning = check_load_before_measuring("thanos measure", 1, true, "--allow-busy");
-    EXPECT_EQ(warning.rfind("warning: thanos measure on a busy machine", 0), 0u) << warning;
-    setenv("THANOS_ALLOW_BUSY", "1", 1);
-    EXPECT_FALSE(check_load_before_measuring("thanos measure", 1, false, "--allow-busy").empty());
+  const testing::MachineMadeBusy busy;
+  try {
+    check_load_before_measuring("thanos measure", 1, false, "--allow-busy");
+    ADD_FAILURE() << "a busy machine was not refused";
+  } catch (const BusyMachine& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("thanos measure: refused, the machine is busy"), std::string::npos) << m;
+    EXPECT_NE(m.find("core"), std::string::npos) << m;
+    EXPECT_NE(m.find("--allow-busy"), std::string::npos) << m;
   }
-  if (before) setenv("THANOS_ALLOW_BUSY", saved.c_str(), 1);
-  else unsetenv("THANOS_ALLOW_BUSY");
+  // Allowed: measured anyway, with the warning to log.
+  const std::string warning = check_load_before_measuring("thanos measure", 1, true, "--allow-busy");
+  EXPECT_EQ(warning.rfind("warning: thanos measure on a busy machine", 0), 0u) << warning;
+  setenv("THANOS_ALLOW_BUSY", "1", 1);
+  EXPECT_FALSE(check_load_before_measuring("thanos measure", 1, false, "--allow-busy").empty());
+  unsetenv("THANOS_ALLOW_BUSY");
 }
 
 }  // namespace

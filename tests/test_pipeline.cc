@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "busy_machine.h"
 #include "test_util.h"
 #include "thanos/common/stats.h"
 #include "thanos/common/temp_dir.h"
@@ -636,6 +637,28 @@ TEST_F(RunPipeline, BeatsBaselineKeepsTheBaselineUnlessAFinalistIsAheadOnValid) 
     EXPECT_EQ(md.find("BLEU at least the baseline's"), std::string::npos) << md;
     EXPECT_EQ(md.find("| baseline (homogeneous) |"), std::string::npos) << md;  // one row, not two of one model
   }
+}
+
+// A run that will measure is refused on a busy machine before its first stage, not after minutes
+// of training; --allow-busy lets it start.
+TEST(RunPipelineConfig, ABusyMachineIsRefusedBeforeTheFirstStage) {
+  const TempDir tmp("thanos_busyrun");
+  const std::string dir = tmp.path();
+  std::ofstream(dir + "/space.yml") << kTinySpace;
+  fs::create_directories(dir + "/corpus");
+  testing::write_reversal_corpus(dir + "/corpus/train", 40, 1);
+  testing::write_reversal_corpus(dir + "/corpus/valid", 10, 2);
+  testing::write_reversal_corpus(dir + "/corpus/test", 10, 3);
+  std::ofstream(dir + "/run.yml") << "corpus: {path: corpus, vocab_size: 100}\nspace: space.yml\n"
+                                     "target: {device: cpu, threads: 1, protocol: quick}\nbudgets: {latency: p40}\n";
+  const testing::MachineMadeBusy busy;
+  const auto r = run_cli("--threads 1 run " + dir + "/run.yml --workdir " + dir + "/work");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("the measure stage's measurements: refused, the machine is busy"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--allow-busy"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/work/stages/prepare.json")) << "a stage ran before the refusal";
+  const auto dry = run_cli("--threads 1 run " + dir + "/run.yml --workdir " + dir + "/work --dry-run");  // plans only
+  EXPECT_EQ(dry.code, 0) << dry.output;
 }
 
 // Without RunPipeline's fixture: its whole run (a minute or two) is not needed to refuse a config.

@@ -76,12 +76,18 @@ double run_eta_seconds(const std::vector<StagePlan>& stages, std::size_t current
 
 // A busy machine ruins measurements silently (hw/host_load.h): the stages that measure on a local
 // target refuse to start on one unless allowed, and the training stages say that they will be slow.
+bool measures(const std::string& stage) { return stage == "measure" || stage == "search" || stage == "evaluate"; }
+
 void check_load_before_stage(const Plan& p, const std::string& stage, bool allow_busy, const Log& log) {
-  if (stage == "measure" || stage == "search" || stage == "evaluate") {
+  if (measures(stage)) {
     for (const auto& t : p.targets) {
       const std::string what = "the " + stage + " stage's measurements" + (t.spec.name.empty() ? "" : " on " + t.spec.label());
-      const std::string warning = check_measuring_load(t.spec.device, t.threads, allow_busy, what);
-      if (!warning.empty()) log(warning);
+      try {
+        const std::string warning = check_measuring_load(t.spec.device, t.threads, allow_busy, what);
+        if (!warning.empty()) log(warning);
+      } catch (const BusyMachine& e) {
+        throw BusyMachine(std::string(e.what()) + ". What is done is kept: the same command resumes here.");
+      }
     }
   } else if (stage == "super" || stage == "final") {
     const HostLoad load = read_host_load();
@@ -127,6 +133,14 @@ RunResult run_pipeline(const RunOptions& options, const Log& log_in, const std::
   write_file_atomically(p.dir.config_copy(), read_text_file(options.config_path));
   const auto run_start = Clock::now();
   const auto& stages = stage_registry();
+  // A run that will measure on a busy machine is refused before its first stage rather than after
+  // minutes of training; each measuring stage checks again as it starts.
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    if (!result.stages[i].cached && measures(result.stages[i].name)) {
+      check_load_before_stage(p, result.stages[i].name, options.allow_busy, [](const std::string&) {});
+      break;
+    }
+  }
   for (std::size_t i = 0; i < stages.size(); ++i) {
     const Stage& stage = *stages[i];
     StagePlan& sp = result.stages[i];
