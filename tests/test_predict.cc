@@ -517,6 +517,13 @@ TEST(PredictProvenance, HatFilesAndRefusal) {
   Provenance fitted = same;
   fitted.threads = 1;
   EXPECT_EQ(provenance_differences(fitted, threads), std::vector<std::string>{"threads: predictor 1, target 2"});
+
+  // A predictor from one runtime is refused for a target measured in another, naming both.
+  const Provenance libtorch = target_provenance(latency_protocol_preset("hat-wmt"), "cpu", pi.device_name, 2, 1);
+  const Provenance ort = target_provenance(latency_protocol_preset("hat-wmt"), "ort-cpu", pi.device_name, 2, 1);
+  const std::string runtimes = invalid_argument_message([&] { check_predictor_provenance(libtorch, ort, "lat.json"); });
+  EXPECT_NE(runtimes.find("runtime: predictor 'libtorch', target 'onnxruntime'"), std::string::npos) << runtimes;
+  EXPECT_EQ(provenance_differences(libtorch, ort).front(), "runtime: predictor 'libtorch', target 'onnxruntime'");
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "thanos/hw/target_device.h"
+
 namespace thanos {
 namespace {
 
@@ -94,6 +96,8 @@ std::vector<std::string> provenance_differences(const Provenance& p, const Prove
   text("dtype", p.dtype, t.dtype);
   number("threads", p.threads, t.threads);
   number("interop_threads", p.interop_threads, t.interop_threads);
+  // The runtime first: a libtorch predictor for an ONNX Runtime target is wrong whatever else agrees.
+  text("runtime", runtime_of_backend(p.backend), runtime_of_backend(t.backend));
   text("backend", backend_kind(p.backend), backend_kind(t.backend));
   text("device_name", p.device_name, t.device_name);
   // The hash covers warm-ups, repeats and trimming too; name it last, after the readable fields.
