@@ -36,6 +36,28 @@ std::string message_of(const std::string& yaml) {
   return testing::invalid_argument_message([&] { parse_run_config(yaml, "run.yml"); });
 }
 
+// A target names the runtime its models are measured in; `device: cpu, runtime: onnxruntime`
+// measures the exported graphs in ONNX Runtime (ort-cpu); a runtime the device cannot run is refused.
+TEST(RunConfig, TargetsNameTheirRuntime) {
+  auto target_of = [](const std::string& target) {
+    return parse_run_config("space: s.yml\nbudgets: {latency: p40}\ntarget: " + target + "\n", "run.yml").targets.at(0);
+  };
+  EXPECT_EQ(target_of("{device: cpu}").runtime, "libtorch");
+  const TargetSpec ort = target_of("{device: cpu, runtime: onnxruntime}");
+  EXPECT_EQ(ort.device, "ort-cpu");
+  EXPECT_EQ(ort.runtime, "onnxruntime");
+  EXPECT_EQ(target_of("{device: ort-cpu}").runtime, "onnxruntime");
+  EXPECT_EQ(target_of("{device: cuda, runtime: libtorch}").runtime, "libtorch");
+  EXPECT_EQ(target_of("{device: rknn}").runtime, "rknn");
+  EXPECT_EQ(target_of("{device: 'remote://b:7000', backend: rknn}").runtime, "rknn");
+  EXPECT_EQ(target_of("{device: 'remote://b:7000'}").runtime, "libtorch");
+  const std::string cuda = message_of("space: s.yml\nbudgets: {latency: p40}\ntarget: {device: cuda, runtime: onnxruntime}\n");
+  EXPECT_NE(cuda.find("run.yml:3: target.runtime: 'onnxruntime' cannot measure on device cuda, which measures in libtorch"),
+            std::string::npos) << cuda;
+  const std::string typo = message_of("space: s.yml\nbudgets: {latency: p40}\ntarget: {device: cpu, runtime: tflite}\n");
+  EXPECT_NE(typo.find("'tflite': expected one of libtorch, onnxruntime, rknn"), std::string::npos) << typo;
+}
+
 TEST(RunConfig, SeveralTargetsEachWithItsBudgets) {
   const RunConfig c = parse_run_config(R"(space: s.yml
 targets:

@@ -209,7 +209,7 @@ TEST(StageOutputs, AnIncompleteStageRecordIsNotReadAsDone) {
 TEST(RunSummaryFile, RoundTripsWithTheFirstBudgetAtTheTop) {
   RunSummary s;
   s.name = "demo";
-  s.targets = {{"", "cpu", "", "hat-wmt", "float32"}};
+  s.targets = {{"", "cpu", "", "hat-wmt", "float32", "libtorch"}};
   BudgetOutcome b;
   b.name = "p40";
   b.label = "p40";

@@ -257,7 +257,7 @@ RunSummary summarize(const WorkDir& dir, const RunConfig& config, const std::vec
   const auto measured = read_stage_outputs<std::vector<MeasuredDataset>>(dir.stage_record("measure"));
   RunSummary summary;
   summary.name = config.name;
-  for (const auto& t : config.targets) summary.targets.push_back({t.name, t.device, t.backend, t.protocol, t.dtype});
+  for (const auto& t : config.targets) summary.targets.push_back({t.name, t.device, t.backend, t.protocol, t.dtype, t.runtime});
   // The largest model is compared on every target; chosen and baseline belong to one target and budget.
   auto model = [&](const std::string& role, const std::string& target, const std::string& budget) -> Model {
     for (const auto& e : evaluated) {
@@ -314,7 +314,7 @@ std::string markdown_report(const RunConfig& config, const RunSummary& summary) 
   }
   for (const auto& t : config.targets) {
     md << "Target" << (t.name.empty() ? "" : " " + t.name) << ": " << t.device << (t.backend.empty() ? "" : " (" + t.backend + ")")
-       << ", protocol " << t.protocol << ", " << t.dtype << ".\n\n";
+       << ", measured in " << t.runtime << ", protocol " << t.protocol << ", " << t.dtype << ".\n\n";
   }
   auto model_row = [&](const std::string& label, const Model& m) {
     if (!m) return "| " + label + " | - | - | - | - | - | - | - | - | - |\n";

@@ -119,9 +119,42 @@ std::vector<BudgetPair> read_budgets(const std::string& src, const YAML::Node& n
   return budgets;
 }
 
+// The runtime a target measures in (TargetSpec::runtime): from `runtime:` when given, checked
+// against the device, else from the device. `device: cpu, runtime: onnxruntime` becomes ort-cpu.
+void resolve_runtime(const std::string& src, const YAML::Node& n, const std::string& section, TargetSpec& t) {
+  const TargetDevice d = TargetDevice::parse(t.device);
+  std::string implied;  // what the device alone measures in
+  switch (d.kind) {
+    case TargetDevice::Kind::kCpu: implied = "libtorch"; break;
+    case TargetDevice::Kind::kCuda: implied = "libtorch"; break;
+    case TargetDevice::Kind::kOrtCpu: implied = "onnxruntime"; break;
+    case TargetDevice::Kind::kRknn: implied = "rknn"; break;
+    case TargetDevice::Kind::kRemote: implied = t.backend == "rknn" ? "rknn" : "libtorch"; break;
+  }
+  if (!n["runtime"]) {
+    t.runtime = implied;
+    return;
+  }
+  const std::string wanted = one_of(src, n["runtime"], section + ".runtime", {"libtorch", "onnxruntime", "rknn"});
+  if (wanted == implied) {
+    t.runtime = wanted;
+    return;
+  }
+  if (d.kind == TargetDevice::Kind::kCpu && wanted == "onnxruntime") {  // the exported graphs on this CPU
+    t.device = "ort-cpu";
+    t.runtime = wanted;
+    return;
+  }
+  const std::string device = t.device + (t.backend.empty() ? "" : " (backend " + t.backend + ")");
+  throw std::invalid_argument(where(src, n["runtime"], section + ".runtime") + ": '" + wanted + "' cannot measure on device " + device +
+                              ", which measures in " + implied +
+                              " (onnxruntime: device cpu; rknn: device rknn or an agent with backend rknn; libtorch: cpu, cuda or an "
+                              "agent with backend cpu or cuda)");
+}
+
 // `target:` (named = false: no name, no budgets inside) or one entry of `targets:` (named, with its budgets).
 TargetSpec read_target(const std::string& src, const YAML::Node& n, const std::string& section, bool named) {
-  std::set<std::string> keys = {"device", "backend", "token_file", "threads", "protocol", "dtype"};
+  std::set<std::string> keys = {"device", "backend", "runtime", "token_file", "threads", "protocol", "dtype"};
   if (named) keys.insert({"name", "budgets"});
   check_keys(src, n, section, keys);
   TargetSpec t;
@@ -144,6 +177,7 @@ TargetSpec read_target(const std::string& src, const YAML::Node& n, const std::s
     }
   }
   if (n["backend"]) t.backend = one_of(src, n["backend"], section + ".backend", {"cpu", "cuda", "rknn"});
+  resolve_runtime(src, n, section, t);
   if (n["token_file"]) t.token_file = as_string(src, n["token_file"], section + ".token_file");
   if (n["threads"]) t.threads = positive_int(src, n["threads"], section + ".threads", 0, 1024);
   if (n["protocol"]) t.protocol = one_of(src, n["protocol"], section + ".protocol", {"hat-wmt", "hat-iwslt", "quick"});

@@ -20,7 +20,8 @@ std::optional<ModelEvaluation> model_from_json(const json& j, const std::string&
 }
 
 json target_json(const TargetSummary& t) {
-  return {{"name", t.name}, {"device", t.device}, {"backend", t.backend}, {"protocol", t.protocol}, {"dtype", t.dtype}};
+  return {{"name", t.name},         {"device", t.device}, {"backend", t.backend}, {"runtime", t.runtime},
+          {"protocol", t.protocol}, {"dtype", t.dtype}};
 }
 
 const json& member(const json& j, const std::string& where, const char* key) {
@@ -83,7 +84,8 @@ void from_json(const json& j, const std::string& where, RunSummary* s) {
     s->name = member(j, where, "name").get<std::string>();
     s->targets.clear();
     for (const auto& t : member(j, where, "targets")) {
-      s->targets.push_back({t.value("name", ""), t.value("device", ""), t.value("backend", ""), t.value("protocol", ""), t.value("dtype", "")});
+      s->targets.push_back({t.value("name", ""), t.value("device", ""), t.value("backend", ""), t.value("protocol", ""), t.value("dtype", ""),
+                            t.value("runtime", "")});
     }
     s->budgets.clear();
     const json& budgets = member(j, where, "budgets");

@@ -32,6 +32,10 @@ struct TargetSpec {
   std::string name;                  // "" for the single `target:` form; directory names under measure/, search/, ...
   std::string device = "cpu";        // cpu | cuda | ort-cpu | rknn | remote://HOST:PORT
   std::string backend;               // remote devices: cpu | cuda | rknn
+  // What runs the model when it is measured: libtorch (cpu, cuda; an agent's cpu or cuda),
+  // onnxruntime (the exported graphs on this CPU: `device: cpu, runtime: onnxruntime` is ort-cpu),
+  // rknn (the NPU). Resolved when the config is read; the default for a CPU is libtorch for now.
+  std::string runtime = "libtorch";
   std::string token_file;            // remote devices
   int threads = 0;                   // measurement threads; 0: the run's (--threads, default all cores)
   std::string protocol = "hat-wmt";  // latency protocol preset

@@ -11,6 +11,7 @@ namespace thanos {
 
 struct TargetSummary {
   std::string name, device, backend, protocol, dtype;
+  std::string runtime;  // libtorch | onnxruntime | rknn: what ran the models measured on it
 };
 
 // One target and budget pair: the models compared under it.
