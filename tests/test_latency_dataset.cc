@@ -250,6 +250,27 @@ TEST(LatencyDataset, ResumeSkipsRowsAlreadyMeasuredAndCutsAHalfRow) {
   EXPECT_TRUE(third.measured().empty());
 }
 
+// Rows measured in libtorch and rows measured in ONNX Runtime do not compare: a dataset of one
+// runtime is refused to a run of the other, the message naming both.
+TEST(LatencyDataset, RefusesRowsOfAnotherRuntime) {
+  TempDir dir("dataset");
+  const std::string csv = dir.path() + "/lat.csv";
+  FakeBackend libtorch("cpu"), ort("ort-cpu");
+  auto job = tiny_job(2);
+  build_latency_dataset(job, {&libtorch}, csv, quiet);
+  EXPECT_EQ(scan_dataset(csv).runtimes, std::set<std::string>{"libtorch"});
+  job.samples = 3;
+  try {
+    build_latency_dataset(job, {&ort}, csv, quiet);
+    FAIL() << "rows of two runtimes were mixed";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(csv + ": holds rows measured in libtorch; this run measures in onnxruntime"), std::string::npos)
+        << e.what();
+  }
+  // The same runtime resumes.
+  EXPECT_NO_THROW(build_latency_dataset(job, {&libtorch}, csv, quiet));
+}
+
 TEST(LatencyDataset, RefusesAnotherProtocolOrAHatFile) {
   TempDir dir("dataset");
   const std::string csv = dir.path() + "/lat.csv";

@@ -12,6 +12,7 @@
 
 #include "thanos/common/text.h"
 #include "thanos/hw/drift_reference.h"
+#include "thanos/hw/target_device.h"
 #include "thanos/hw/latency_dataset.h"
 #include "thanos/model/cost_model.h"
 #include "thanos/space/sampler.h"
@@ -279,6 +280,17 @@ MeasureSummary build_latency_dataset(const MeasureJob& job, const std::vector<Ba
       throw std::invalid_argument(csv_path + ": holds rows measured under protocol " + h + "; this run's protocol is " +
                                   protocol_hash + " (" + job.protocol.canonical() +
                                   "): rows of two protocols do not compare; use another --out or the same settings");
+    }
+  }
+  // Rows of two runtimes do not compare either: a predictor fitted on them would describe neither.
+  if (!backends.empty()) {
+    const std::string name = backends.front()->name();
+    const std::string runtime = runtime_of_backend(name.rfind("remote://", 0) == 0 ? name + "/" + job.run.device : name);
+    for (const auto& r : scan.runtimes) {
+      if (!runtime.empty() && r != runtime) {
+        throw std::invalid_argument(csv_path + ": holds rows measured in " + r + "; this run measures in " + runtime + " (" + name +
+                                    "): rows of two runtimes do not compare; use another --out");
+      }
     }
   }
   std::vector<SubConfig> todo;

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "thanos/common/csv.h"
+#include "thanos/hw/target_device.h"
 #include "thanos/space/hat_features.h"
 #include "thanos/space/sub_config_fields.h"
 
@@ -159,7 +160,7 @@ DatasetScan scan_dataset(const std::string& path) {
   std::istringstream in(text);
   std::string line;
   int line_no = 0;
-  int hash_col = -1, protocol_col = -1;
+  int hash_col = -1, protocol_col = -1, backend_col = -1;
   while (std::getline(in, line)) {
     ++line_no;
     std::vector<std::string> fields;
@@ -172,6 +173,7 @@ DatasetScan scan_dataset(const std::string& path) {
       for (std::size_t i = 0; i < cols.size(); ++i) {
         if (cols[i] == "config_hash") hash_col = static_cast<int>(i);
         if (cols[i] == "protocol_hash") protocol_col = static_cast<int>(i);
+        if (cols[i] == "backend") backend_col = static_cast<int>(i);
       }
       continue;
     }
@@ -181,6 +183,9 @@ DatasetScan scan_dataset(const std::string& path) {
     }
     scan.config_hashes.insert(fields[hash_col]);
     scan.protocol_hashes.insert(fields[protocol_col]);
+    if (backend_col >= 0) {
+      if (const std::string runtime = runtime_of_backend(fields[backend_col]); !runtime.empty()) scan.runtimes.insert(runtime);
+    }
     ++scan.rows;
   }
   return scan;

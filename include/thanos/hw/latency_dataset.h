@@ -43,6 +43,7 @@ struct DatasetScan {
   int rows = 0;
   std::set<std::string> config_hashes;  // rows already measured (feasible or not)
   std::set<std::string> protocol_hashes;
+  std::set<std::string> runtimes;  // runtime_of_backend of the rows' backends (unknown ones left out)
   bool dropped_partial_line = false;  // a line without its newline (an interrupted write) was cut
 };
 // Reads `path` (missing file: exists = false). A last line without a newline is cut off the file
