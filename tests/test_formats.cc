@@ -252,6 +252,19 @@ TEST(ModelRecords, ValuesAreCheckedBeforeTheyAreNarrowed) {
   EXPECT_NE(error(bad).find("m.pt: model options: padding_idx 100 is outside the vocabulary"), std::string::npos);
 }
 
+// HAT's `arch` is written back as it is (search_space_to_yaml, model files): a name with a control
+// character or a ':' would make that YAML another document (found by fuzzing: a tab and a NUL).
+TEST(SpaceYaml, ArchMustBeAPlainName) {
+  EXPECT_EQ(parse_search_space(std::string(kMinimalSpace) + "arch: transformersuper_iwslt_de_en\n", "ok.yml").space.hat_arch,
+            "transformersuper_iwslt_de_en");
+  for (const std::string arch : {std::string("\"transformer\\tsuper\""), std::string("'a: b'"), std::string("\"x\\0y\"")}) {
+    SCOPED_TRACE(arch);
+    const std::string msg =
+        thanos::testing::invalid_argument_message([&] { parse_search_space(std::string(kMinimalSpace) + "arch: " + arch + "\n", "bad.yml"); });
+    EXPECT_NE(msg.find("bad.yml:12: arch: expected an architecture name of letters, digits"), std::string::npos) << msg;
+  }
+}
+
 TEST(SpaceYaml, AKeyThatIsNotAPlainNameIsRefusedNamingTheLine) {
   // Found by fuzz/model_records (a model file's embedded space): YAML's "? [a, b]" key made
   // as<std::string>() throw yaml-cpp's raw "bad conversion". (fuzz/regressions/*/complex-key.yml)

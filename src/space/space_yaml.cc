@@ -148,7 +148,19 @@ LoadedSpace parse_search_space(const std::string& text, const std::string& sourc
   if (auto n = node("relu-dropout")) h.activation_dropout = as_double(source, n, "relu-dropout");
   opt_int("max-source-positions", h.max_source_positions);
   opt_int("max-target-positions", h.max_target_positions);
-  if (auto n = node("arch")) s.hat_arch = n.IsScalar() ? n.Scalar() : "";
+  if (auto n = node("arch")) {
+    // HAT's architecture name (transformersuper_iwslt_de_en): written back as it is by
+    // search_space_to_yaml and into model files, so only a plain name is kept; a control character
+    // or a ':' would make the written YAML another document.
+    s.hat_arch = n.IsScalar() ? n.Scalar() : "";
+    const bool plain = std::all_of(s.hat_arch.begin(), s.hat_arch.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    });
+    if (!plain) {
+      throw std::invalid_argument(where(source, n, "arch") + ": expected an architecture name of letters, digits, '_', '-' or '.' (e.g. "
+                                  "transformersuper_iwslt_de_en), got " + scalar_text(n));
+    }
+  }
 
   std::vector<std::string> ignored_known, unknown;
   for (const auto& kv : root) {
