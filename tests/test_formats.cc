@@ -265,6 +265,20 @@ TEST(SpaceYaml, ArchMustBeAPlainName) {
   }
 }
 
+// YAML's character set has no C0 controls but tab, LF and CR: yaml-cpp read a NUL as the end of its
+// input and returned bytes that were not UTF-8. Refused with the line, in every YAML reader.
+TEST(SpaceYaml, AControlCharacterIsRefusedNamingTheLine) {
+  std::string text = std::string(kMinimalSpace) + "arch: transformer";
+  text.push_back('\0');
+  text += "super\n";
+  const std::string msg = thanos::testing::invalid_argument_message([&] { parse_search_space(text, "nul.yml"); });
+  EXPECT_NE(msg.find("nul.yml:12: a control character (byte 0 at offset"), std::string::npos) << msg;
+  const std::string bell = thanos::testing::invalid_argument_message([&] { parse_config_yaml("encoder-embed-dim: 6\x07" "4\n", "c.yml", 64); });
+  EXPECT_NE(bell.find("c.yml:1: a control character (byte 7"), std::string::npos) << bell;
+  // Tabs, CR LF line ends are text.
+  EXPECT_NO_THROW(parse_search_space(std::string(kMinimalSpace) + "arch:\ttransformersuper_wmt_en_de\r\n", "tab.yml"));
+}
+
 TEST(SpaceYaml, AKeyThatIsNotAPlainNameIsRefusedNamingTheLine) {
   // Found by fuzz/model_records (a model file's embedded space): YAML's "? [a, b]" key made
   // as<std::string>() throw yaml-cpp's raw "bad conversion". (fuzz/regressions/*/complex-key.yml)
