@@ -4,6 +4,8 @@
 // writes (no apt): the report's files, the stage cache (a re-run skips everything; --from re-runs
 // from a stage on) and the dry run.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -281,17 +283,11 @@ TEST(RunBaseline, HomogeneousMembersOfTheSpace) {
 
 // ------------------------------------------------------------------ the whole pipeline
 
-class RunPipeline : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "/thanos_run_" + std::to_string(::getpid()));
-    fs::remove_all(*dir_);
-    fs::create_directories(*dir_ + "/corpus");
-    testing::write_reversal_corpus(*dir_ + "/corpus/train", 300, 1);
-    testing::write_reversal_corpus(*dir_ + "/corpus/valid", 30, 2);
-    testing::write_reversal_corpus(*dir_ + "/corpus/test", 20, 3);
-    std::ofstream(*dir_ + "/space.yml") << kTinySpace;
-    std::ofstream(*dir_ + "/tiny.yml") << R"(name: tiny
+// The tiny run every RunPipeline test starts from. ctest runs each test in a process of its own,
+// so the run is shared between them: the first process to take the lock runs it into a folder keyed
+// by the `thanos` binary and this config, the others wait for it and read it (it took a minute or
+// two per process, six times over, on a 2-core CI). The tests only read it or work on copies.
+const char* const kTinyRunYaml = R"(name: tiny
 seed: 3
 corpus: {path: corpus, vocab_size: 400}
 space: space.yml
@@ -305,11 +301,44 @@ evaluate: {max_len_a: 0.5, max_len_b: 12}
 export: {static: [40, 16]}
 stage_budget_minutes: {prepare: 1, super: 2, measure: 2, predictors: 1, search: 2, final: 2, evaluate: 1, export: 1, report: 1}
 )";
-    first_ = new testing::CliResult(run_cli("--threads 1 run " + *dir_ + "/tiny.yml --workdir " + *dir_ + "/work"));
+
+class RunPipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::error_code ec;
+    const std::string binary = THANOS_BINARY;
+    const auto stamp = fs::last_write_time(binary, ec).time_since_epoch().count();
+    const std::string key = hex64(fnv1a64(std::string(kTinyRunYaml) + kTinySpace + binary + std::to_string(stamp) +
+                                          std::to_string(fs::file_size(binary, ec))));
+    const std::string prefix = ::testing::TempDir() + "/thanos_run_shared_";
+    dir_ = new std::string(prefix + key);
+    // Without the lock (it cannot fail on a local /tmp) each process would still get a run.
+    const int lock = ::open((*dir_ + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (lock >= 0) ::flock(lock, LOCK_EX);
+    const std::string done = *dir_ + "/first_run.json";
+    if (fs::exists(done)) {
+      const auto j = nlohmann::json::parse(read_text_file(done));
+      first_ = new testing::CliResult{j.at("code").get<int>(), j.at("output").get<std::string>()};
+    } else {
+      fs::remove_all(*dir_);
+      fs::create_directories(*dir_ + "/corpus");
+      testing::write_reversal_corpus(*dir_ + "/corpus/train", 300, 1);
+      testing::write_reversal_corpus(*dir_ + "/corpus/valid", 30, 2);
+      testing::write_reversal_corpus(*dir_ + "/corpus/test", 20, 3);
+      std::ofstream(*dir_ + "/space.yml") << kTinySpace;
+      std::ofstream(*dir_ + "/tiny.yml") << kTinyRunYaml;
+      first_ = new testing::CliResult(run_cli("--threads 1 run " + *dir_ + "/tiny.yml --workdir " + *dir_ + "/work"));
+      write_file_atomically(done, nlohmann::json{{"code", first_->code}, {"output", first_->output}}.dump() + "\n");
+      // Runs of earlier builds are not read again.
+      for (const auto& e : fs::directory_iterator(::testing::TempDir(), ec)) {
+        const std::string path = e.path().string();
+        if (path.rfind(prefix, 0) == 0 && path != *dir_ && path != *dir_ + ".lock") fs::remove_all(path, ec);
+      }
+    }
+    if (lock >= 0) ::close(lock);  // releases the lock
   }
   static void TearDownTestSuite() {
-    if (!std::getenv("THANOS_KEEP_TEST_DIR")) fs::remove_all(*dir_);  // kept for debugging a failed run
-    delete dir_;
+    delete dir_;  // the shared run stays for the suite's other processes
     delete first_;
   }
   static std::string dir() { return *dir_; }
@@ -480,7 +509,8 @@ TEST_F(RunPipeline, EveryStageRunsAndTheReportHasWhatItPromises) {
 
 TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
   ASSERT_TRUE(first_->code == 0 || first_->code == 3) << first_->output;
-  const std::string cmd = "--threads 1 run " + dir() + "/tiny.yml --workdir " + dir() + "/work";
+  const std::string w = copy_of_first_run("work_rerun");  // the shared run itself is only read
+  const std::string cmd = "--threads 1 run " + dir() + "/tiny.yml --workdir " + w;
   const auto dry = run_cli(cmd + " --dry-run");
   ASSERT_EQ(dry.code, 0) << dry.output;
   int cached = 0;
@@ -501,7 +531,7 @@ TEST_F(RunPipeline, ARerunSkipsWhatIsDoneAndFromReRunsFromAStage) {
   std::string changed = read_text_file(dir() + "/tiny.yml");
   changed.replace(changed.find("updates: 30"), 11, "updates: 31");
   write_file_atomically(dir() + "/tiny2.yml", changed);
-  const auto plan = run_cli("--threads 1 run " + dir() + "/tiny2.yml --workdir " + dir() + "/work --dry-run");
+  const auto plan = run_cli("--threads 1 run " + dir() + "/tiny2.yml --workdir " + w + " --dry-run");
   ASSERT_EQ(plan.code, 0) << plan.output;
   std::vector<std::string> still_cached;
   for (const auto& line : split_lines(plan.output, false)) {

@@ -138,7 +138,13 @@ class EvaluateStage : public Stage {
     const std::size_t evaluated = out.size();
     for (const ChosenModel& chosen : final_outputs.chosen) {
       for (std::size_t i = 0; i < evaluated; ++i) {
-        if (out[i].role == "largest" || out[i].model != chosen.model || out[i].target != chosen.target) continue;
+        // By name (finalist-<k> | baseline), target and budget, not by path: the final stage's
+        // record keeps the paths of the directory it ran in, and a run directory that was moved or
+        // copied is evaluated where it is now.
+        const std::string name = out[i].role == "finalist" ? "finalist-" + std::to_string(out[i].rank) : out[i].role;
+        if (out[i].role == "largest" || name != chosen.selected || out[i].target != chosen.target || out[i].budget != chosen.budget) {
+          continue;
+        }
         ModelEvaluation e = out[i];
         e.role = "chosen";
         e.selection = chosen;
