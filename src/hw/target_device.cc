@@ -55,12 +55,14 @@ std::string TargetDevice::local_device() const {
   }
 }
 
+std::string board_backend(const std::string& backend) {
+  if (backend.rfind("remote://", 0) != 0) return backend;
+  const auto slash = backend.find('/', 9);
+  return slash == std::string::npos ? "" : backend.substr(slash + 1);
+}
+
 std::string runtime_of_backend(const std::string& backend) {
-  std::string local = backend;
-  if (local.rfind("remote://", 0) == 0) {
-    const auto slash = local.find('/', 9);
-    local = slash == std::string::npos ? "" : local.substr(slash + 1);
-  }
+  const std::string local = board_backend(backend);
   if (local == "cpu" || local == "cuda" || local.rfind("cuda:", 0) == 0) return "libtorch";
   if (local == "ort-cpu") return "onnxruntime";
   if (local == "rknn") return "rknn";

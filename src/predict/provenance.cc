@@ -23,11 +23,9 @@ Provenance from_protocol(const LatencyProtocol& p) {
 // "remote://board1:7070/cpu" and "cpu" are both CPUs; pools of boards have many addresses, so the
 // backend is compared by the kind of device it measures on.
 std::string backend_kind(const std::string& backend) {
-  if (backend.rfind("remote://", 0) == 0) {
-    const auto slash = backend.rfind('/');
-    return slash != std::string::npos && slash > 9 ? backend.substr(slash + 1) : "remote";
-  }
-  return backend;
+  if (backend.rfind("remote://", 0) != 0) return backend;  // "" (unknown) stays unknown
+  const std::string kind = board_backend(backend);
+  return kind.empty() ? "remote" : kind;
 }
 
 }  // namespace

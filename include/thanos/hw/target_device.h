@@ -30,6 +30,10 @@ struct TargetDevice {
   std::string local_device() const;
 };
 
+// What measured on the board, from a measurement's backend (Measurement::backend): the X of an
+// agent's "remote://HOST:PORT/X", "" for an agent's address without it, anything else as given.
+std::string board_backend(const std::string& backend);
+
 // The runtime a measurement ran in, from its backend (Measurement::backend): "libtorch" (cpu,
 // cuda), "onnxruntime" (ort-cpu), "rknn" (the NPU); an agent's "remote://HOST:PORT/X" by its X;
 // "" when unknown.
