@@ -1,13 +1,13 @@
 #pragma once
 // How busy this machine is right now, read before measuring (and training): a busy machine ruins
-// measurements silently. Under a concurrent build, `measure --device cpu` read a decoder latency of
-// 3,150 ms (std 32 ms) for a model that measures 27.8 ms with one thread, GNU OpenMP's threads
-// spinning for cores that other processes held (docs/MEASUREMENT.md, "Load").
+// measurements silently. Beside two spinning processes on 2 cores a 2-thread measurement read a
+// model 21x slower than idle, GNU OpenMP's threads spinning for cores that other processes held
+// (bench/README.md, Table 13; docs/MEASUREMENT.md, "Load").
 //
 // The load is the number of runnable tasks other than the reader (Linux /proc/stat
 // `procs_running`, sampled a few times and the median taken), not /proc/loadavg: the one-minute
-// average still reads ~2 for a minute after the pipeline's own training stopped, which would refuse
-// every measurement that follows it. The 1-minute average is reported beside it. Torch-free.
+// average lags, still counting the pipeline's own training for a while after it stopped, which
+// would refuse the measurements that follow it. The 1-minute average is reported beside it. Torch-free.
 #include <stdexcept>
 #include <string>
 
